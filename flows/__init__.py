@@ -1,0 +1,1 @@
+"""Prefect flows: composition, parameters, the order of stages."""

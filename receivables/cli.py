@@ -1,0 +1,212 @@
+"""The ``receivables`` command line.
+
+Exit codes: 0 success, 2 input rejected (extracts, mapping, settings), 1 any other failure.
+Errors print as one paragraph; set ``RECEIVABLES_DEBUG=1`` to see the traceback as well.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="receivables",
+    help="Nightly accounts-receivable collections pipeline.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DEMO_AS_OF = "2026-10-31"
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        err.print("Interrupted.")
+        sys.exit(130)
+
+
+def _fail(exc: BaseException) -> "typer.Exit":
+    from receivables.errors import ReceivablesError
+
+    if os.environ.get("RECEIVABLES_DEBUG"):
+        err.print_exception()
+    if isinstance(exc, ReceivablesError):
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        return typer.Exit(exc.exit_code)
+    err.print(
+        f"Unexpected failure: {type(exc).__name__}: {exc}. Set RECEIVABLES_DEBUG=1 to see the traceback.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return typer.Exit(1)
+
+
+def _as_of(value: Optional[str]) -> date:
+    from receivables.errors import ConfigError
+
+    if not value:
+        return date.today()
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise ConfigError(f"--as-of {value!r} is not a date in the form YYYY-MM-DD.") from None
+
+
+@app.command()
+def generate(
+    out_dir: Path = typer.Option(..., "--out", help="Folder to write the extract set into."),
+    customers: int = typer.Option(200, "--customers", min=1, help="Number of customers (about 10 open items each)."),
+    seed: int = typer.Option(42, "--seed", help="Random seed: the same seed gives the same files."),
+    as_of: Optional[str] = typer.Option(DEMO_AS_OF, "--as-of", help="Business date the set is for."),
+) -> None:
+    """Write a synthetic extract set with ground-truth labels for cash application."""
+    try:
+        from receivables.synthetic import generate_extract_set
+
+        summary = generate_extract_set(out_dir, customers=customers, seed=seed, as_of=_as_of(as_of))
+    except Exception as exc:
+        raise _fail(exc) from None
+    out.print(f"Wrote the extract set to {out_dir}: " + ", ".join(f"{k} {v}" for k, v in summary.counts.items()))
+
+
+@app.command()
+def validate(
+    extracts: str = typer.Option(..., "--extracts", help="Extract folder, fsspec URL or sql+<database URL>."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Business date (default today)."),
+    mapping: Optional[str] = typer.Option(None, "--mapping", help="ERP mapping name or YAML path."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings YAML file."),
+    quarantine_csv: Optional[Path] = typer.Option(None, "--quarantine-csv", help="Also write the quarantine records here."),
+) -> None:
+    """Check an extract set without writing anything: exit 2 when it would be rejected."""
+    try:
+        from receivables.extracts import read_extract_set
+        from receivables.mappings import load_mapping
+        from receivables.settings import load_settings
+        from receivables.validation import validate_extract_set
+
+        settings = load_settings(config, mapping=mapping)
+        day = _as_of(as_of)
+        extract_set = read_extract_set(extracts, load_mapping(settings.mapping), as_of=day, roots=settings.extract_roots)
+        validated = validate_extract_set(extract_set, day)
+    except Exception as exc:
+        raise _fail(exc) from None
+    table = Table("extract", "file", "read", "accepted", "quarantined", title="Validation")
+    for name, c in validated.counts.items():
+        src = extract_set.sources.get(name)
+        table.add_row(name, src.name if src else "-", str(c["read"]), str(c["accepted"]), str(c["quarantined"]))
+    out.print(table)
+    if not validated.quarantine.empty:
+        q = Table("extract", "row", "column", "value", "reason", title="Quarantined rows (first 20)")
+        for r in validated.quarantine.head(20).itertuples():
+            q.add_row(r.extract, str(r.row_number), r.column, "" if r.value is None else str(r.value)[:40], r.reason)
+        out.print(q)
+    if quarantine_csv:
+        validated.quarantine.to_csv(quarantine_csv, index=False)
+
+
+@app.command()
+def run(
+    extracts: str = typer.Option(..., "--extracts", help="Extract folder, fsspec URL or sql+<database URL>."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Business date the run is for (default today)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Warehouse URL (default RECEIVABLES_DB_URL or ./receivables.db)."),
+    mode: Optional[str] = typer.Option(None, "--mode", help="Mail mode: preview, redirect or send."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings YAML file."),
+    mapping: Optional[str] = typer.Option(None, "--mapping", help="ERP mapping name or YAML path."),
+) -> None:
+    """Run the nightly flow for one business date."""
+    try:
+        summary = _run_flow(extracts, _as_of(as_of), db=db, mode=mode, config=config, mapping=mapping)
+    except Exception as exc:
+        raise _fail(exc) from None
+    _print_summary(summary)
+
+
+@app.command()
+def demo(
+    folder: Path = typer.Option(Path("receivables-demo"), "--folder", help="Working folder for the demo."),
+    customers: int = typer.Option(200, "--customers", min=1),
+) -> None:
+    """Generate sample extracts and run the whole nightly flow on the embedded defaults."""
+    try:
+        from receivables.synthetic import generate_extract_set
+
+        extracts = folder / "extracts"
+        generate_extract_set(extracts, customers=customers, seed=42, as_of=_as_of(DEMO_AS_OF))
+        os.environ.setdefault("RECEIVABLES_ARCHIVE_DIR", str(folder / "archive"))
+        os.environ.setdefault("RECEIVABLES_OUTBOX_DIR", str(folder / "outbox"))
+        db = f"sqlite:///{(folder / 'receivables.db').resolve()}"
+        summary = _run_flow(str(extracts), _as_of(DEMO_AS_OF), db=db, mode="preview", config=None, mapping=None)
+    except Exception as exc:
+        raise _fail(exc) from None
+    _print_summary(summary)
+    out.print(f"Demo finished. Warehouse: {db}")
+
+
+@app.command()
+def history(
+    db: Optional[str] = typer.Option(None, "--db", help="Warehouse URL."),
+    limit: int = typer.Option(20, "--limit", min=1),
+) -> None:
+    """List recent runs from the run log with their status and counts."""
+    try:
+        from receivables.pipeline import warehouse_engine
+        from receivables.settings import load_settings
+        from receivables.warehouse.run_log import history as run_history
+
+        settings = load_settings(db_url=db)
+        runs = run_history(warehouse_engine(settings.db_url), limit=limit)
+    except Exception as exc:
+        raise _fail(exc) from None
+    table = Table("started", "as_of", "status", "mode", "quarantined", "seconds", "run_id", "error", title="Run history")
+    for r in runs.itertuples():
+        counts = r.counts or {}
+        seconds = ""
+        if r.finished_at is not None and r.started_at is not None:
+            seconds = f"{(r.finished_at - r.started_at).total_seconds():.1f}"
+        table.add_row(
+            str(r.started_at)[:19], str(r.as_of), r.status, r.mode, str(counts.get("quarantined_rows", "")), seconds, r.run_id[:8], (r.error or "")[:60]
+        )
+    out.print(table)
+
+
+def _run_flow(extracts: str, as_of: date, *, db: Optional[str], mode: Optional[str], config: Optional[Path], mapping: Optional[str]) -> dict:
+    from receivables.settings import load_settings
+
+    if db:
+        # via the environment, not a flow parameter: a URL may hold a password and parameters
+        # are stored in Prefect's run history
+        os.environ["RECEIVABLES_DB_URL"] = db
+    load_settings(config, mail_mode=mode, mapping=mapping)  # fail fast, before Prefect starts
+    from flows.nightly import nightly
+
+    return nightly(extracts=extracts, as_of=as_of, mode=mode, config=str(config) if config else None, mapping=mapping)
+
+
+def _print_summary(summary: dict) -> None:
+    table = Table("extract", "read", "accepted", "quarantined", title=f"Run {summary['as_of']} ({summary['mode']})")
+    for name, c in summary["extracts"].items():
+        if c["read"]:
+            table.add_row(name, str(c["read"]), str(c["accepted"]), str(c["quarantined"]))
+    out.print(table)
+    totals = Table("company", "currency", "open amount", title="Open receivables")
+    for t in summary["open_totals"]:
+        totals.add_row(t["company_code"], t["currency"], t["open_amount"])
+    out.print(totals)
+    out.print(f"run_id {summary['run_id']}; stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["timings"].items()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,205 @@
+"""The canonical extract set: which extracts a run reads, their columns and keys.
+
+Every reader and mapping produces frames in this shape, and every stage consumes it, so this
+module is the one place that says what a column is.  In-memory conventions:
+
+* money columns (kind ``money``) hold **integer cents** (int64); conversion to ``Decimal``
+  happens only at the warehouse, email and report boundaries (see ``receivables.money``);
+* dates are ``datetime64`` at midnight, ``NaT`` when blank;
+* text is stripped, and blank text is missing (``NA``);
+* booleans are plain ``bool`` (blank = False);
+* the frame index is the *source row number* a user would look up: for CSV and XLSX the
+  line/row in the file (header = 1, first record = 2); for Parquet and SQL the record number
+  starting at 1.  Quarantine records carry it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnKind = Literal["text", "code", "money", "date", "int", "bool", "decimal", "email"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: ColumnKind
+    #: the column must be present in the file (after mapping); a missing one stops the run
+    required: bool = True
+    #: a blank value is allowed; a blank in a non-nullable column quarantines the row
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class Extract:
+    name: str
+    required: bool
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    description: str = ""
+    money: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "money", tuple(c.name for c in self.columns if c.kind == "money"))
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_names(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+C = Column
+
+CUSTOMERS = Extract(
+    "customers",
+    required=True,
+    key=("customer_id",),
+    description="customer master",
+    columns=(
+        C("customer_id", "code"),
+        C("name", "text"),
+        C("email", "email", nullable=True),
+        C("language", "code", required=False, nullable=True),
+        C("country", "code"),
+        C("currency", "code"),
+        C("payment_terms_days", "int", required=False, nullable=True),
+        C("credit_limit", "money", required=False, nullable=True),
+        C("segment", "code", required=False, nullable=True),
+        C("dunning_policy", "code", required=False, nullable=True),
+        C("dunning_block", "bool", required=False, nullable=True),
+        C("collector", "text", required=False, nullable=True),
+        C("iban", "text", required=False, nullable=True),
+        C("company_code", "code"),
+    ),
+)
+
+DOCUMENT_TYPES = ("INV", "CRN", "PMT", "ADJ")
+
+OPEN_ITEMS = Extract(
+    "open_items",
+    required=True,
+    key=("company_code", "document_no"),
+    description="receivable documents not yet cleared",
+    columns=(
+        C("company_code", "code"),
+        C("document_no", "code"),
+        C("document_type", "code"),
+        C("customer_id", "code"),
+        C("document_date", "date"),
+        C("due_date", "date"),
+        C("currency", "code"),
+        C("amount", "money"),
+        C("open_amount", "money"),
+        C("reference", "text", required=False, nullable=True),
+        C("dunning_block", "bool", required=False, nullable=True),
+        C("discount_pct", "decimal", required=False, nullable=True),
+        C("discount_days", "int", required=False, nullable=True),
+    ),
+)
+
+PAYMENTS = Extract(
+    "payments",
+    required=True,
+    key=("payment_id",),
+    description="cash received and not yet applied",
+    columns=(
+        C("payment_id", "code"),
+        C("company_code", "code"),
+        C("value_date", "date"),
+        C("amount", "money"),
+        C("currency", "code"),
+        C("customer_id", "code", nullable=True),
+        C("payer_name", "text", required=False, nullable=True),
+        C("payer_iban", "text", required=False, nullable=True),
+        C("remittance_info", "text", required=False, nullable=True),
+        C("bank_reference", "text", required=False, nullable=True),
+    ),
+)
+
+DISPUTE_REASONS = (
+    "PRICING",
+    "POD_MISSING",
+    "BILLING_ERROR",
+    "MASTER_DATA",
+    "QUALITY",
+    "SHORT_PAYMENT",
+    "OTHER",
+)
+
+DISPUTES = Extract(
+    "disputes",
+    required=False,
+    key=("dispute_id",),
+    columns=(
+        C("dispute_id", "code"),
+        C("company_code", "code"),
+        C("document_no", "code", nullable=True),
+        C("customer_id", "code"),
+        C("reason_code", "code"),
+        C("amount", "money"),
+        C("status", "code"),
+        C("opened_on", "date"),
+        C("resolved_on", "date", required=False, nullable=True),
+        C("owner", "text", required=False, nullable=True),
+    ),
+)
+
+PROMISES = Extract(
+    "promises",
+    required=False,
+    key=("promise_id",),
+    description="promise-to-pay commitments",
+    columns=(
+        C("promise_id", "code"),
+        C("company_code", "code"),
+        C("customer_id", "code"),
+        C("document_no", "code", nullable=True),
+        C("promised_amount", "money"),
+        C("promised_date", "date"),
+        C("created_on", "date"),
+    ),
+)
+
+CLEARED_ITEMS = Extract(
+    "cleared_items",
+    required=False,
+    key=("company_code", "document_no"),
+    description="documents cleared in the last months",
+    columns=(
+        C("company_code", "code"),
+        C("document_no", "code"),
+        C("customer_id", "code"),
+        C("document_date", "date"),
+        C("due_date", "date"),
+        C("currency", "code"),
+        C("amount", "money"),
+        C("clearing_date", "date"),
+    ),
+)
+
+FX_RATES = Extract(
+    "fx_rates",
+    required=False,
+    key=("currency", "rate_date"),
+    columns=(
+        C("currency", "code"),
+        C("rate_to_base", "decimal"),
+        C("rate_date", "date"),
+    ),
+)
+
+#: in dependency order: customers first, because the others refer to them
+EXTRACTS: dict[str, Extract] = {
+    e.name: e
+    for e in (CUSTOMERS, OPEN_ITEMS, PAYMENTS, DISPUTES, PROMISES, CLEARED_ITEMS, FX_RATES)
+}

@@ -1,0 +1,109 @@
+"""Typed settings: a YAML file (``--config``) and the environment, the environment wins.
+
+Names are part of the contract (SPEC "Settings"): ``RECEIVABLES_DB_URL``,
+``RECEIVABLES_MAIL_MODE``, ``RECEIVABLES_SMTP_*`` and friends.  The SMTP password is a
+``SecretStr`` so it never prints in a log line, a repr or an artifact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from receivables.errors import ConfigError
+
+#: configs/ at the repository root: the project is installed editable from its clone
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+MailMode = Literal["preview", "redirect", "send"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RECEIVABLES_", extra="forbid")
+
+    db_url: str = "sqlite:///receivables.db"
+    base_currency: str = "EUR"
+    #: unset means ``preview`` unless SMTP is configured, then ``send``
+    mail_mode: MailMode | None = None
+    outbox_dir: Path = Path("outbox")
+    redirect_to: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    #: name of a Prefect Secret block holding the SMTP password instead of the environment
+    smtp_password_block: str | None = None
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    mail_from: str | None = None
+    archive_dir: Path = Path("archive")
+    #: ERP column mapping: a name in configs/mappings/ or a path to a YAML file
+    mapping: str = "canonical"
+    #: folders (or URL prefixes) extracts may be read from; empty = anywhere
+    extract_roots: list[str] = Field(default_factory=list)
+
+    @field_validator("base_currency")
+    @classmethod
+    def _iso_currency(cls, v: str) -> str:
+        from babel.numbers import list_currencies
+
+        v = v.strip().upper()
+        if v not in list_currencies():
+            raise ValueError(f"{v!r} is not an ISO 4217 currency code")
+        return v
+
+    @property
+    def effective_mail_mode(self) -> MailMode:
+        if self.mail_mode:
+            return self.mail_mode
+        return "send" if self.smtp_host else "preview"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init kwargs; the environment must win over it.
+        return env_settings, init_settings, file_secret_settings
+
+
+def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the YAML file and the environment; ``overrides`` (CLI flags) win over both."""
+    data: dict[str, Any] = {}
+    if config:
+        path = Path(config)
+        if not path.is_file():
+            raise ConfigError(f"Configuration file {path} does not exist.")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"Configuration file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"Configuration file {path} must hold a mapping of settings.")
+    try:
+        settings = Settings(**data)
+        if overrides:
+            settings = Settings.model_validate(
+                {**settings.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
+            )
+    except ValidationError as exc:
+        raise ConfigError(readable_validation_error(f"Settings ({config or 'environment'})", exc)) from exc
+    return settings
+
+
+def readable_validation_error(what: str, exc: ValidationError) -> str:
+    """One paragraph naming each bad field, without pydantic's URLs and input dumps."""
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        problems.append(f"{loc}: {err['msg']}")
+    return f"{what} is invalid: " + "; ".join(problems) + "."

@@ -1,0 +1,236 @@
+"""Stage 2: validate the extract set with the great-expectations suites in ``configs/expectations``.
+
+Each expectation carries ``meta.severity``: ``critical`` stops the run before any side effect
+(exit 2), ``row`` quarantines the failing rows with ``meta.reason``.  Values that could not be
+read as their type (from ``receivables.extracts``) are quarantined the same way.  Every input
+row ends up accepted or quarantined; ``ValidatedSet.counts`` proves it per extract.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from receivables.errors import ConfigError, InputRejected, ReceivablesError
+from receivables.extracts import ROW_ERROR_COLUMNS, ExtractSet
+from receivables.money import to_decimal
+from receivables.schemas import DISPUTE_REASONS, DOCUMENT_TYPES, EXTRACTS
+from receivables.settings import CONFIG_DIR
+
+SUITES_DIR = CONFIG_DIR / "expectations"
+QUARANTINE_COLUMNS = ROW_ERROR_COLUMNS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ValidatedSet:
+    """Accepted rows per extract (typed, money as int64 cents) and the quarantine records."""
+
+    frames: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    counts: dict[str, dict[str, int]]
+
+
+def load_suite(extract: str, suites_dir: Path = SUITES_DIR) -> dict:
+    path = suites_dir / f"{extract}.json"
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Validation suite {path} is missing.") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"Validation suite {path} is not valid JSON: {exc}.") from exc
+    for i, exp in enumerate(suite.get("expectations", [])):
+        severity = exp.get("meta", {}).get("severity")
+        if severity not in ("critical", "row"):
+            raise ConfigError(f"Validation suite {path}, expectation {i + 1} ({exp.get('type')}): meta.severity must be 'critical' or 'row'.")
+    return suite
+
+
+def validate_extract_set(extracts: ExtractSet, as_of: date, suites_dir: Path = SUITES_DIR) -> ValidatedSet:
+    """Run every extract's suite; raise ``InputRejected`` on a critical failure, else split each
+    extract into accepted rows and quarantine records."""
+    runner = _SuiteRunner()
+    params = _reference_values(as_of)
+    accepted: dict[str, pd.DataFrame] = {}
+    quarantine: list[pd.DataFrame] = [extracts.row_errors]
+    counts: dict[str, dict[str, int]] = {}
+    raw_customer_ids: set[str] = set()
+    for name, extract in EXTRACTS.items():
+        frame = extracts.frames[name]
+        source = extracts.sources.get(name)
+        file = source.name if source else f"{name} (not supplied)"
+        if name == "customers":
+            raw_customer_ids = set(frame["customer_id"].dropna())
+        read_errors = extracts.row_errors[extracts.row_errors["extract"] == name]
+        readable = frame[~frame.index.isin(read_errors["row_number"])]
+        suite = load_suite(name, suites_dir)
+        if source is None and not extract.required:
+            suite = {**suite, "expectations": [e for e in suite["expectations"] if e["meta"]["severity"] != "critical"]}
+        failures = runner.run(name, suite, readable, params, file)
+        if name != "customers" and not failures.empty:
+            failures = _explain_customer_refs(failures, raw_customer_ids)
+        quarantine.append(failures)
+        bad_rows = set(read_errors["row_number"]) | set(failures["row_number"])
+        good = frame[~frame.index.isin(bad_rows)]
+        accepted[name] = _finalise(good, name)
+        counts[name] = {"read": len(frame), "accepted": len(good), "quarantined": len(bad_rows)}
+        if len(frame) != len(good) + len(bad_rows):  # pragma: no cover - an invariant, not a branch
+            raise ReceivablesError(f"Row accounting failed for {name}: {counts[name]}")
+        if name == "customers":
+            params["customer_ids"] = sorted(good["customer_id"].unique())
+    records = pd.concat([q for q in quarantine if not q.empty], ignore_index=True) if any(not q.empty for q in quarantine) else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    records = records.sort_values(["extract", "row_number", "column"], kind="stable", key=_extract_order).reset_index(drop=True)
+    return ValidatedSet(frames=accepted, quarantine=records[QUARANTINE_COLUMNS], counts=counts)
+
+
+def _extract_order(col: pd.Series) -> pd.Series:
+    if col.name == "extract":
+        order = {name: i for i, name in enumerate(EXTRACTS)}
+        return col.map(order)
+    return col
+
+
+def _finalise(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Accepted rows with non-nullable money as plain int64 cents."""
+    out = frame.copy()
+    for col in EXTRACTS[name].columns:
+        if col.kind == "money" and not col.nullable:
+            out[col.name] = out[col.name].astype("int64")
+    return out
+
+
+def _explain_customer_refs(failures: pd.DataFrame, raw_ids: set[str]) -> pd.DataFrame:
+    """Say whether an unknown customer is missing from the master or was itself quarantined."""
+    refs = failures["reason"] == "customer_id is not an accepted customer"
+    if refs.any():
+        failures = failures.copy()
+        failures.loc[refs, "reason"] = failures.loc[refs, "value"].map(
+            lambda v: f"customer {v} is quarantined in the customers extract, so its rows cannot be used"
+            if v in raw_ids
+            else f"customer {v} does not exist in the customers extract (orphan row)"
+        )
+    return failures
+
+
+@lru_cache(maxsize=1)
+def _iso_codes() -> dict[str, list[str]]:
+    from babel import Locale
+    from babel.numbers import get_territory_currencies, list_currencies
+
+    english = Locale("en")
+    # Babel also lists historic (DEM, ESP) and non-money (XXX, XAU) codes: keep legal tenders.
+    in_use = {
+        code
+        for territory in english.territories
+        if len(territory) == 2 and territory.isalpha()
+        for code in get_territory_currencies(territory)
+    }
+    return {
+        "currencies": sorted(in_use & set(list_currencies())),
+        "countries": sorted(c for c in english.territories if len(c) == 2 and c.isalpha()),
+        "languages": sorted(c for c in english.languages if len(c) == 2 and c.isalpha()),
+    }
+
+
+def _reference_values(as_of: date) -> dict[str, object]:
+    return {
+        **_iso_codes(),
+        "document_types": list(DOCUMENT_TYPES),
+        "dispute_reasons": list(DISPUTE_REASONS),
+        "as_of": pd.Timestamp(as_of),
+        "customer_ids": [],
+    }
+
+
+class _SuiteRunner:
+    """One ephemeral GX context per validation, reused for every extract."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        self._gx = gx
+        self._context = gx.get_context(mode="ephemeral")
+        self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._source = self._context.data_sources.add_pandas("extracts")
+
+    def run(self, name: str, suite_dict: dict, frame: pd.DataFrame, params: dict, file: str) -> pd.DataFrame:
+        from great_expectations.core.expectation_suite import ExpectationSuite
+
+        suite = ExpectationSuite(name=suite_dict["name"], expectations=suite_dict["expectations"])
+        batch_frame = frame.copy()
+        for col in batch_frame.columns:  # GX compares with plain Python objects; NA -> None
+            if str(batch_frame[col].dtype) in ("string", "str"):
+                batch_frame[col] = batch_frame[col].astype(object).where(batch_frame[col].notna(), None)
+        asset = self._source.add_dataframe_asset(name)
+        batch = asset.add_batch_definition_whole_dataframe(f"{name}-batch").get_batch(
+            batch_parameters={"dataframe": batch_frame}
+        )
+        result = batch.validate(
+            suite, result_format={"result_format": "COMPLETE"}, expectation_parameters=params
+        )
+        money = set(EXTRACTS[name].money)
+        records: list[dict] = []
+        for res in result.results:
+            config = res.expectation_config
+            meta = config.meta or {}
+            if res.exception_info and res.exception_info.get("raised_exception"):
+                raise ReceivablesError(
+                    f"Validation suite {name}: expectation {config.type} on {config.kwargs.get('column')} "
+                    f"could not run: {res.exception_info.get('exception_message')}"
+                )
+            if res.success:
+                continue
+            if meta.get("severity") == "critical":
+                raise InputRejected(meta.get("reason", config.type), file=file)
+            columns = _columns_of(config.kwargs)
+            for idx in res.result.get("unexpected_index_list") or []:
+                row = idx if not isinstance(idx, dict) else idx.get("index")
+                values = [_shown(frame.at[row, c], c in money) for c in columns if c in frame.columns]
+                records.append(
+                    {
+                        "extract": name,
+                        "file": file,
+                        "row_number": int(row),
+                        "column": "+".join(columns) or "(row)",
+                        "value": _render(values),
+                        "reason": meta.get("reason", config.type),
+                    }
+                )
+        return pd.DataFrame(records, columns=QUARANTINE_COLUMNS).astype({"row_number": "int64"})
+
+
+def _columns_of(kwargs: dict) -> list[str]:
+    if "column" in kwargs:
+        return [kwargs["column"]]
+    if "column_list" in kwargs:
+        return list(kwargs["column_list"])
+    if "column_A" in kwargs:
+        return [kwargs["column_A"], kwargs["column_B"]]
+    return []
+
+
+def _shown(v: object, is_money: bool) -> str:
+    """A value as the user wrote it: dates as ISO, cents back as an amount."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    if is_money:
+        return str(to_decimal(int(v)))
+    return str(v)
+
+
+def _render(values: list[str]) -> str | None:
+    text = " | ".join(values)
+    return text[:500] if text.strip(" |") else None

@@ -1,0 +1,34 @@
+"""Stages 1-2 as tasks: read the extract set, then the great-expectations gate."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from receivables import pipeline
+from receivables.extracts import ExtractSet
+from receivables.pipeline import Run
+from receivables.validation import ValidatedSet
+from tasks.retry import transient_only
+
+# Frames are passed in memory; hashing them for a cache key would cost more than the stage.
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=15, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
+def ingest_task(run: Run) -> ExtractSet:
+    extracts = pipeline.ingest(run)
+    logger = get_run_logger()
+    for src in extracts.sources.values():
+        logger.info("read %s: %d rows, sha256 %s", src.name, src.rows, src.sha256[:12])
+    return extracts
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate_task(run: Run, extracts: ExtractSet) -> ValidatedSet:
+    validated = pipeline.validate(run, extracts)
+    get_run_logger().info(
+        "validation: %d rows quarantined (%s)",
+        run.counts["quarantined_rows"],
+        ", ".join(f"{k} {v['accepted']}/{v['read']}" for k, v in validated.counts.items() if v["read"]),
+    )
+    return validated
