@@ -11,9 +11,12 @@ from datetime import date
 
 from prefect import flow
 from prefect.runtime import flow_run
+from prefect.states import Failed, State
 
+from receivables.errors import ConfigError
 from receivables.pipeline import Run, fail
 from receivables.settings import MailMode, load_settings
+from tasks.failures import Rejection
 from tasks.ingest import ingest_task, validate_task
 from tasks.reporting import summary_task
 from tasks.warehouse import begin_task, finish_task, persist_inputs_task
@@ -28,12 +31,19 @@ def nightly(
     mapping: str | None = None,
 ) -> dict:
     """Run the nightly collections pipeline for one business date (default: today)."""
-    settings = load_settings(config, mail_mode=mode, mapping=mapping)
+    try:
+        settings = load_settings(config, mail_mode=mode, mapping=mapping)
+    except ConfigError as exc:
+        return Failed(message=str(exc), data=exc)
     run = Run(source=extracts, as_of=as_of or date.today(), settings=settings, flow_run_id=_flow_run_id())
     begin_task(run)
     try:
         extract_set = ingest_task(run)
+        if isinstance(extract_set, Rejection):
+            return _rejected(run, extract_set)
         validated = validate_task(run, extract_set)
+        if isinstance(validated, Rejection):
+            return _rejected(run, validated)
         persist_inputs_task(run, extract_set, validated)
         summary = summary_task(run, validated) | {"input_hashes": extract_set.input_hashes()}
         finish_task(run, summary)
@@ -41,6 +51,12 @@ def nightly(
         fail(run, exc)
         raise
     return summary
+
+
+def _rejected(run: Run, exc: Exception) -> State:
+    """Record the rejection in the run log and end the flow run as Failed with the paragraph."""
+    fail(run, exc)
+    return Failed(message=str(exc), data=exc)
 
 
 def _flow_run_id() -> str | None:

@@ -189,10 +189,22 @@ def _run_flow(extracts: str, as_of: date, *, db: Optional[str], mode: Optional[s
         # via the environment, not a flow parameter: a URL may hold a password and parameters
         # are stored in Prefect's run history
         os.environ["RECEIVABLES_DB_URL"] = db
-    load_settings(config, mail_mode=mode, mapping=mapping)  # fail fast, before Prefect starts
+    from receivables.errors import ReceivablesError
+    from receivables.mappings import load_mapping
+
+    settings = load_settings(config, mail_mode=mode, mapping=mapping)  # fail fast, before Prefect starts
+    load_mapping(settings.mapping)
     from flows.nightly import nightly
 
-    return nightly(extracts=extracts, as_of=as_of, mode=mode, config=str(config) if config else None, mapping=mapping)
+    state = nightly(
+        extracts=extracts, as_of=as_of, mode=mode, config=str(config) if config else None, mapping=mapping, return_state=True
+    )
+    if state.is_completed():
+        return state.result()
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    raise ReceivablesError(f"The flow run ended {state.type.value}: {state.message}")
 
 
 def _print_summary(summary: dict) -> None:

@@ -9,12 +9,13 @@ from receivables import pipeline
 from receivables.extracts import ExtractSet
 from receivables.pipeline import Run
 from receivables.validation import ValidatedSet
-from tasks.retry import transient_only
+from tasks.failures import rejection_as_value, transient_only
 
 # Frames are passed in memory; hashing them for a cache key would cost more than the stage.
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=15, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
+@rejection_as_value
 def ingest_task(run: Run) -> ExtractSet:
     extracts = pipeline.ingest(run)
     logger = get_run_logger()
@@ -24,6 +25,7 @@ def ingest_task(run: Run) -> ExtractSet:
 
 
 @task(name="validate", cache_policy=NO_CACHE)
+@rejection_as_value
 def validate_task(run: Run, extracts: ExtractSet) -> ValidatedSet:
     validated = pipeline.validate(run, extracts)
     get_run_logger().info(

@@ -9,7 +9,7 @@ from receivables import pipeline
 from receivables.extracts import ExtractSet
 from receivables.pipeline import Run
 from receivables.validation import ValidatedSet
-from tasks.retry import transient_only
+from tasks.failures import transient_only
 
 
 @task(name="begin-run", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_only, cache_policy=NO_CACHE)

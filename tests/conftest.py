@@ -1,0 +1,165 @@
+"""Shared fixtures: a small valid extract set, an isolated PostgreSQL schema, one Prefect
+server per test session, and the CLI runner."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+PG_URL = os.environ.get("RECEIVABLES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# A small canonical extract set, written by hand so every amount in the tests is known.
+VALID_SET = {
+    "customers.csv": (
+        "customer_id,name,email,language,country,currency,payment_terms_days,credit_limit,segment,dunning_policy,dunning_block,collector,iban,company_code\n"
+        "C001,Müller & Söhne GmbH,buchhaltung@mueller-soehne.de,de,DE,EUR,30,50000.00,STANDARD,,false,Anna Schmidt,DE89370400440532013000,1000\n"
+        "C002,Café Peñalver S.L.,pagos@penalver.es,es,ES,EUR,45,20000.00,STANDARD,,false,Lucía Gómez,ES9121000418450200051332,2000\n"
+        "C003,Acme Supply Inc.,ap@acme-supply.com;controller@acme-supply.com,en,US,USD,30,100000.00,KEY_ACCOUNT,,false,John Miller,,3000\n"
+    ),
+    "open_items.csv": (
+        "company_code,document_no,document_type,customer_id,document_date,due_date,currency,amount,open_amount,reference,dunning_block,discount_pct,discount_days\n"
+        "1000,9000012345,INV,C001,2026-08-01,2026-08-31,EUR,1190.00,1190.00,RF18539007547034,false,2,10\n"
+        "1000,9000012346,INV,C001,2026-09-15,2026-10-15,EUR,2380.50,1380.50,,false,,\n"
+        "1000,9000012399,CRN,C001,2026-09-20,2026-09-20,EUR,-119.00,-119.00,,false,,\n"
+        "2000,F-2026-000123,INV,C002,2026-07-01,2026-08-15,EUR,845.20,845.20,,false,,\n"
+        "3000,INV-000123,INV,C003,2026-10-01,2026-10-31,USD,15000.00,15000.00,PO 4500012345,false,,\n"
+        "3000,INV-000124,INV,C003,2026-10-20,2026-11-19,USD,7250.75,7250.75,PO 4500012399,false,,\n"
+    ),
+    "payments.csv": (
+        "payment_id,company_code,value_date,amount,currency,customer_id,payer_name,payer_iban,remittance_info,bank_reference\n"
+        "P0000001,1000,2026-10-28,1190.00,EUR,C001,MUELLER UND SOEHNE GMBH,DE89370400440532013000,RE 9000012345,BR-1\n"
+        "P0000002,2000,2026-10-29,845.20,EUR,,CAFE PENALVER SL,ES9121000418450200051332,Factura F-2026-000123,BR-2\n"
+        "P0000003,3000,2026-10-30,500.00,USD,C003,ACME SUPPLY INC,,payment,BR-3\n"
+    ),
+    "disputes.csv": (
+        "dispute_id,company_code,document_no,customer_id,reason_code,amount,status,opened_on,resolved_on,owner\n"
+        "D001,3000,INV-000124,C003,PRICING,250.00,OPEN,2026-10-25,,John Miller\n"
+    ),
+}
+VALID_AS_OF = "2026-10-31"
+
+
+def write_set(folder: Path, files: dict[str, str | bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.fixture
+def valid_set(tmp_path: Path) -> Path:
+    return write_set(tmp_path / "extracts", VALID_SET)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in a fresh folder with the warehouse, archive and outbox inside it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RECEIVABLES_DB_URL", f"sqlite:///{tmp_path / 'warehouse.db'}")
+    monkeypatch.setenv("RECEIVABLES_ARCHIVE_DIR", str(tmp_path / "archive"))
+    monkeypatch.setenv("RECEIVABLES_OUTBOX_DIR", str(tmp_path / "outbox"))
+    for var in list(os.environ):
+        if var.startswith("RECEIVABLES_SMTP") or var in ("RECEIVABLES_MAIL_MODE", "RECEIVABLES_MAPPING"):
+            monkeypatch.delenv(var)
+    return tmp_path
+
+
+def _postgres_available() -> str | None:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:  # any reason the server cannot be used
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards.
+
+    Without a server the test skips with the reason, except under CI (CI=true), where the
+    PostgreSQL tests must run: there a missing server fails the test."""
+    import sqlalchemy as sa
+
+    problem = _postgres_available()
+    if problem:
+        message = f"PostgreSQL at {PG_URL} is not reachable ({problem})"
+        if IN_CI:
+            pytest.fail(message + "; CI must run the PostgreSQL tests")
+        pytest.skip(message)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect server (with its own SQLite database) for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        from prefect.settings import PREFECT_API_URL
+
+        yield PREFECT_API_URL.value()
+
+
+class _CurrentStderr:
+    """Forwards to whatever sys.stderr is now.  Prefect binds its console log handler to the
+    stderr of the moment it sets up logging; under CliRunner that stream is closed after the
+    first invocation, so later Prefect log lines would be lost as "Logging error" noise."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _route_prefect_console_to_current_stderr() -> None:
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in logging.root.manager.loggerDict]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.stream = handler.console.file = _CurrentStderr()
+
+
+@pytest.fixture
+def cli():
+    """Invoke the CLI in-process; ``result.output`` holds stdout and stderr, Prefect's log
+    lines included, as a terminal would show them."""
+    from typer.testing import CliRunner
+
+    from receivables.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        _route_prefect_console_to_current_stderr()
+        return runner.invoke(app, list(args), catch_exceptions=True)
+
+    return invoke
