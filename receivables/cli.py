@@ -170,7 +170,9 @@ def history(
         runs = run_history(warehouse_engine(settings.db_url), limit=limit)
     except Exception as exc:
         raise _fail(exc) from None
-    table = Table("started", "as_of", "status", "mode", "quarantined", "seconds", "run_id", "error", title="Run history")
+    table = Table(title="Run history")
+    for name in ("started", "as_of", "status", "mode", "quarantined", "seconds", "run_id", "error"):
+        table.add_column(name, overflow="fold", no_wrap=name in ("status", "as_of"))
     for r in runs.itertuples():
         counts = r.counts or {}
         seconds = ""

@@ -320,11 +320,13 @@ def _read_sql_source(url: str, as_of: date | None) -> tuple[dict[str, pd.DataFra
                 params = {"as_of": as_of or date.today()} if "as_of" in query.compile().params else {}
                 try:
                     frame = pd.read_sql_query(query, conn, params=params, dtype=object)
-                except sa.exc.DBAPIError as exc:
+                except (sa.exc.DBAPIError, pd.errors.DatabaseError) as exc:
                     if not extract.required and _missing_table(exc):
+                        conn.rollback()  # PostgreSQL aborts the transaction on an error
                         continue
+                    cause = getattr(exc, "orig", None) or exc.__cause__ or exc
                     raise InputRejected(
-                        f"the extract query failed: {str(exc.orig).splitlines()[0]}", file=query_file.name
+                        f"the extract query failed: {str(cause).splitlines()[0]}", file=query_file.name
                     ) from exc
                 frame.index = pd.RangeIndex(1, len(frame) + 1)
                 payload = frame.to_csv(index=False).encode("utf-8")

@@ -7,6 +7,7 @@ Names are part of the contract (SPEC "Settings"): ``RECEIVABLES_DB_URL``,
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,8 +73,21 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The YAML file arrives as init kwargs; the environment must win over it.
-        return env_settings, init_settings, file_secret_settings
+        # command-line flags (init kwargs) > environment > the YAML file
+        return init_settings, env_settings, _YamlFileValues(settings_cls), file_secret_settings
+
+
+#: the values of the ``--config`` file being loaded; a source of its own so that it ranks
+#: below the environment while command-line flags rank above it
+_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES", default={})
+
+
+class _YamlFileValues(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return _FILE_VALUES.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_VALUES.get())
 
 
 def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
@@ -89,15 +103,13 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
             raise ConfigError(f"Configuration file {path} is not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"Configuration file {path} must hold a mapping of settings.")
+    token = _FILE_VALUES.set(data)
     try:
-        settings = Settings(**data)
-        if overrides:
-            settings = Settings.model_validate(
-                {**settings.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
-            )
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         raise ConfigError(readable_validation_error(f"Settings ({config or 'environment'})", exc)) from exc
-    return settings
+    finally:
+        _FILE_VALUES.reset(token)
 
 
 def readable_validation_error(what: str, exc: ValidationError) -> str:

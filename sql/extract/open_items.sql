@@ -1,4 +1,4 @@
--- Receivable documents not yet cleared as of :as_of (a bound parameter, never pasted in).
+-- Receivable documents not yet cleared on the run date (bound parameter as_of, never pasted in).
 SELECT company_code, document_no, document_type, customer_id, document_date, due_date,
        currency, amount, open_amount, reference, dunning_block, discount_pct, discount_days
 FROM erp_open_items

@@ -1,0 +1,135 @@
+"""The nightly flow on a real Prefect server, and the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import VALID_AS_OF, VALID_SET, write_set
+
+pytestmark = pytest.mark.prefect
+
+
+def _rows(workdir: Path, sql: str) -> list:
+    engine = sa.create_engine(f"sqlite:///{workdir / 'warehouse.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(sql)).all()
+    engine.dispose()
+    return rows
+
+
+def _read_flow_run(flow_run_id: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    import anyio
+
+    async def fetch():
+        async with get_client() as client:
+            flow_run = await client.read_flow_run(flow_run_id)
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id]))
+            )
+            return flow_run, artifacts
+
+    return anyio.run(fetch)
+
+
+def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: Path, prefect_server) -> None:
+    from flows.nightly import nightly
+
+    bad = dict(VALID_SET, **{"payments.csv": VALID_SET["payments.csv"].replace("500.00,USD", "-500.00,USD")})
+    write_set(valid_set, bad)
+    state = nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), return_state=True)
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert summary["quarantined_rows"] == 1
+    assert {"company_code": "1000", "currency": "EUR", "open_amount": "2451.50"} in summary["open_totals"]
+
+    (run_id, flow_run_id, status, counts, hashes), = _rows(workdir, "SELECT run_id, flow_run_id, status, counts, input_hashes FROM run_log")
+    flow_run, artifacts = _read_flow_run(flow_run_id)
+    assert flow_run.state.is_completed() and status == "succeeded"
+    assert json.loads(counts)["extracts"]["payments"] == {"read": 3, "accepted": 2, "quarantined": 1}
+    keys = {a.key for a in artifacts}
+    assert {"run-summary", "quarantine"} <= keys
+    markdown = next(a.data for a in artifacts if a.key == "run-summary")
+    assert "| payments | 3 | 2 | 1 |" in markdown and "2451.50" in markdown
+
+    # the archive holds the exact input bytes under their sha256
+    manifest = json.loads((workdir / "archive" / VALID_AS_OF / run_id / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        data = (valid_set / entry["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"] == json.loads(hashes)[entry["file"]]
+        assert (workdir / "archive" / VALID_AS_OF / run_id / entry["file"]).read_bytes() == data
+
+    # a rerun for the same as_of replaces that date's quarantine rows instead of adding to them
+    assert nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), return_state=True).is_completed()
+    assert _rows(workdir, "SELECT count(*) FROM quarantine")[0][0] == 1
+    assert _rows(workdir, "SELECT count(*), count(DISTINCT run_id) FROM run_log")[0] == (2, 2)
+
+
+def test_rejected_input_fails_the_flow_run_with_the_paragraph(workdir: Path, valid_set: Path, prefect_server) -> None:
+    from flows.nightly import nightly
+
+    (valid_set / "customers.csv").write_bytes(b"")
+    state = nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), return_state=True)
+    assert state.is_failed()
+    assert "customers.csv" in state.message and "empty" in state.message
+    (flow_run_id, status, error), = _rows(workdir, "SELECT flow_run_id, status, error FROM run_log")
+    flow_run, _ = _read_flow_run(flow_run_id)
+    assert flow_run.state.is_failed() and "customers.csv" in flow_run.state.message
+    assert status == "rejected" and "customers.csv" in error
+    assert _rows(workdir, "SELECT count(*) FROM quarantine")[0][0] == 0
+
+
+def _cli(workdir: Path, *args: str, timeout: int = 240) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    exe = Path(sys.executable).with_name("receivables")
+    return subprocess.run([str(exe), *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_cli_rejection_in_a_real_terminal_session(workdir: Path, valid_set: Path, prefect_server, monkeypatch) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    (valid_set / "open_items.csv").write_bytes(VALID_SET["open_items.csv"].replace("due_date", "faelligkeit").encode())
+    proc = _cli(workdir, "run", "--extracts", str(valid_set), "--as-of", VALID_AS_OF)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "open_items.csv" in last and "'due_date' is missing" in last and "faelligkeit" in last
+
+
+def test_validate_writes_nothing(workdir: Path, valid_set: Path, cli) -> None:
+    result = cli("validate", "--extracts", str(valid_set), "--as-of", VALID_AS_OF)
+    assert result.exit_code == 0, result.output
+    assert "open_items" in result.output
+    assert not (workdir / "warehouse.db").exists() and not (workdir / "archive").exists()
+
+
+def test_bad_as_of_and_unknown_mapping_exit_2(workdir: Path, valid_set: Path, cli) -> None:
+    result = cli("run", "--extracts", str(valid_set), "--as-of", "31.10.2026")
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+    result = cli("run", "--extracts", str(valid_set), "--mapping", "oracle_ebs")
+    assert result.exit_code == 2 and "known mappings: canonical, sap_fbl5n_de" in result.output
+
+
+def test_demo_from_the_readme(workdir: Path, prefect_server, monkeypatch) -> None:
+    """`receivables demo` as the README shows it: generates, runs, ends with a summary."""
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    monkeypatch.delenv("RECEIVABLES_DB_URL")
+    monkeypatch.delenv("RECEIVABLES_ARCHIVE_DIR")
+    monkeypatch.delenv("RECEIVABLES_OUTBOX_DIR")
+    proc = _cli(workdir, "demo", "--customers", "30")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "Open receivables" in proc.stdout and "Demo finished" in proc.stdout
+    assert (workdir / "receivables-demo" / "receivables.db").exists()
+    history = _cli(workdir, "history", "--db", f"sqlite:///{workdir / 'receivables-demo' / 'receivables.db'}")
+    assert history.returncode == 0 and "succeeded" in history.stdout
