@@ -1,0 +1,212 @@
+"""Stage 6, report: the collector worklist, the customers a person has to deal with today.
+
+Reminder emails go out by themselves; this list is for what they cannot do: calls the dunning
+policy asks for, handovers, broken promises, disputes nobody has closed, large or old balances,
+unapplied cash to clarify, tiny old balances to write off.  One row per company code and
+customer, with every reason it is on the list, the one next action to take, and a priority
+score to work the list from the top (docs/worklist.md):
+
+    priority = amount_weight x log10(1 + overdue in base units)
+             + age_weight x (first day of the oldest overdue bucket) / 30
+             + the points of each kind of reason present
+
+The next action is the most serious reason's: handover, escalate, chase_broken_promise,
+resolve_dispute, call, write_off_candidate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from receivables.aging import ReportingConfig, overdue_cents, rates_on, to_base_cents
+from receivables.kpis import open_disputes
+from receivables.money import to_decimal
+
+#: next actions, most serious first: a customer's next action is the first of its reasons
+ACTIONS = ("handover", "escalate", "chase_broken_promise", "resolve_dispute", "call", "write_off_candidate")
+WORKLIST_COLUMNS = ["rank", "company_code", "customer_id", "collector", "priority", "overdue_amount", "reason", "next_action"]
+#: reasons of one kind listed in full before "and N more"
+_LISTED = 3
+
+
+def _money(cents: int, currency: str | None = None) -> str:
+    text = f"{to_decimal(cents):,}"
+    return f"{text} {currency}" if currency else text
+
+
+def priority_score(overdue_cents: int, oldest_days: int, actions: set[str], config: ReportingConfig) -> float:
+    """The score the list is ordered by: amount on a log scale (ten times the money is a fixed
+    step, so one huge account does not bury the rest), plus age, plus points per reason kind."""
+    w = config.worklist
+    amount = w.amount_weight * math.log10(1 + max(overdue_cents, 0) / 100)
+    age = w.age_weight * max(oldest_days, 0) / 30
+    points = sum(getattr(w.points, a) for a in actions)
+    return round(amount + age + points, 2)
+
+
+def build_worklist(
+    aging: pd.DataFrame,
+    notices: pd.DataFrame | None,
+    skipped: pd.DataFrame | None,
+    broken_promises: pd.DataFrame | None,
+    disputes: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+    unapplied: pd.DataFrame | None,
+    as_of: date | str | pd.Timestamp,
+    config: ReportingConfig | None = None,
+    *,
+    fx_rates: pd.DataFrame | None = None,
+    base_currency: str | None = None,
+) -> pd.DataFrame:
+    """One row per company code and customer needing a person, ordered by priority (highest
+    first) then customer id, ranked from 1.
+
+    ``aging`` is this as_of's aging (cents); with ``base_currency`` every amount is converted at
+    the latest rate on or before as_of and ``overdue_amount`` is in base-currency cents (amounts
+    in a currency without a rate are left out and the reason says so); without it amounts are
+    added as they are, which is right for a single-currency ledger only."""
+    config = config or ReportingConfig()
+    w = config.worklist
+    t = pd.Timestamp(as_of).normalize()
+    rates = rates_on(fx_rates, base_currency, t) if base_currency else None
+    unconverted: dict[tuple[str, str], set[str]] = defaultdict(set)
+    unit = base_currency  # the currency of every converted amount the reasons quote
+
+    def base(cents: int, currency: str, key: tuple[str, str]) -> int:
+        if rates is None:
+            return int(cents)
+        if currency not in rates:
+            unconverted[key].add(currency)
+            return 0
+        return to_base_cents(cents, rates[currency])
+
+    overdue: dict[tuple[str, str], int] = defaultdict(int)
+    total: dict[tuple[str, str], int] = defaultdict(int)
+    oldest: dict[tuple[str, str], int] = defaultdict(int)
+    young_overdue: dict[tuple[str, str], bool] = defaultdict(bool)
+    if aging is not None and not aging.empty:
+        late_buckets = [b.column for b in config.aging.buckets[1:]]
+        starts = np.array([config.aging.lower_edge(c) for c in late_buckets])
+        amounts = aging[late_buckets].to_numpy(dtype="int64")
+        oldest_row = np.where(amounts > 0, starts, 0).max(axis=1)
+        young_row = (amounts[:, starts < w.write_off.min_days_past_due] > 0).any(axis=1)
+        late_row = overdue_cents(aging, config.aging).to_numpy()
+        columns = (aging[c].tolist() for c in ("company_code", "customer_id", "currency", "total"))
+        for i, (cc, cust, cur, tot) in enumerate(zip(*columns)):
+            key = (str(cc), str(cust))
+            overdue[key] += base(int(late_row[i]), str(cur), key)
+            total[key] += base(int(tot), str(cur), key)
+            oldest[key] = max(oldest[key], int(oldest_row[i]))
+            young_overdue[key] |= bool(young_row[i])
+
+    reasons: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+
+    def add(key: tuple[str, str], action: str, text: str) -> None:
+        reasons[key][action].append(text)
+
+    if notices is not None and not notices.empty:
+        for n in notices.sort_values(["company_code", "customer_id", "currency", "level"], kind="stable").itertuples(index=False):
+            action = {"handover": "handover", "call_task": "call"}.get(str(n.action))
+            if action:
+                add(
+                    (str(n.company_code), str(n.customer_id)),
+                    action,
+                    f"dunning level {int(n.level)} {'handover' if action == 'handover' else 'call'} for {_money(int(n.overdue_amount), str(n.currency))} overdue",
+                )
+
+    if broken_promises is not None and not broken_promises.empty:
+        for p in broken_promises.sort_values(["promised_date", "promise_id"], kind="stable").itertuples(index=False):
+            what = f" on {p.document_no}" if pd.notna(p.document_no) else ""
+            add(
+                (str(p.company_code), str(p.customer_id)),
+                "chase_broken_promise",
+                f"broken promise {p.promise_id}{what}: {_money(int(p.promised_amount))} promised for {pd.Timestamp(p.promised_date).date()}",
+            )
+
+    if disputes is not None and not disputes.empty:
+        live = open_disputes(disputes, t)
+        live = live.assign(age_days=(t - pd.to_datetime(live["opened_on"])).dt.days)
+        live = live.loc[live["age_days"] >= w.dispute_follow_up_days].sort_values(["age_days", "dispute_id"], ascending=[False, True], kind="stable")
+        for d in live.itertuples(index=False):
+            add(
+                (str(d.company_code), str(d.customer_id)),
+                "resolve_dispute",
+                f"dispute {d.dispute_id} ({d.reason_code}) over {_money(int(d.amount))} open {int(d.age_days)} days",
+            )
+
+    if skipped is not None and not skipped.empty:
+        manual = {r.upper() for r in w.manual_skip_reasons}
+        left = skipped.assign(reason=skipped["reason"].astype(str).str.upper())
+        left = left.loc[left["reason"].isin(manual)]
+        for (cc, cust), items in left.groupby(["company_code", "customer_id"], sort=True):
+            counts = ", ".join(f"{r} {n}" for r, n in items["reason"].value_counts().sort_index().items())
+            add((str(cc), str(cust)), "call", f"no reminder goes out for {len(items)} overdue item(s): {counts}")
+
+    if unapplied is not None and not unapplied.empty:
+        unapplied_min = w.unapplied_min_cents
+        known = unapplied.loc[unapplied["customer_id"].notna()]
+        for (cc, cust, cur), part in known.groupby(["company_code", "customer_id", "currency"], sort=True):
+            key = (str(cc), str(cust))
+            amount = int(pd.to_numeric(part["remaining_amount"]).sum())
+            if overdue.get(key, 0) > 0 and base(amount, str(cur), key) >= unapplied_min:
+                why = "/".join(sorted(part["reason"].astype(str).unique()))
+                add(key, "call", f"unapplied cash {_money(amount, str(cur))} ({why}) to clarify against the overdue items")
+
+    esc = w.escalate
+    esc_days, esc_cents = esc.min_days_past_due, esc.min_overdue_cents
+    for key in list(overdue):
+        if oldest.get(key, 0) >= esc_days and overdue[key] >= esc_cents:
+            add(key, "escalate", f"{_money(overdue[key], unit)} overdue, oldest {oldest[key]}+ days past due")
+    if esc.over_credit_limit and customers is not None and not customers.empty and "credit_limit" in customers:
+        limits = customers.loc[pd.to_numeric(customers["credit_limit"]).fillna(0) > 0]
+        for c in limits.itertuples(index=False):
+            key = (str(c.company_code), str(c.customer_id))
+            if key in total:
+                limit = base(int(c.credit_limit), str(c.currency), key)
+                if total[key] > limit:
+                    add(key, "escalate", f"open balance {_money(total[key], unit)} above the credit limit of {_money(limit, unit)}")
+
+    wo = w.write_off
+    wo_cents = wo.max_cents
+    for key, late in overdue.items():
+        if 0 < late <= wo_cents and not young_overdue.get(key, False):
+            add(key, "write_off_candidate", f"only {_money(late, unit)} overdue, all of it {wo.min_days_past_due}+ days past due")
+
+    collectors = {}
+    if customers is not None and not customers.empty and "collector" in customers:
+        collectors = {str(c): (None if pd.isna(v) else str(v)) for c, v in zip(customers["customer_id"], customers["collector"])}
+
+    rows = []
+    for key, by_action in reasons.items():
+        actions = [a for a in ACTIONS if by_action.get(a)]
+        texts: list[str] = []
+        for a in actions:
+            listed = by_action[a]
+            texts += listed[:_LISTED]
+            if len(listed) > _LISTED:
+                texts.append(f"and {len(listed) - _LISTED} more {a.replace('_', ' ')} reason(s)")
+        if unconverted.get(key):
+            texts.append(f"amounts in {', '.join(sorted(unconverted[key]))} left out: no FX rate on or before {t.date()}")
+        rows.append(
+            {
+                "company_code": key[0],
+                "customer_id": key[1],
+                "collector": collectors.get(key[1]),
+                "priority": priority_score(overdue.get(key, 0), oldest.get(key, 0), set(actions), config),
+                "overdue_amount": overdue.get(key, 0),
+                "reason": "; ".join(texts),
+                "next_action": actions[0],
+            }
+        )
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(WORKLIST_COLUMNS, ["int64", object, object, object, "float64", "int64", object, object])})
+    out = pd.DataFrame(rows).sort_values(["priority", "customer_id", "company_code"], ascending=[False, True, True], kind="stable")
+    out.insert(0, "rank", np.arange(1, len(out) + 1, dtype="int64"))
+    out["overdue_amount"] = out["overdue_amount"].astype("int64")
+    return out.reset_index(drop=True)[WORKLIST_COLUMNS]
+
