@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     mail_from: str | None = None
     archive_dir: Path = Path("archive")
+    #: the run's Excel workbook and charts go to <reports_dir>/<as_of>/
+    reports_dir: Path = Path("reports")
     #: ERP column mapping: a name in configs/mappings/ or a path to a YAML file
     mapping: str = "canonical"
     #: folders (or URL prefixes) extracts may be read from; empty = anywhere

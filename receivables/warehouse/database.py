@@ -54,7 +54,7 @@ def migrate(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+        command.upgrade(cfg, "head")
 
 
 def replace_for_as_of(conn: Connection, table_name: str, as_of, frame: pd.DataFrame, run_id: str) -> int:

@@ -96,6 +96,11 @@ dunning_notices = sa.Table(
     sa.Column("fees", Money, nullable=False),
     sa.Column("interest", Money, nullable=False),
     sa.Column("action", sa.String(16), nullable=False),
+    # 0002: credits netted against the overdue amount (<= 0), and what the Remind stage needs
+    sa.Column("credit_amount", Money, nullable=False, server_default="0"),
+    sa.Column("policy", sa.String(64)),
+    sa.Column("template", sa.String(64)),
+    sa.Column("language", sa.String(8)),
 )
 
 dunning_items = sa.Table(
@@ -110,6 +115,18 @@ dunning_items = sa.Table(
     sa.Column("level", sa.Integer, nullable=False),
     sa.Column("days_past_due", sa.Integer, nullable=False),
     sa.Column("open_amount", Money, nullable=False),
+    # 0002: the item as the notice shows it, and its charges
+    sa.Column("customer_id", sa.String(64)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("document_type", sa.String(8)),
+    sa.Column("document_date", sa.Date),
+    sa.Column("due_date", sa.Date),
+    sa.Column("reference", sa.Text),
+    sa.Column("amount", Money),
+    sa.Column("interest", Money, nullable=False, server_default="0"),
+    sa.Column("fee", Money, nullable=False, server_default="0"),
+    # the dunning state: the latest level of an item before a date
+    sa.Index("ix_dunning_items_document", "company_code", "document_no", "as_of"),
 )
 
 email_outbox = sa.Table(
@@ -127,6 +144,24 @@ email_outbox = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.Column("error", sa.Text),
+    # 0003: what exactly-once delivery and an audit of each email need (receivables.outbox)
+    sa.Column("company_code", sa.String(16)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("level", sa.Integer),
+    sa.Column("template", sa.String(64)),
+    sa.Column("reply_to", sa.Text),
+    #: the rendered message (zlib-compressed RFC 5322 bytes) without Date and Message-ID,
+    #: which are added when it goes out: what was enqueued is what is sent
+    sa.Column("mime_zlib", sa.LargeBinary),
+    #: preview / redirect / send: the mode of the last delivery step
+    sa.Column("mode", sa.String(16)),
+    #: the envelope recipients of the last attempt (the test address in redirect mode)
+    sa.Column("delivered_to", sa.Text),
+    sa.Column("eml_path", sa.Text),
+    sa.Column("redirected_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_email_outbox_status", "status"),
 )
 
 aging = sa.Table(
@@ -154,6 +189,8 @@ kpis = sa.Table(
     sa.Column("company_code", sa.String(16), nullable=False),
     sa.Column("kpi", sa.String(64), nullable=False),
     sa.Column("value", sa.Numeric(20, 4)),
+    # 0004: what the value counts in (days, percent, the base currency, count)
+    sa.Column("unit", sa.String(16)),
     sa.PrimaryKeyConstraint("as_of", "company_code", "kpi"),
 )
 
@@ -169,5 +206,54 @@ collector_worklist = sa.Table(
     sa.Column("overdue_amount", Money, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("next_action", sa.String(32), nullable=False),
+    # 0004: overdue_amount is converted to this (base) currency
+    sa.Column("currency", sa.String(3)),
     sa.PrimaryKeyConstraint("as_of", "rank"),
+)
+
+
+# --- dunning state (stage 4, migration 0002) ---------------------------------------------------
+
+#: one row per as_of the dunning stage ran for, also when it produced no notice: the rule
+#: "a run for a date earlier than the latest changes no dunning state" needs the latest date
+dunning_runs = sa.Table(
+    "dunning_runs",
+    metadata,
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("notices", sa.Integer, nullable=False),
+    sa.Column("items", sa.Integer, nullable=False),
+    sa.Column("skipped", sa.Integer, nullable=False),
+    sa.Column("broken_promises", sa.Integer, nullable=False),
+)
+
+#: overdue items that were not dunned or did not advance, and why (auditors ask)
+dunning_skips = sa.Table(
+    "dunning_skips",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("document_no", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(64)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("days_past_due", sa.Integer, nullable=False),
+    sa.Column("open_amount", Money, nullable=False),
+)
+
+#: promises to pay whose date and grace passed with less than the promised amount paid
+broken_promises = sa.Table(
+    "broken_promises",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("promise_id", sa.String(64), nullable=False),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(64)),
+    sa.Column("document_no", sa.String(64)),
+    sa.Column("promised_amount", Money, nullable=False),
+    sa.Column("promised_date", sa.Date, nullable=False),
+    sa.Column("covered_open_amount", Money, nullable=False),
 )
