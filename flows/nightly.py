@@ -1,8 +1,10 @@
-"""The nightly receivables flow: ingest -> validate -> persist inputs -> report.
+"""The nightly receivables flow: ingest -> validate -> archive -> apply cash -> dunning ->
+reminders -> reports -> publish -> deliver -> report files.
 
 Parameters are what an operator may change per run (extract location, as_of, mail mode, a
-settings file, the ERP mapping); the warehouse URL and SMTP credentials come from settings
-and the environment so they never show in the run's parameters.
+settings file, the ERP mapping, report-only, redo of an earlier date's dunning); the
+warehouse URL and SMTP credentials come from settings and the environment so they never show
+in the run's parameters.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from prefect.states import Failed, State
 from receivables.errors import ConfigError
 from receivables.pipeline import Run, fail
 from receivables.settings import MailMode, load_settings
+from tasks.cash_application import apply_cash_task
+from tasks.dunning import dunning_task
 from tasks.failures import Rejection
 from tasks.ingest import ingest_task, validate_task
-from tasks.reporting import summary_task
-from tasks.warehouse import begin_task, finish_task, persist_inputs_task
+from tasks.reminders import deliver_task, render_task
+from tasks.reporting import report_files_task, reports_task, summary_task
+from tasks.warehouse import archive_task, begin_task, finish_task, publish_task
 
 
 @flow(name="receivables-nightly", log_prints=True)
@@ -29,13 +34,27 @@ def nightly(
     mode: MailMode | None = None,
     config: str | None = None,
     mapping: str | None = None,
+    reminders: bool = True,
+    redo_dunning: bool = False,
 ) -> dict:
-    """Run the nightly collections pipeline for one business date (default: today)."""
+    """Run the collections pipeline for one business date (default: today).
+
+    ``reminders=False`` makes a report-only run (month-end close): no dunning state is
+    written and no email is sent.  ``redo_dunning`` rewrites the dunning state of a date
+    before the latest one, which is refused otherwise.
+    """
     try:
         settings = load_settings(config, mail_mode=mode, mapping=mapping)
     except ConfigError as exc:
         return Failed(message=str(exc), data=exc)
-    run = Run(source=extracts, as_of=as_of or date.today(), settings=settings, flow_run_id=_flow_run_id())
+    run = Run(
+        source=extracts,
+        as_of=as_of or date.today(),
+        settings=settings,
+        reminders=reminders,
+        redo_dunning=redo_dunning,
+        flow_run_id=_flow_run_id(),
+    )
     begin_task(run)
     try:
         extract_set = ingest_task(run)
@@ -44,8 +63,15 @@ def nightly(
         validated = validate_task(run, extract_set)
         if isinstance(validated, Rejection):
             return _rejected(run, validated)
-        persist_inputs_task(run, extract_set, validated)
-        summary = summary_task(run, validated) | {"input_hashes": extract_set.input_hashes()}
+        archive_task(run, extract_set)
+        cash = apply_cash_task(run, validated)
+        step = dunning_task(run, validated, cash)
+        emails = render_task(run, validated, cash, step)
+        reports = reports_task(run, validated, cash, step)
+        publish_task(run, validated, cash, step, emails, reports)
+        deliver_task(run, step)
+        files = report_files_task(run, validated, cash, step, reports)
+        summary = summary_task(run, validated, cash, reports, files) | {"input_hashes": extract_set.input_hashes()}
         finish_task(run, summary)
     except BaseException as exc:
         fail(run, exc)

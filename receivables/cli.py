@@ -30,6 +30,9 @@ DEMO_AS_OF = "2026-10-31"
 
 
 def main() -> None:
+    # Prefect's server would try to send usage telemetry; workers here have no internet.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover - interactive only
@@ -125,10 +128,15 @@ def run(
     mode: Optional[str] = typer.Option(None, "--mode", help="Mail mode: preview, redirect or send."),
     config: Optional[Path] = typer.Option(None, "--config", help="Settings YAML file."),
     mapping: Optional[str] = typer.Option(None, "--mapping", help="ERP mapping name or YAML path."),
+    report_only: bool = typer.Option(False, "--report-only", help="Reports only: no dunning state, no email (month-end close)."),
+    redo_dunning: bool = typer.Option(False, "--redo-dunning", help="Rewrite the dunning state of a date before the latest one."),
 ) -> None:
     """Run the nightly flow for one business date."""
     try:
-        summary = _run_flow(extracts, _as_of(as_of), db=db, mode=mode, config=config, mapping=mapping)
+        summary = _run_flow(
+            extracts, _as_of(as_of), db=db, mode=mode, config=config, mapping=mapping,
+            reminders=not report_only, redo_dunning=redo_dunning,
+        )
     except Exception as exc:
         raise _fail(exc) from None
     _print_summary(summary)
@@ -147,6 +155,7 @@ def demo(
         generate_extract_set(extracts, customers=customers, seed=42, as_of=_as_of(DEMO_AS_OF))
         os.environ.setdefault("RECEIVABLES_ARCHIVE_DIR", str(folder / "archive"))
         os.environ.setdefault("RECEIVABLES_OUTBOX_DIR", str(folder / "outbox"))
+        os.environ.setdefault("RECEIVABLES_REPORTS_DIR", str(folder / "reports"))
         db = f"sqlite:///{(folder / 'receivables.db').resolve()}"
         summary = _run_flow(str(extracts), _as_of(DEMO_AS_OF), db=db, mode="preview", config=None, mapping=None)
     except Exception as exc:
@@ -184,7 +193,17 @@ def history(
     out.print(table)
 
 
-def _run_flow(extracts: str, as_of: date, *, db: Optional[str], mode: Optional[str], config: Optional[Path], mapping: Optional[str]) -> dict:
+def _run_flow(
+    extracts: str,
+    as_of: date,
+    *,
+    db: Optional[str],
+    mode: Optional[str],
+    config: Optional[Path],
+    mapping: Optional[str],
+    reminders: bool = True,
+    redo_dunning: bool = False,
+) -> dict:
     from receivables.settings import load_settings
 
     if db:
@@ -199,7 +218,14 @@ def _run_flow(extracts: str, as_of: date, *, db: Optional[str], mode: Optional[s
     from flows.nightly import nightly
 
     state = nightly(
-        extracts=extracts, as_of=as_of, mode=mode, config=str(config) if config else None, mapping=mapping, return_state=True
+        extracts=extracts,
+        as_of=as_of,
+        mode=mode,
+        config=str(config) if config else None,
+        mapping=mapping,
+        reminders=reminders,
+        redo_dunning=redo_dunning,
+        return_state=True,
     )
     if state.is_completed():
         return state.result()
@@ -215,10 +241,30 @@ def _print_summary(summary: dict) -> None:
         if c["read"]:
             table.add_row(name, str(c["read"]), str(c["accepted"]), str(c["quarantined"]))
     out.print(table)
-    totals = Table("company", "currency", "open amount", title="Open receivables")
+    totals = Table("company", "currency", "open amount", title="Open receivables after cash application")
     for t in summary["open_totals"]:
         totals.add_row(t["company_code"], t["currency"], t["open_amount"])
     out.print(totals)
+    cash = summary.get("cash_application")
+    if cash:
+        applied = ", ".join(f"{c['amount']} {c['currency']}" for c in summary.get("cash_applied", [])) or "nothing"
+        out.print(
+            f"Cash application: {cash['payments_fully_applied']} of {cash['payments']} payments fully applied ({applied}); "
+            f"{cash['suggestions']} suggestions for review; unapplied by reason {cash['unapplied']}."
+        )
+    dunning = summary.get("dunning")
+    if dunning:
+        note = "" if dunning["state_written"] else f" State not written: {dunning['why_not']}."
+        out.print(f"Dunning: {dunning['notices']} notices {dunning['by_action']}, {dunning['advanced']} items advanced.{note}")
+    if summary.get("emails"):
+        rejected = (summary.get("outbox") or {}).get("rejected", 0)
+        note = f" {rejected} email(s) could not be built (no usable address) and are recorded as failed in email_outbox." if rejected else ""
+        out.print(f"Reminders: {summary['emails']['summary']}{note}")
+    if summary.get("kpis"):
+        shown = {k: v for k, v in summary["kpis"].items() if k in ("dso_standard", "dso_count_back", "pct_current", "cei", "average_days_delinquent")}
+        out.print("KPIs: " + ", ".join(f"{k} {'n/a' if v is None else v}" for k, v in shown.items()))
+    for name, path in summary.get("files", {}).items():
+        out.print(f"{name}: {path}")
     out.print(f"run_id {summary['run_id']}; stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["timings"].items()))
 
 

@@ -68,6 +68,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RECEIVABLES_DB_URL", f"sqlite:///{tmp_path / 'warehouse.db'}")
     monkeypatch.setenv("RECEIVABLES_ARCHIVE_DIR", str(tmp_path / "archive"))
     monkeypatch.setenv("RECEIVABLES_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("RECEIVABLES_REPORTS_DIR", str(tmp_path / "reports"))
     for var in list(os.environ):
         if var.startswith("RECEIVABLES_SMTP") or var in ("RECEIVABLES_MAIL_MODE", "RECEIVABLES_MAPPING"):
             monkeypatch.delenv(var)

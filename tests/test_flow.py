@@ -52,16 +52,21 @@ def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: P
     assert state.is_completed(), state.message
     summary = state.result()
     assert summary["quarantined_rows"] == 1
-    assert {"company_code": "1000", "currency": "EUR", "open_amount": "2451.50"} in summary["open_totals"]
+    # after cash application: P0000001 pays 9000012345 by reference, P0000002 (no customer
+    # id) is identified by its IBAN and pays F-2026-000123, so company 2000 has nothing open
+    assert {"company_code": "1000", "currency": "EUR", "open_amount": "1261.50"} in summary["open_totals"]
+    assert "2000" not in {t["company_code"] for t in summary["open_totals"]}
+    assert summary["cash_applied"] == [{"currency": "EUR", "amount": "2035.20"}]
 
     (run_id, flow_run_id, status, counts, hashes), = _rows(workdir, "SELECT run_id, flow_run_id, status, counts, input_hashes FROM run_log")
     flow_run, artifacts = _read_flow_run(flow_run_id)
     assert flow_run.state.is_completed() and status == "succeeded"
     assert json.loads(counts)["extracts"]["payments"] == {"read": 3, "accepted": 2, "quarantined": 1}
     keys = {a.key for a in artifacts}
-    assert {"run-summary", "quarantine"} <= keys
+    assert {"run-summary", "quarantine", "collector-worklist", "kpis", "workbook", "aging-chart", "trend-chart"} <= keys
     markdown = next(a.data for a in artifacts if a.key == "run-summary")
-    assert "| payments | 3 | 2 | 1 |" in markdown and "2451.50" in markdown
+    assert "| payments | 3 | 2 | 1 |" in markdown and "| 1000 | EUR | 1261.50 |" in markdown
+    assert (workdir / "reports" / VALID_AS_OF / f"receivables-{VALID_AS_OF}.xlsx").exists()
 
     # the archive holds the exact input bytes under their sha256
     manifest = json.loads((workdir / "archive" / VALID_AS_OF / run_id / "manifest.json").read_text())
