@@ -164,3 +164,4 @@ def cli():
         return runner.invoke(app, list(args), catch_exceptions=True)
 
     return invoke
+from tests.smtp_server import smtp_server  # noqa: E402,F401  (a fixture shared by the email tests)

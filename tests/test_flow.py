@@ -138,3 +138,50 @@ def test_demo_from_the_readme(workdir: Path, prefect_server, monkeypatch) -> Non
     assert (workdir / "receivables-demo" / "receivables.db").exists()
     history = _cli(workdir, "history", "--db", f"sqlite:///{workdir / 'receivables-demo' / 'receivables.db'}")
     assert history.returncode == 0 and "succeeded" in history.stdout
+
+
+TABLES_TO_COMPARE = {
+    "cash_applications": "payment_id, document_no, applied_amount, rule, confidence, status, writeoff_amount, discount_amount",
+    "unapplied_cash": "payment_id, remaining_amount, reason",
+    "dunning_notices": "notice_id, level, overdue_amount, fees, interest, action",
+    "dunning_items": "notice_id, document_no, previous_level, level, open_amount, interest, fee",
+    "aging": "company_code, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_120, d121_plus, total, total_base",
+    "kpis": "company_code, kpi, value",
+    "collector_worklist": "rank, company_code, customer_id, priority, overdue_amount, reason, next_action",
+    "quarantine": "extract, row_number, \"column\", value, reason",
+}
+
+
+def _report_rows(workdir: Path) -> dict[str, list]:
+    return {t: _rows(workdir, f"SELECT {cols} FROM {t} ORDER BY {cols}") for t, cols in TABLES_TO_COMPARE.items()}
+
+
+def test_send_mode_through_the_flow_once_per_notice_in_the_customers_language(workdir: Path, valid_set: Path, prefect_server, smtp_server, monkeypatch) -> None:
+    server = smtp_server()
+    monkeypatch.setenv("RECEIVABLES_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("RECEIVABLES_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("RECEIVABLES_SMTP_STARTTLS", "false")
+    monkeypatch.setenv("RECEIVABLES_MAIL_FROM", "ar@nordwerk.example")
+    # C002 also owes an old invoice nobody paid: a Spanish reminder besides C001's German one
+    extra = "2000,F-2026-000124,INV,C002,2026-08-01,2026-09-15,EUR,300.00,300.00,,false,,\n"
+    write_set(valid_set, dict(VALID_SET, **{"open_items.csv": VALID_SET["open_items.csv"] + extra}))
+    from flows.nightly import nightly
+
+    state = nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), mode="send", return_state=True)
+    assert state.is_completed(), state.message
+    first_rows = _report_rows(workdir)
+    notices = _rows(workdir, "SELECT customer_id FROM dunning_notices WHERE action = 'email' ORDER BY customer_id")
+    assert [n[0] for n in notices] == ["C001", "C002"]
+    received = {m.rcpt_tos[0]: m.message for m in server.received}
+    assert sorted(received) == ["buchhaltung@mueller-soehne.de", "pagos@penalver.es"]
+    german = received["buchhaltung@mueller-soehne.de"].get_body(("plain",)).get_content()
+    spanish = received["pagos@penalver.es"].get_body(("plain",)).get_content()
+    assert "1.380,50" in german and "Zahlungserinnerung" in str(received["buchhaltung@mueller-soehne.de"]["Subject"])
+    assert "300,00" in spanish and "pago" in str(received["pagos@penalver.es"]["Subject"]).lower()
+    assert _rows(workdir, "SELECT status, count(*) FROM email_outbox GROUP BY status") == [("sent", 2)]
+
+    # a rerun of the same as_of sends nothing and reproduces every report row
+    state = nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), mode="send", return_state=True)
+    assert state.is_completed(), state.message
+    assert len(server.received) == 2
+    assert _report_rows(workdir) == first_rows

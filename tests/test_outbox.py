@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import base64
 import logging
-import socket
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from datetime import date
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 
 from receivables import outbox
 from receivables.errors import ConfigError
@@ -28,6 +24,7 @@ from receivables.warehouse import connect, migrate
 from receivables.warehouse.database import read_table
 from receivables.warehouse.tables import email_outbox
 
+from tests.smtp_server import Recorder, Server, free_port
 from tests.test_reminders import CUSTOMERS, items_for, notice_for
 
 AS_OF = date(2026, 10, 31)
@@ -35,40 +32,6 @@ CANARY = "Canary-Pw-7f3c9e!"
 COMPANIES = load_companies()
 
 
-# --------------------------------------------------------------------------- SMTP server
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    content: bytes
-
-    @property
-    def message(self):
-        return message_from_bytes(self.content, policy=policy.default)
-
-
-@dataclass
-class Recorder:
-    """Accepts everything and keeps each delivered envelope."""
-
-    received: list[Received] = field(default_factory=list)
-    data_calls: int = 0
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.data_calls += 1
-        answer = self.answer(server)
-        if answer.startswith("250"):
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return answer
-
-    def answer(self, server) -> str:
-        return "250 Message accepted for delivery"
 
 
 class BusyThenOk(Recorder):
@@ -105,53 +68,6 @@ class DropFirst(Recorder):
 class RefuseSender(Recorder):
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         return "553 5.7.1 Sender address rejected: not owned by user"
-
-
-@dataclass
-class Server:
-    handler: Recorder
-    port: int
-    logins: list[tuple[bytes, bytes]]
-
-    @property
-    def received(self) -> list[Received]:
-        return self.handler.received
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    """Start a loopback SMTP server with the given handler (and optional login check)."""
-    controllers = []
-
-    def start(handler: Recorder | None = None, *, password: str | None = None, echo_password: bool = False) -> Server:
-        handler = handler or Recorder()
-        logins: list = []
-        kwargs = {}
-        if password is not None:
-            def authenticator(server, session, envelope, mechanism, auth_data):
-                logins.append((auth_data.login, auth_data.password))
-                if auth_data.password == password.encode():
-                    return AuthResult(success=True)
-                # a badly behaved server that echoes the credential in its reply
-                detail = auth_data.password.decode() if echo_password else "bad credentials"
-                return AuthResult(success=False, handled=False, message=f"535 5.7.8 Authentication failed: {detail}")
-
-            kwargs = {"authenticator": authenticator, "auth_require_tls": False}
-        port = _free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
-        controller.start()
-        controllers.append(controller)
-        return Server(handler, port, logins)
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -538,7 +454,7 @@ def test_a_dropped_connection_is_retried_on_a_new_connection(workdir, engine, sm
 
 def test_an_unreachable_server_leaves_every_email_pending(workdir, engine) -> None:
     enqueue_run(engine, rendered("C001", "C002"))
-    settings = settings_for(workdir, smtp_host="127.0.0.1", smtp_port=_free_port(), mail_mode="send")
+    settings = settings_for(workdir, smtp_host="127.0.0.1", smtp_port=free_port(), mail_mode="send")
     waits: list[float] = []
     report = deliver(engine, settings, max_attempts=2, backoff=0.01, sleep=waits.append)
     assert report.aborted and "cannot be reached" in report.aborted
