@@ -25,6 +25,10 @@ from receivables.schemas import DISPUTE_REASONS, DOCUMENT_TYPES, EXTRACTS
 from receivables.settings import CONFIG_DIR
 
 SUITES_DIR = CONFIG_DIR / "expectations"
+#: a derived column the suites check for referential integrity: the customer exists and was
+#: accepted (see _SuiteRunner.run); failures are reported against customer_id
+CUSTOMER_ACCEPTED = "_customer_accepted"
+DERIVED = {CUSTOMER_ACCEPTED: "customer_id"}
 QUARANTINE_COLUMNS = ROW_ERROR_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -85,7 +89,7 @@ def validate_extract_set(extracts: ExtractSet, as_of: date, suites_dir: Path = S
         if len(frame) != len(good) + len(bad_rows):  # pragma: no cover - an invariant, not a branch
             raise ReceivablesError(f"Row accounting failed for {name}: {counts[name]}")
         if name == "customers":
-            params["customer_ids"] = sorted(good["customer_id"].unique())
+            params["customer_ids"] = set(good["customer_id"])
     records = pd.concat([q for q in quarantine if not q.empty], ignore_index=True) if any(not q.empty for q in quarantine) else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     records = records.sort_values(["extract", "row_number", "column"], kind="stable", key=_extract_order).reset_index(drop=True)
     return ValidatedSet(frames=accepted, quarantine=records[QUARANTINE_COLUMNS], counts=counts)
@@ -146,7 +150,7 @@ def _reference_values(as_of: date) -> dict[str, object]:
         "document_types": list(DOCUMENT_TYPES),
         "dispute_reasons": list(DISPUTE_REASONS),
         "as_of": pd.Timestamp(as_of),
-        "customer_ids": [],
+        "customer_ids": set(),
     }
 
 
@@ -169,6 +173,9 @@ class _SuiteRunner:
 
         suite = ExpectationSuite(name=suite_dict["name"], expectations=suite_dict["expectations"])
         batch_frame = frame.copy()
+        if "customer_id" in frame.columns and name != "customers":
+            known = frame["customer_id"].isin(params["customer_ids"]).astype(object)
+            batch_frame[CUSTOMER_ACCEPTED] = known.where(frame["customer_id"].notna(), None)
         for col in batch_frame.columns:  # GX compares with plain Python objects; NA -> None
             if str(batch_frame[col].dtype) in ("string", "str"):
                 batch_frame[col] = batch_frame[col].astype(object).where(batch_frame[col].notna(), None)
@@ -176,9 +183,8 @@ class _SuiteRunner:
         batch = asset.add_batch_definition_whole_dataframe(f"{name}-batch").get_batch(
             batch_parameters={"dataframe": batch_frame}
         )
-        result = batch.validate(
-            suite, result_format={"result_format": "COMPLETE"}, expectation_parameters=params
-        )
+        gx_params = {k: v for k, v in params.items() if k != "customer_ids"}
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE"}, expectation_parameters=gx_params)
         money = set(EXTRACTS[name].money)
         records: list[dict] = []
         for res in result.results:
@@ -193,7 +199,7 @@ class _SuiteRunner:
                 continue
             if meta.get("severity") == "critical":
                 raise InputRejected(meta.get("reason", config.type), file=file)
-            columns = _columns_of(config.kwargs)
+            columns = [DERIVED.get(c, c) for c in _columns_of(config.kwargs)]
             for idx in res.result.get("unexpected_index_list") or []:
                 row = idx if not isinstance(idx, dict) else idx.get("index")
                 values = [_shown(frame.at[row, c], c in money) for c in columns if c in frame.columns]
