@@ -5,29 +5,61 @@ Parameters are what an operator may change per run (extract location, as_of, mai
 settings file, the ERP mapping, report-only, redo of an earlier date's dunning); the
 warehouse URL and SMTP credentials come from settings and the environment so they never show
 in the run's parameters.
+
+Where the tasks run is chosen by the environment of the process that loads this module (the
+worker, ``receivables serve``, or the CLI), not by code: ``RECEIVABLES_TASK_RUNNER=dask``
+runs the per-company stages on Dask, on a temporary local cluster or on the existing cluster
+at ``RECEIVABLES_DASK_ADDRESS``; the default is Prefect's in-process thread pool.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 from prefect import flow
+from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from receivables import pipeline
 from receivables.errors import ConfigError
 from receivables.pipeline import Run, fail
 from receivables.settings import MailMode, load_settings
-from tasks.cash_application import apply_cash_task
-from tasks.dunning import dunning_task
+from receivables.warehouse.run_lock import RunInProgress
+from tasks.cash_application import apply_cash_task, company_cash_task
+from tasks.dunning import company_dunning_task, dunning_task
 from tasks.failures import Rejection
 from tasks.ingest import ingest_task, validate_task
-from tasks.reminders import deliver_task, render_task
+from tasks.notifications import notify_finance_ops
+from tasks.reminders import company_render_task, deliver_task, render_task
 from tasks.reporting import report_files_task, reports_task, summary_task
 from tasks.warehouse import archive_task, begin_task, finish_task, publish_task
 
 
-@flow(name="receivables-nightly", log_prints=True)
+def task_runner_from_environment() -> TaskRunner:
+    """The task runner the settings ask for: ``RECEIVABLES_TASK_RUNNER`` = ``threads``
+    (default) or ``dask``; with ``dask``, ``RECEIVABLES_DASK_ADDRESS`` (``tcp://host:8786``)
+    names an existing cluster, else a temporary local one is started per flow run with
+    ``RECEIVABLES_DASK_WORKERS`` workers (default: Dask's choice for the machine)."""
+    kind = os.environ.get("RECEIVABLES_TASK_RUNNER", "threads").strip().lower()
+    if kind in ("", "threads", "thread", "threadpool"):
+        return ThreadPoolTaskRunner()
+    if kind != "dask":
+        raise ConfigError(f"RECEIVABLES_TASK_RUNNER={kind!r} is not known; use 'threads' or 'dask'.")
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as exc:  # pragma: no cover - prefect-dask is a dependency
+        raise ConfigError("RECEIVABLES_TASK_RUNNER=dask needs prefect-dask (pip install prefect-dask).") from exc
+    address = os.environ.get("RECEIVABLES_DASK_ADDRESS")
+    if address:
+        return DaskTaskRunner(address=address)
+    workers = os.environ.get("RECEIVABLES_DASK_WORKERS")
+    return DaskTaskRunner(cluster_kwargs={"n_workers": int(workers)} if workers else None)
+
+
+@flow(name="receivables-nightly", log_prints=True, task_runner=task_runner_from_environment(), on_failure=[notify_finance_ops])
 def nightly(
     extracts: str,
     as_of: date | None = None,
@@ -55,7 +87,11 @@ def nightly(
         redo_dunning=redo_dunning,
         flow_run_id=_flow_run_id(),
     )
-    begin_task(run)
+    try:
+        begin_task(run)
+    except RunInProgress as exc:
+        # the run that holds the lock goes on untouched; this one ends Failed with the reason
+        return Failed(message=str(exc), data=exc)
     try:
         extract_set = ingest_task(run)
         if isinstance(extract_set, Rejection):
@@ -64,9 +100,13 @@ def nightly(
         if isinstance(validated, Rejection):
             return _rejected(run, validated)
         archive_task(run, extract_set)
-        cash = apply_cash_task(run, validated)
-        step = dunning_task(run, validated, cash)
-        emails = render_task(run, validated, cash, step)
+        codes = pipeline.company_codes(validated)
+        if _distributed() and len(codes) > 1:
+            cash, step, emails = _per_company(run, validated, codes)
+        else:
+            cash = apply_cash_task(run, validated)
+            step = dunning_task(run, validated, cash)
+            emails = render_task(run, validated, cash, step)
         reports = reports_task(run, validated, cash, step)
         publish_task(run, validated, cash, step, emails, reports)
         deliver_task(run, step)
@@ -77,6 +117,43 @@ def nightly(
         fail(run, exc)
         raise
     return summary
+
+
+def _distributed() -> bool:
+    """True on a runner that spreads tasks over processes or machines (Dask): there the
+    per-company stages pay off; in the thread pool they would only add task overhead."""
+    context = FlowRunContext.get()
+    return context is not None and not isinstance(context.task_runner, ThreadPoolTaskRunner)
+
+
+def _per_company(run: Run, validated, codes: list[str]):
+    """Stages 3-5a as one task per company code, combined into the unpartitioned result."""
+    parts = {code: pipeline.for_company(validated, code) for code in codes}
+    with run.timed("cash_application"):
+        futures = {code: company_cash_task.submit(code, parts[code], run.as_of) for code in codes}
+        cash_parts = {code: future.result() for code, future in futures.items()}
+        cash = pipeline.combine_cash(validated, list(cash_parts.values()), run.as_of)
+    pipeline.count_cash(run, validated, cash)
+    with run.timed("dunning"):
+        history = pipeline.dunning_history(run)
+        futures = {code: company_dunning_task.submit(code, parts[code], cash_parts[code], history, run.as_of) for code in codes}
+        step = pipeline.decide_dunning(run, pipeline.combine_dunning([f.result() for f in futures.values()], run.as_of))
+    emails: list = []
+    if step.write_state:
+        with run.timed("render_reminders"):
+            p = step.proposal
+            customers = validated.frames["customers"]
+            futures = []
+            for code in codes:
+                notices = p.notices[p.notices["company_code"].astype(str) == code]
+                if notices.empty:
+                    continue
+                items = p.items[p.items["notice_id"].isin(set(notices["notice_id"]))]
+                # the statement of account lists the customer's items of every company code
+                open_items = cash.open_items_after[cash.open_items_after["customer_id"].isin(set(notices["customer_id"]))]
+                futures.append(company_render_task.submit(code, notices, items, customers, open_items, run.as_of))
+            emails = pipeline.combine_reminders(step, [f.result() for f in futures])
+    return cash, step, emails
 
 
 def _rejected(run: Run, exc: Exception) -> State:

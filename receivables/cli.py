@@ -169,28 +169,104 @@ def history(
     db: Optional[str] = typer.Option(None, "--db", help="Warehouse URL."),
     limit: int = typer.Option(20, "--limit", min=1),
 ) -> None:
-    """List recent runs from the run log with their status and counts."""
+    """List recent runs from the run log: status, counts per stage, the reason of a failure."""
     try:
         from receivables.pipeline import warehouse_engine
         from receivables.settings import load_settings
+        from receivables.warehouse.run_lock import held_locks
         from receivables.warehouse.run_log import history as run_history
 
         settings = load_settings(db_url=db)
-        runs = run_history(warehouse_engine(settings.db_url), limit=limit)
+        engine = warehouse_engine(settings.db_url)
+        runs = run_history(engine, limit=limit)
+        locks = held_locks(engine)
     except Exception as exc:
         raise _fail(exc) from None
     table = Table(title="Run history")
-    for name in ("started", "as_of", "status", "mode", "quarantined", "seconds", "run_id", "error"):
+    columns = ("started", "as_of", "status", "mode", "rows read", "quarantined", "cash applied", "notices", "emails", "seconds", "run_id", "flow_run", "error")
+    for name in columns:
         table.add_column(name, overflow="fold", no_wrap=name in ("status", "as_of"))
-    for r in runs.itertuples():
-        counts = r.counts or {}
+    for r in runs.astype(object).where(runs.notna(), None).itertuples():
+        # a run still going (or killed) has no counts, finish time or error yet
+        counts = r.counts if isinstance(r.counts, dict) else {}
         seconds = ""
         if r.finished_at is not None and r.started_at is not None:
             seconds = f"{(r.finished_at - r.started_at).total_seconds():.1f}"
         table.add_row(
-            str(r.started_at)[:19], str(r.as_of), r.status, r.mode, str(counts.get("quarantined_rows", "")), seconds, r.run_id[:8], (r.error or "")[:60]
+            str(r.started_at)[:19], str(r.as_of), r.status, r.mode, *_stage_counts(counts), seconds,
+            r.run_id[:8], (r.flow_run_id or "")[:8], (r.error or "")[:200],
         )
     out.print(table)
+    for lock in locks:
+        out.print(
+            f"In progress: the run for {lock.as_of} (run {lock.run_id[:8]}) holds the lock since "
+            f"{lock.acquired_at:%Y-%m-%d %H:%M} UTC; if it died, `receivables unlock --as-of {lock.as_of}`."
+        )
+
+
+def _stage_counts(counts: dict) -> tuple[str, str, str, str, str]:
+    """rows read, quarantined, payments fully applied / payments, notices, emails sent."""
+    read = sum(int(c.get("read", 0)) for c in (counts.get("extracts") or {}).values()) if counts.get("extracts") else ""
+    cash = counts.get("cash_application") or {}
+    applied = f"{cash['payments_fully_applied']}/{cash['payments']}" if cash else ""
+    notices = str((counts.get("dunning") or {}).get("notices", ""))
+    emails = counts.get("emails") or {}
+    sent = ""
+    if emails:
+        sent = " ".join(f"{k} {emails[k]}" for k in ("sent", "previewed", "redirected", "failed", "held") if emails.get(k))
+    return str(read), str(counts.get("quarantined_rows", "")), applied, notices, sent or ("0" if emails else "")
+
+
+@app.command()
+def unlock(
+    as_of: str = typer.Option(..., "--as-of", help="Business date whose run lock to break."),
+    db: Optional[str] = typer.Option(None, "--db", help="Warehouse URL."),
+) -> None:
+    """Break the run lock of a date whose run died (only when no run for it is still going)."""
+    try:
+        from receivables.pipeline import warehouse_engine
+        from receivables.settings import load_settings
+        from receivables.warehouse import run_lock
+        from receivables.warehouse.run_log import finish_run
+        from receivables.warehouse.tables import run_log
+
+        day = _as_of(as_of)
+        engine = warehouse_engine(load_settings(db_url=db).db_url)
+        held = run_lock.holder(engine, day)
+        if held is None:
+            out.print(f"No run lock is held for {day}.")
+            return
+        run_lock.release(engine, day, held.run_id)
+        # the run that held it never finished: show it as failed, not running forever
+        with engine.connect() as conn:
+            row = conn.execute(run_log.select().where(run_log.c.run_id == held.run_id)).mappings().first()
+        if row is not None and row["status"] == "running":
+            finish_run(engine, held.run_id, status="failed", error=f"lock broken by `receivables unlock` (held since {held.acquired_at:%Y-%m-%d %H:%M} UTC)")
+    except Exception as exc:
+        raise _fail(exc) from None
+    out.print(f"Broke the run lock for {day} held by run {held.run_id} since {held.acquired_at:%Y-%m-%d %H:%M} UTC.")
+
+
+@app.command()
+def serve(
+    prefect_file: Path = typer.Option(None, "--prefect-file", help="Deployments file (default: prefect.yaml of this project)."),
+    name: Optional[list[str]] = typer.Option(None, "--name", help="Serve only this deployment (repeatable)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Most flow runs at a time in this process."),
+) -> None:
+    """Serve the deployments of prefect.yaml on this machine, without a work pool (Ctrl-C stops)."""
+    try:
+        from prefect import serve as prefect_serve
+
+        from flows.deployments import PREFECT_YAML, runner_deployments
+
+        deployments = runner_deployments(prefect_file or PREFECT_YAML, names=name or None)
+    except Exception as exc:
+        raise _fail(exc) from None
+    out.print("Serving " + ", ".join(f"receivables-nightly/{d.name}" for d in deployments) + ".")
+    try:
+        prefect_serve(*deployments, limit=limit, print_starting_message=True)
+    except Exception as exc:
+        raise _fail(exc) from None
 
 
 def _run_flow(

@@ -14,6 +14,7 @@ files -> finish.
 
 from __future__ import annotations
 
+import resource
 import time
 import uuid
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
@@ -36,7 +38,7 @@ from receivables.money import to_decimal
 from receivables.outbox import DeliveryReport, deliver, enqueue
 from receivables.settings import Settings
 from receivables.validation import ValidatedSet, validate_extract_set
-from receivables.warehouse import connect, migrate, replace_for_as_of
+from receivables.warehouse import connect, migrate, replace_for_as_of, run_lock
 from receivables.warehouse.database import read_table
 from receivables.warehouse.dunning_history import dunning_allowed, previous_levels, write_dunning
 from receivables.warehouse.run_log import finish_run, start_run
@@ -56,6 +58,8 @@ class Run:
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     flow_run_id: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    #: the process's peak resident memory (MB) when each stage ended
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
     counts: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -73,6 +77,7 @@ class Run:
             yield
         finally:
             self.timings[stage] = round(time.perf_counter() - started, 3)
+            self.peak_rss_mb[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 @dataclass
@@ -101,7 +106,28 @@ def warehouse_engine(url: str) -> Engine:
 
 
 def begin(run: Run) -> None:
-    """Record the run as started (status ``running``) so a crash still shows in the history."""
+    """Take the warehouse lock for the run's as_of, then record the run as started (status
+    ``running``) so a crash still shows in the history.
+
+    A run refused because another run for the same as_of holds the lock is recorded as
+    ``failed`` with the reason and raises ``RunInProgress``; it has touched nothing else.
+    """
+    try:
+        broken = run_lock.acquire(run.engine, run.as_of, run.run_id, flow_run_id=run.flow_run_id)
+    except run_lock.RunInProgress as exc:
+        _record_start(run)
+        finish_run(run.engine, run.run_id, status="failed", error=str(exc))
+        raise
+    if broken is not None:
+        run.counts["broke_stale_lock"] = {"run_id": broken.run_id, "since": broken.acquired_at.isoformat()}
+    try:
+        _record_start(run)
+    except BaseException:
+        run_lock.release(run.engine, run.as_of, run.run_id)
+        raise
+
+
+def _record_start(run: Run) -> None:
     start_run(
         run.engine,
         run_id=run.run_id,
@@ -140,18 +166,8 @@ def apply_cash(run: Run, validated: ValidatedSet) -> cash_application.CashApplic
     """Stage 3: match unapplied payments to open items; later stages see the open amounts
     after the auto-applied cash."""
     with run.timed("cash_application"):
-        f = validated.frames
-        result = cash_application.apply_cash(
-            f["open_items"], f["payments"], f["customers"], cash_application.load_matching_rules(), run.as_of
-        )
-    applied = result.applications[result.applications["status"] == "applied"]
-    run.counts["cash_application"] = {
-        "payments": len(f["payments"]),
-        "applications": len(applied),
-        "suggestions": int((result.applications["status"] == "suggested").sum()),
-        "payments_fully_applied": int(len(set(applied["payment_id"]) - set(result.unapplied["payment_id"]))),
-        "unapplied": {str(k): int(v) for k, v in result.unapplied["reason"].value_counts().sort_index().items()},
-    }
+        result = match_cash(validated, run.as_of)
+    count_cash(run, validated, result)
     return result
 
 
@@ -159,23 +175,8 @@ def propose_dunning(run: Run, validated: ValidatedSet, cash: cash_application.Ca
     """Stage 4: who is dunned today.  The proposal is always computed (reports show it); it
     becomes dunning state only for the latest date, or an earlier one when asked."""
     with run.timed("dunning"):
-        f = validated.frames
-        proposal = dunning.propose_dunning(
-            cash.open_items_after,
-            f["customers"],
-            f["disputes"],
-            f["promises"],
-            previous_levels(run.engine, run.as_of),
-            dunning.load_dunning_policies(),
-            run.as_of,
-        )
-        why_not = None
-        if not run.reminders:
-            why_not = "report-only run (reminders off)"
-        elif not dunning_allowed(run.engine, run.as_of, run.redo_dunning):
-            why_not = "a later date already holds dunning state (rerun with redo_dunning to rewrite it)"
-    run.counts["dunning"] = proposal.counts | {"state_written": why_not is None, "why_not": why_not}
-    return DunningStep(proposal=proposal, write_state=why_not is None, why_not=why_not)
+        proposal = propose_company_dunning(validated, cash, dunning_history(run), run.as_of)
+        return decide_dunning(run, proposal)
 
 
 def render_reminders(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep) -> list:
@@ -313,6 +314,7 @@ def summarise(run: Run, validated: ValidatedSet, cash: cash_application.CashAppl
         "outbox": run.counts.get("outbox"),
         "files": files or {},
         "timings": dict(run.timings),
+        "peak_rss_mb": dict(run.peak_rss_mb),
     }
     if cash is not None:
         applied = cash.applications[cash.applications["status"] == "applied"]
@@ -327,20 +329,28 @@ def summarise(run: Run, validated: ValidatedSet, cash: cash_application.CashAppl
 
 
 def finish(run: Run, summary: dict) -> None:
-    finish_run(
-        run.engine,
-        run.run_id,
-        status="succeeded",
-        counts=run.counts,
-        timings=run.timings,
-        input_hashes=summary.get("input_hashes"),
-    )
+    """Mark the run ``succeeded`` and give back the as_of's lock."""
+    try:
+        finish_run(
+            run.engine,
+            run.run_id,
+            status="succeeded",
+            counts=run.counts,
+            timings=run.timings,
+            input_hashes=summary.get("input_hashes"),
+        )
+    finally:
+        run_lock.release(run.engine, run.as_of, run.run_id)
 
 
 def fail(run: Run, exc: BaseException) -> None:
-    """Mark the run ``rejected`` (input refused) or ``failed``, keeping the reason."""
+    """Mark the run ``rejected`` (input refused) or ``failed``, keeping the reason, and give
+    back the as_of's lock (only if this run holds it)."""
     status = "rejected" if isinstance(exc, InputRejected) else "failed"
-    finish_run(run.engine, run.run_id, status=status, counts=run.counts, timings=run.timings, error=str(exc)[:4000])
+    try:
+        finish_run(run.engine, run.run_id, status=status, counts=run.counts, timings=run.timings, error=str(exc)[:4000])
+    finally:
+        run_lock.release(run.engine, run.as_of, run.run_id)
 
 
 def run_nightly(source: str, as_of: date, settings: Settings, *, reminders: bool = True, redo_dunning: bool = False) -> dict:
@@ -364,3 +374,141 @@ def run_nightly(source: str, as_of: date, settings: Settings, *, reminders: bool
         fail(run, exc)
         raise
     return summary
+
+
+# --- partitioning by company code ---------------------------------------------------------------
+#
+# On a distributed task runner (Dask) the per-company stages run one task per company code:
+# cash never crosses company codes and a dunning notice belongs to one company code, so each
+# code can be computed on its own worker.  These functions are pure (no Run, no warehouse), so
+# what travels to a worker is the company's frames and nothing else: no settings, no SMTP
+# password, no database URL.  Combining the parts restores the unpartitioned run's row order,
+# so both give the same rows.
+
+
+def company_codes(validated: ValidatedSet) -> list[str]:
+    """The company codes with open items or payments, sorted: the units of partitioned work."""
+    codes: set[str] = set()
+    for name in ("open_items", "payments"):
+        codes |= set(_company_column(validated.frames[name]))
+    return sorted(codes)
+
+
+def for_company(validated: ValidatedSet, code: str) -> ValidatedSet:
+    """One company code's share of the set.  Customers and FX rates stay whole: a customer
+    may buy from several company codes, and identifying an unknown payer searches every
+    customer, as the unpartitioned run does."""
+    frames = {}
+    for name, frame in validated.frames.items():
+        if name in ("customers", "fx_rates") or "company_code" not in frame.columns:
+            frames[name] = frame
+        else:
+            frames[name] = frame[_company_column(frame) == code]
+    return ValidatedSet(frames=frames, quarantine=validated.quarantine.iloc[0:0], counts={})
+
+
+def _company_column(frame: pd.DataFrame) -> pd.Series:
+    return frame["company_code"].astype("string").fillna("").astype(str)
+
+
+def match_cash(validated: ValidatedSet, as_of: date) -> cash_application.CashApplication:
+    """Stage 3 for one company code's share (or the whole set), without a Run."""
+    f = validated.frames
+    return cash_application.apply_cash(f["open_items"], f["payments"], f["customers"], cash_application.load_matching_rules(), as_of)
+
+
+def combine_cash(validated: ValidatedSet, parts: list[cash_application.CashApplication], as_of: date) -> cash_application.CashApplication:
+    """The per-company results as one, in the order the unpartitioned run produces: payments
+    by value date then payment id, open items in their input order."""
+    payments = validated.frames["payments"]
+    days = pd.to_datetime(payments["value_date"]).fillna(pd.Timestamp(as_of)).dt.normalize()
+    processed = pd.DataFrame({"d": days.to_numpy(), "p": payments["payment_id"].astype("string").to_numpy()})
+    rank = {pid: i for i, pid in enumerate(processed.sort_values(["d", "p"], kind="stable")["p"])}
+
+    def by_payment(name: str) -> pd.DataFrame:
+        frame = _concat([getattr(p, name) for p in parts])
+        order = np.argsort(frame["payment_id"].map(rank).to_numpy(dtype="int64"), kind="stable")
+        return frame.iloc[order].reset_index(drop=True)
+
+    open_items = validated.frames["open_items"]
+    after = _concat([p.open_items_after for p in parts], keep_index=True).loc[open_items.index]
+    return cash_application.CashApplication(
+        applications=by_payment("applications"),
+        unapplied=by_payment("unapplied"),
+        open_items_after=after,
+        identifications=by_payment("identifications"),
+    )
+
+
+def count_cash(run: Run, validated: ValidatedSet, result: cash_application.CashApplication) -> None:
+    """The cash application counts of the run log, for a result computed in parts."""
+    applied = result.applications[result.applications["status"] == "applied"]
+    run.counts["cash_application"] = {
+        "payments": len(validated.frames["payments"]),
+        "applications": len(applied),
+        "suggestions": int((result.applications["status"] == "suggested").sum()),
+        "payments_fully_applied": int(len(set(applied["payment_id"]) - set(result.unapplied["payment_id"]))),
+        "unapplied": {str(k): int(v) for k, v in result.unapplied["reason"].value_counts().sort_index().items()},
+    }
+
+
+def dunning_history(run: Run) -> pd.DataFrame:
+    """The dunning state before the run's as_of, read once and handed to every part."""
+    return previous_levels(run.engine, run.as_of)
+
+
+def propose_company_dunning(
+    validated: ValidatedSet, cash: cash_application.CashApplication, history: pd.DataFrame, as_of: date
+) -> dunning.DunningProposal:
+    """Stage 4 for one company code's share, without a Run (see ``propose_dunning``)."""
+    f = validated.frames
+    if "company_code" in history.columns and not f["open_items"].empty:
+        history = history[history["company_code"].astype(str).isin(set(_company_column(f["open_items"])))]
+    return dunning.propose_dunning(
+        cash.open_items_after, f["customers"], f["disputes"], f["promises"], history, dunning.load_dunning_policies(), as_of
+    )
+
+
+def combine_dunning(parts: list[dunning.DunningProposal], as_of: date) -> dunning.DunningProposal:
+    """The per-company proposals as one, sorted as ``dunning.propose_dunning`` sorts them."""
+
+    def merged(name: str, columns: list[str], order: list[str]) -> pd.DataFrame:
+        return dunning.typed_frame(_concat([getattr(p, name) for p in parts]), columns, order=order)
+
+    return dunning.DunningProposal(
+        as_of=pd.Timestamp(as_of).date(),
+        notices=merged("notices", dunning.NOTICE_COLUMNS, ["company_code", "customer_id", "currency"]),
+        items=merged("items", dunning.ITEM_COLUMNS, ["notice_id", "document_no"]),
+        skipped=merged("skipped", dunning.SKIPPED_COLUMNS, ["company_code", "document_no"]),
+        broken_promises=merged("broken_promises", dunning.BROKEN_PROMISE_COLUMNS, ["promise_id"]),
+    )
+
+
+def decide_dunning(run: Run, proposal: dunning.DunningProposal) -> DunningStep:
+    """Whether a proposal computed in parts becomes dunning state (as ``propose_dunning``)."""
+    why_not = None
+    if not run.reminders:
+        why_not = "report-only run (reminders off)"
+    elif not dunning_allowed(run.engine, run.as_of, run.redo_dunning):
+        why_not = "a later date already holds dunning state (rerun with redo_dunning to rewrite it)"
+    run.counts["dunning"] = proposal.counts | {"state_written": why_not is None, "why_not": why_not}
+    return DunningStep(proposal=proposal, write_state=why_not is None, why_not=why_not)
+
+
+def render_company_reminders(
+    notices: pd.DataFrame, items: pd.DataFrame, customers: pd.DataFrame, open_items_after: pd.DataFrame, as_of: date
+) -> list:
+    """Stage 5a for one company code's notices, without a Run."""
+    return reminders.render_notices(notices, items, customers, open_items_after, as_of)
+
+
+def combine_reminders(step: DunningStep, parts: list[list]) -> list:
+    """The rendered emails in the order of the notices, as the unpartitioned run lists them."""
+    position = {nid: i for i, nid in enumerate(step.proposal.notices["notice_id"].astype(str))}
+    return sorted((e for part in parts for e in part), key=lambda e: position[str(e.notice_id)])
+
+
+def _concat(frames: list[pd.DataFrame], keep_index: bool = False) -> pd.DataFrame:
+    # empty parts would turn typed columns into object columns
+    rows = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(rows, ignore_index=not keep_index)

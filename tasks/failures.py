@@ -12,8 +12,11 @@ import functools
 from typing import Callable, TypeVar
 
 from receivables.errors import ConfigError, InputRejected
+from receivables.warehouse.run_lock import RunInProgress
 
 Rejection = (InputRejected, ConfigError)
+#: the same answer on every try within a retry delay: another run for the as_of is going
+NOT_TRANSIENT = (*Rejection, RunInProgress)
 T = TypeVar("T")
 
 
@@ -21,7 +24,7 @@ def transient_only(task, task_run, state) -> bool:
     """Retry I/O hiccups (a network share, a database restart), never rejected input."""
     try:
         state.result()
-    except Rejection:
+    except NOT_TRANSIENT:
         return False
     except Exception:
         return True

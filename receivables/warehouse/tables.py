@@ -257,3 +257,19 @@ broken_promises = sa.Table(
     sa.Column("promised_date", sa.Date, nullable=False),
     sa.Column("covered_open_amount", Money, nullable=False),
 )
+
+
+# --- run locks (migration 0005) ------------------------------------------------------------------
+
+#: at most one run per as_of at a time: two interleaving runs for the same date would mix their
+#: rows and could both decide the same reminders; a crashed run's row is broken by hand or
+#: after it has gone stale (receivables.warehouse.run_lock)
+run_locks = sa.Table(
+    "run_locks",
+    metadata,
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("flow_run_id", sa.String(36)),
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("host", sa.String(255)),
+)
