@@ -24,10 +24,9 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from receivables.errors import ConfigError
+from receivables.settings import load_yaml_model
 from receivables.money import round_half_up_cents, to_cents
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -228,23 +227,7 @@ def load_reporting_config(path: Path | str | None = None) -> ReportingConfig:
     """The settings from ``configs/reporting.yaml`` (or ``path``); a bad file raises ConfigError
     naming the setting and what is wrong with it."""
     path = Path(path) if path is not None else DEFAULT_CONFIG_FILE
-    if not path.is_file():
-        raise ConfigError(f"Reporting config file {path} does not exist.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Reporting config file {path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"Reporting config file {path} must hold a mapping (aging, kpis, worklist).")
-    try:
-        return ReportingConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{loc}: {msg}")
-        raise ConfigError(f"Reporting config file {path} is invalid: " + "; ".join(problems) + ".") from exc
+    return load_yaml_model(path, ReportingConfig, "Reporting config file", "aging, kpis, worklist")
 
 
 # --- aging ---------------------------------------------------------------------------------------

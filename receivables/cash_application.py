@@ -41,12 +41,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from rapidfuzz import fuzz, process
 
-from receivables.errors import ConfigError
 from receivables.money import to_cents
+from receivables.settings import load_yaml_model
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_RULES_FILE = CONFIG_DIR / "matching.yaml"
@@ -310,22 +309,7 @@ class MatchingRules(_Strict):
 def load_matching_rules(path: Path | None = None) -> MatchingRules:
     """The rules from ``configs/matching.yaml`` (or ``path``); a bad file raises ConfigError."""
     path = Path(path) if path is not None else DEFAULT_RULES_FILE
-    if not path.is_file():
-        raise ConfigError(f"Matching rules file {path} does not exist.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Matching rules file {path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"Matching rules file {path} must hold a mapping (auto_threshold, rules).")
-    try:
-        return MatchingRules.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = _rule_location(data, err["loc"])
-            problems.append(f"{loc}: {err['msg']}")
-        raise ConfigError(f"Matching rules file {path} is invalid: " + "; ".join(problems) + ".") from exc
+    return load_yaml_model(path, MatchingRules, "Matching rules file", "auto_threshold, rules", _rule_location)
 
 
 def _rule_location(data: dict[str, Any], loc: tuple[Any, ...]) -> str:

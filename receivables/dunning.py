@@ -76,12 +76,10 @@ from typing import Any, Literal, Union
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from receivables.errors import ConfigError
 from receivables.money import round_half_up_cents, to_cents
-from receivables.settings import CONFIG_DIR, readable_validation_error
+from receivables.settings import CONFIG_DIR, load_yaml_model
 
 DEFAULT_POLICIES_FILE = CONFIG_DIR / "dunning.yaml"
 
@@ -299,18 +297,7 @@ class DunningPolicies(_Strict):
 def load_dunning_policies(path: str | Path | None = None) -> DunningPolicies:
     """The policies from ``configs/dunning.yaml`` (or ``path``); a bad file raises ConfigError."""
     path = Path(path) if path is not None else DEFAULT_POLICIES_FILE
-    if not path.is_file():
-        raise ConfigError(f"Dunning policies file {path} does not exist.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Dunning policies file {path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"Dunning policies file {path} must hold a mapping (default_policy, segments, policies, ...).")
-    try:
-        return DunningPolicies.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(readable_validation_error(f"Dunning policies file {path}", exc)) from exc
+    return load_yaml_model(path, DunningPolicies, "Dunning policies file", "default_policy, segments, policies, ...")
 
 
 # --- the proposal ----------------------------------------------------------------------------

@@ -11,12 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from receivables.errors import ConfigError
 from receivables.schemas import EXTRACTS
-from receivables.settings import CONFIG_DIR, readable_validation_error
+from receivables.settings import CONFIG_DIR, load_yaml_model
 
 MAPPINGS_DIR = CONFIG_DIR / "mappings"
 
@@ -121,10 +120,4 @@ def load_mapping(name_or_path: str | Path = "canonical") -> Mapping:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in MAPPINGS_DIR.glob("*.yaml")))
         raise ConfigError(f"Mapping {name_or_path!r} not found ({path}); known mappings: {known}.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return Mapping.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Mapping file {path} is not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        raise ConfigError(readable_validation_error(f"Mapping file {path}", exc)) from exc
+    return load_yaml_model(path, Mapping, "Mapping file", "name, format, extracts")

@@ -49,7 +49,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from email import policy
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol

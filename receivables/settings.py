@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal, TypeVar
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from receivables.errors import ConfigError
@@ -114,10 +114,36 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         _FILE_VALUES.reset(token)
 
 
-def readable_validation_error(what: str, exc: ValidationError) -> str:
-    """One paragraph naming each bad field, without pydantic's URLs and input dumps."""
+def readable_validation_error(
+    what: str, exc: ValidationError, location: Callable[[tuple], str] | None = None
+) -> str:
+    """One paragraph naming each bad field, without pydantic's URLs and input dumps.
+    ``location`` may name a field better than its dotted path (e.g. a rule by its name)."""
     problems = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        problems.append(f"{loc}: {err['msg']}")
+        loc = location(err["loc"]) if location else ".".join(str(p) for p in err["loc"]) or "(top level)"
+        problems.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
     return f"{what} is invalid: " + "; ".join(problems) + "."
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_yaml_model(
+    path: Path, model: type[M], what: str, shape: str, location: Callable[[dict, tuple], str] | None = None
+) -> M:
+    """A YAML configuration file validated into ``model``; every way it can be wrong is a
+    ``ConfigError`` naming the file (``what`` says which kind, ``shape`` its top-level keys)."""
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {path} must hold a mapping ({shape}).")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        named = (lambda loc: location(data, loc)) if location else None
+        raise ConfigError(readable_validation_error(f"{what} {path}", exc, named)) from exc
