@@ -15,6 +15,7 @@ at ``RECEIVABLES_DASK_ADDRESS``; the default is Prefect's in-process thread pool
 from __future__ import annotations
 
 import os
+import time
 from datetime import date
 
 from prefect import flow
@@ -24,7 +25,7 @@ from prefect.states import Failed, State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from receivables import pipeline
-from receivables.errors import ConfigError
+from receivables.errors import ConfigError, ReceivablesError
 from receivables.pipeline import Run, fail
 from receivables.settings import MailMode, load_settings
 from receivables.warehouse.run_lock import RunInProgress
@@ -79,6 +80,9 @@ def nightly(
         settings = load_settings(config, mail_mode=mode, mapping=mapping)
     except ConfigError as exc:
         return Failed(message=str(exc), data=exc)
+    unreachable = _wait_for_warehouse(settings.db_url)
+    if unreachable is not None:
+        return Failed(message=str(unreachable), data=unreachable)
     run = Run(
         source=extracts,
         as_of=as_of or date.today(),
@@ -154,6 +158,25 @@ def _per_company(run: Run, validated, codes: list[str]):
                 futures.append(company_render_task.submit(code, notices, items, customers, open_items, run.as_of))
             emails = pipeline.combine_reminders(step, [f.result() for f in futures])
     return cash, step, emails
+
+
+#: seconds between the quiet attempts to reach the warehouse at the start of a run
+WAREHOUSE_RETRY_PAUSE = 10.0
+
+
+def _wait_for_warehouse(url: str, attempts: int = 3) -> ReceivablesError | None:
+    """Reach (and migrate) the warehouse before any task: a database restarting is worth a
+    few quiet retries, and one that stays away is one paragraph in the flow's final state,
+    not a traceback per task retry."""
+    for attempt in range(1, attempts + 1):
+        try:
+            pipeline.warehouse_engine(url)
+            return None
+        except ReceivablesError as exc:
+            if attempt == attempts:
+                return exc
+            time.sleep(WAREHOUSE_RETRY_PAUSE)
+    return None
 
 
 def _rejected(run: Run, exc: Exception) -> State:
