@@ -94,17 +94,7 @@ class _YamlFileValues(PydanticBaseSettingsSource):
 
 def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
     """Settings from the YAML file and the environment; ``overrides`` (CLI flags) win over both."""
-    data: dict[str, Any] = {}
-    if config:
-        path = Path(config)
-        if not path.is_file():
-            raise ConfigError(f"Configuration file {path} does not exist.")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"Configuration file {path} is not valid YAML: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"Configuration file {path} must hold a mapping of settings.")
+    data = read_yaml_mapping(Path(config), "Configuration file", "of settings") if config else {}
     token = _FILE_VALUES.set(data)
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -129,11 +119,9 @@ def readable_validation_error(
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_yaml_model(
-    path: Path, model: type[M], what: str, shape: str, location: Callable[[dict, tuple], str] | None = None
-) -> M:
-    """A YAML configuration file validated into ``model``; every way it can be wrong is a
-    ``ConfigError`` naming the file (``what`` says which kind, ``shape`` its top-level keys)."""
+def read_yaml_mapping(path: Path, what: str, shape: str) -> dict[str, Any]:
+    """A YAML file's top-level mapping; a missing file, bad YAML or another shape is a
+    ``ConfigError`` naming the file (``what`` says which kind, ``shape`` what it holds)."""
     if not path.is_file():
         raise ConfigError(f"{what} {path} does not exist.")
     try:
@@ -141,7 +129,16 @@ def load_yaml_model(
     except yaml.YAMLError as exc:
         raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{what} {path} must hold a mapping ({shape}).")
+        raise ConfigError(f"{what} {path} must hold a mapping {shape}.")
+    return data
+
+
+def load_yaml_model(
+    path: Path, model: type[M], what: str, shape: str, location: Callable[[dict, tuple], str] | None = None
+) -> M:
+    """A YAML configuration file validated into ``model``; every way it can be wrong is a
+    ``ConfigError`` naming the file (``what`` says which kind, ``shape`` its top-level keys)."""
+    data = read_yaml_mapping(path, what, f"({shape})")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
