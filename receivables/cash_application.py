@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from rapidfuzz import fuzz, process
 
 from receivables.money import to_cents
@@ -85,6 +85,15 @@ def _money_cents(value: Decimal) -> int:
     if value < 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValueError("must be an amount >= 0 with at most 2 decimals")
     return to_cents(value)
+
+
+def _cent_amount(value: Decimal) -> Decimal:
+    _money_cents(value)
+    return value
+
+
+#: a configured amount: not negative, whole cents
+CentAmount = Annotated[Decimal, AfterValidator(_cent_amount)]
 
 
 class ReferenceNormalisation(_Strict):
@@ -200,13 +209,7 @@ class CashDiscountRule(_Strict):
     #: days after document_date + discount_days a bank transfer may still arrive
     grace_days: int = Field(0, ge=0, le=60)
     #: customers round the discount their own way
-    rounding_tolerance: Decimal = Decimal("0.01")
-
-    @field_validator("rounding_tolerance")
-    @classmethod
-    def _cents(cls, v: Decimal) -> Decimal:
-        _money_cents(v)
-        return v
+    rounding_tolerance: CentAmount = Decimal("0.01")
 
 
 class ShortPaymentRule(_Strict):
@@ -217,14 +220,8 @@ class ShortPaymentRule(_Strict):
     confidence: Confidence = 0.95
     ambiguous_confidence: Confidence = 0.5
     #: the tolerance is the lower of the absolute amount and the percentage of the item
-    tolerance_abs: Decimal = Decimal("5.00")
+    tolerance_abs: CentAmount = Decimal("5.00")
     tolerance_pct: Decimal = Field(Decimal("1.0"), ge=0, le=100)
-
-    @field_validator("tolerance_abs")
-    @classmethod
-    def _cents(cls, v: Decimal) -> Decimal:
-        _money_cents(v)
-        return v
 
 
 class PartialPaymentRule(_Strict):

@@ -56,6 +56,35 @@ def write_set(folder: Path, files: dict[str, str | bytes]) -> Path:
     return folder
 
 
+def warehouse_rows(workdir: Path, sql: str) -> list:
+    """Rows of a query against the ``workdir`` fixture's SQLite warehouse."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{workdir / 'warehouse.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(sql)).all()
+    engine.dispose()
+    return rows
+
+
+def read_flow_run(flow_run_id: str):
+    """A flow run as the Prefect API holds it: the run, its artifacts and its logs."""
+    import anyio
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
+
+    async def fetch():
+        async with get_client() as client:
+            flow_run = await client.read_flow_run(flow_run_id)
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id]))
+            )
+            logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])))
+            return flow_run, artifacts, logs
+
+    return anyio.run(fetch)
+
+
 @pytest.fixture
 def valid_set(tmp_path: Path) -> Path:
     return write_set(tmp_path / "extracts", VALID_SET)

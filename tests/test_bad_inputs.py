@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import VALID_AS_OF, VALID_SET, write_set
+from tests.conftest import VALID_AS_OF, VALID_SET, warehouse_rows, write_set
 
 CUSTOMERS_HEADER = VALID_SET["customers.csv"].splitlines()[0]
 ITEMS_HEADER = VALID_SET["open_items.csv"].splitlines()[0]
@@ -105,14 +104,6 @@ def _build(folder: Path, files: dict[str, str | bytes | None]) -> Path:
     return write_set(folder, content)
 
 
-def _db_rows(db: Path, sql: str) -> list:
-    engine = sa.create_engine(f"sqlite:///{db}")
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text(sql)).all()
-    engine.dispose()
-    return rows
-
-
 @pytest.mark.prefect
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input(case: str, workdir: Path, cli, prefect_server) -> None:
@@ -130,12 +121,12 @@ def test_bad_input(case: str, workdir: Path, cli, prefect_server) -> None:
         assert "Nothing was written" in paragraph
         # nothing half-written: no quarantine rows, no archive, the run recorded as rejected
         if db.exists():
-            assert _db_rows(db, "SELECT count(*) FROM quarantine")[0][0] == 0
-            assert [r[0] for r in _db_rows(db, "SELECT status FROM run_log")] == ["rejected"]
+            assert warehouse_rows(workdir, "SELECT count(*) FROM quarantine")[0][0] == 0
+            assert [r[0] for r in warehouse_rows(workdir, "SELECT status FROM run_log")] == ["rejected"]
         assert not (workdir / "archive").exists() or not any((workdir / "archive").rglob("*.csv"))
         return
     assert result.exit_code == 0, output
-    rows = _db_rows(db, 'SELECT extract, row_number, "column", value, reason FROM quarantine')
+    rows = warehouse_rows(workdir, 'SELECT extract, row_number, "column", value, reason FROM quarantine')
     got = {(r[0], r[1]) for r in rows}
     for extract, row, fragment in spec.expected:
         assert (extract, row) in got, (extract, row, rows)
@@ -143,7 +134,7 @@ def test_bad_input(case: str, workdir: Path, cli, prefect_server) -> None:
         assert any(fragment.lower() in reason.lower() for reason in reasons), reasons
     assert got == {(e, r) for e, r, _ in spec.expected}, rows
     # every input row is accepted or quarantined
-    counts = _db_rows(db, "SELECT counts FROM run_log")[0][0]
+    counts = warehouse_rows(workdir, "SELECT counts FROM run_log")[0][0]
     import json
 
     for extract, c in json.loads(counts)["extracts"].items():

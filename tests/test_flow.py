@@ -11,36 +11,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import VALID_AS_OF, VALID_SET, write_set
+from tests.conftest import VALID_AS_OF, VALID_SET, read_flow_run, warehouse_rows, write_set
 
 pytestmark = pytest.mark.prefect
-
-
-def _rows(workdir: Path, sql: str) -> list:
-    engine = sa.create_engine(f"sqlite:///{workdir / 'warehouse.db'}")
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text(sql)).all()
-    engine.dispose()
-    return rows
-
-
-def _read_flow_run(flow_run_id: str):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    import anyio
-
-    async def fetch():
-        async with get_client() as client:
-            flow_run = await client.read_flow_run(flow_run_id)
-            artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id]))
-            )
-            return flow_run, artifacts
-
-    return anyio.run(fetch)
 
 
 def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: Path, prefect_server) -> None:
@@ -58,8 +32,8 @@ def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: P
     assert "2000" not in {t["company_code"] for t in summary["open_totals"]}
     assert summary["cash_applied"] == [{"currency": "EUR", "amount": "2035.20"}]
 
-    (run_id, flow_run_id, status, counts, hashes), = _rows(workdir, "SELECT run_id, flow_run_id, status, counts, input_hashes FROM run_log")
-    flow_run, artifacts = _read_flow_run(flow_run_id)
+    (run_id, flow_run_id, status, counts, hashes), = warehouse_rows(workdir, "SELECT run_id, flow_run_id, status, counts, input_hashes FROM run_log")
+    flow_run, artifacts, _ = read_flow_run(flow_run_id)
     assert flow_run.state.is_completed() and status == "succeeded"
     assert json.loads(counts)["extracts"]["payments"] == {"read": 3, "accepted": 2, "quarantined": 1}
     keys = {a.key for a in artifacts}
@@ -77,8 +51,8 @@ def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: P
 
     # a rerun for the same as_of replaces that date's quarantine rows instead of adding to them
     assert nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), return_state=True).is_completed()
-    assert _rows(workdir, "SELECT count(*) FROM quarantine")[0][0] == 1
-    assert _rows(workdir, "SELECT count(*), count(DISTINCT run_id) FROM run_log")[0] == (2, 2)
+    assert warehouse_rows(workdir, "SELECT count(*) FROM quarantine")[0][0] == 1
+    assert warehouse_rows(workdir, "SELECT count(*), count(DISTINCT run_id) FROM run_log")[0] == (2, 2)
 
 
 def test_rejected_input_fails_the_flow_run_with_the_paragraph(workdir: Path, valid_set: Path, prefect_server) -> None:
@@ -88,11 +62,11 @@ def test_rejected_input_fails_the_flow_run_with_the_paragraph(workdir: Path, val
     state = nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), return_state=True)
     assert state.is_failed()
     assert "customers.csv" in state.message and "empty" in state.message
-    (flow_run_id, status, error), = _rows(workdir, "SELECT flow_run_id, status, error FROM run_log")
-    flow_run, _ = _read_flow_run(flow_run_id)
+    (flow_run_id, status, error), = warehouse_rows(workdir, "SELECT flow_run_id, status, error FROM run_log")
+    flow_run, _, _ = read_flow_run(flow_run_id)
     assert flow_run.state.is_failed() and "customers.csv" in flow_run.state.message
     assert status == "rejected" and "customers.csv" in error
-    assert _rows(workdir, "SELECT count(*) FROM quarantine")[0][0] == 0
+    assert warehouse_rows(workdir, "SELECT count(*) FROM quarantine")[0][0] == 0
 
 
 def _cli(workdir: Path, *args: str, timeout: int = 240) -> subprocess.CompletedProcess:
@@ -153,7 +127,7 @@ TABLES_TO_COMPARE = {
 
 
 def _report_rows(workdir: Path) -> dict[str, list]:
-    return {t: _rows(workdir, f"SELECT {cols} FROM {t} ORDER BY {cols}") for t, cols in TABLES_TO_COMPARE.items()}
+    return {t: warehouse_rows(workdir, f"SELECT {cols} FROM {t} ORDER BY {cols}") for t, cols in TABLES_TO_COMPARE.items()}
 
 
 def test_send_mode_through_the_flow_once_per_notice_in_the_customers_language(workdir: Path, valid_set: Path, prefect_server, smtp_server, monkeypatch) -> None:
@@ -170,7 +144,7 @@ def test_send_mode_through_the_flow_once_per_notice_in_the_customers_language(wo
     state = nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), mode="send", return_state=True)
     assert state.is_completed(), state.message
     first_rows = _report_rows(workdir)
-    notices = _rows(workdir, "SELECT customer_id FROM dunning_notices WHERE action = 'email' ORDER BY customer_id")
+    notices = warehouse_rows(workdir, "SELECT customer_id FROM dunning_notices WHERE action = 'email' ORDER BY customer_id")
     assert [n[0] for n in notices] == ["C001", "C002"]
     received = {m.rcpt_tos[0]: m.message for m in server.received}
     assert sorted(received) == ["buchhaltung@mueller-soehne.de", "pagos@penalver.es"]
@@ -178,7 +152,7 @@ def test_send_mode_through_the_flow_once_per_notice_in_the_customers_language(wo
     spanish = received["pagos@penalver.es"].get_body(("plain",)).get_content()
     assert "1.380,50" in german and "Zahlungserinnerung" in str(received["buchhaltung@mueller-soehne.de"]["Subject"])
     assert "300,00" in spanish and "pago" in str(received["pagos@penalver.es"]["Subject"]).lower()
-    assert _rows(workdir, "SELECT status, count(*) FROM email_outbox GROUP BY status") == [("sent", 2)]
+    assert warehouse_rows(workdir, "SELECT status, count(*) FROM email_outbox GROUP BY status") == [("sent", 2)]
 
     # a rerun of the same as_of sends nothing and reproduces every report row
     state = nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), mode="send", return_state=True)

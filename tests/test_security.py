@@ -27,9 +27,7 @@ from receivables.errors import InputRejected
 from receivables.extracts import read_extract_set
 from receivables.mappings import load_mapping
 from receivables.settings import load_settings
-from receivables.warehouse.tables import metadata
-from tests.conftest import VALID_AS_OF, VALID_SET, write_set
-from tests.smtp_server import Recorder
+from tests.conftest import VALID_AS_OF, VALID_SET, read_flow_run, write_set
 
 AS_OF = date(2026, 10, 31)
 CANARY = "Canary-Pw-7f3c9e!"
@@ -91,23 +89,6 @@ def warehouse_leaks(url: str) -> dict[str, list[str]]:
     return found
 
 
-def _read_flow_run_everything(flow_run_id: str):
-    import anyio
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
-
-    async def fetch():
-        async with get_client() as client:
-            flow_run = await client.read_flow_run(flow_run_id)
-            artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id]))
-            )
-            logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])))
-            return flow_run, artifacts, logs
-
-    return anyio.run(fetch)
-
-
 def send_env(monkeypatch, port: int, **extra: str) -> None:
     monkeypatch.setenv("RECEIVABLES_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("RECEIVABLES_SMTP_PORT", str(port))
@@ -151,7 +132,7 @@ def test_the_smtp_password_appears_nowhere_a_flow_run_leaves_traces(workdir: Pat
     engine.dispose()
     assert len(flow_run_ids) == 2 and all(flow_run_ids)
     for flow_run_id in flow_run_ids:
-        flow_run, artifacts, logs = _read_flow_run_everything(flow_run_id)
+        flow_run, artifacts, logs = read_flow_run(flow_run_id)
         assert artifacts
         assert not leaks(repr(flow_run.parameters)) and not leaks(repr(flow_run.state))
         for artifact in artifacts:
