@@ -57,7 +57,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from receivables.errors import ConfigError
-from receivables.reminders import RenderedEmail, build_message, make_message_id
+from receivables.reminders import ComposedEmail, RenderedEmail, compose, make_message_id
 from receivables.settings import Settings
 from receivables.warehouse.tables import email_outbox
 
@@ -154,7 +154,7 @@ class DeliveryReport:
 # --------------------------------------------------------------------------- enqueue
 
 
-def enqueue(conn: Connection, as_of: date, run_id: str, rendered_emails: Iterable[RenderedEmail]) -> Enqueued:
+def enqueue(conn: Connection, as_of: date, run_id: str, emails: Iterable[ComposedEmail | RenderedEmail]) -> Enqueued:
     """Store a run's emails as ``pending`` rows; keys already in the outbox stay untouched.
 
     Runs inside the caller's transaction.  An email whose header values are unusable is
@@ -163,10 +163,11 @@ def enqueue(conn: Connection, as_of: date, run_id: str, rendered_emails: Iterabl
     result = Enqueued()
     rows = []
     now = _now()
-    for r in rendered_emails:
+    for r in emails:
+        if isinstance(r, RenderedEmail):
+            r = compose(r)
         if r.as_of != as_of:
             raise ValueError(f"email {r.key} is for {r.as_of}, not for the run's as_of {as_of}")
-        mime = None if r.problem else zlib.compress(bytes(build_message(r)), 6)
         rows.append({
             "idempotency_key": r.key,
             "as_of": r.as_of,
@@ -177,14 +178,14 @@ def enqueue(conn: Connection, as_of: date, run_id: str, rendered_emails: Iterabl
             "currency": r.currency,
             "level": r.level,
             "template": r.template,
-            "recipients": r.recipients_text,
+            "recipients": r.recipients,
             "subject": r.subject,
             "language": r.language,
             "reply_to": r.reply_to,
             "status": FAILED if r.problem else PENDING,
             "attempts": 0,
             "error": r.problem,
-            "mime_zlib": mime,
+            "mime_zlib": r.mime_zlib,
             "created_at": now,
             "updated_at": now,
         })

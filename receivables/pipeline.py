@@ -179,14 +179,16 @@ def propose_dunning(run: Run, validated: ValidatedSet, cash: cash_application.Ca
         return decide_dunning(run, proposal)
 
 
-def render_reminders(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep) -> list:
-    """Stage 5a: one rendered email per notice whose action is ``email`` (none when this run
-    writes no dunning state)."""
+def render_reminders(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep) -> list[reminders.ComposedEmail]:
+    """Stage 5a: one composed email per notice whose action is ``email`` (none when this run
+    writes no dunning state), rendered on ``settings.render_workers`` processes."""
     if not step.write_state:
         return []
     with run.timed("render_reminders"):
         p = step.proposal
-        return reminders.render_notices(p.notices, p.items, validated.frames["customers"], cash.open_items_after, run.as_of)
+        return reminders.compose_notices(
+            p.notices, p.items, validated.frames["customers"], cash.open_items_after, run.as_of, workers=run.settings.render_workers
+        )
 
 
 def build_reports(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep) -> Reports:
@@ -498,8 +500,9 @@ def decide_dunning(run: Run, proposal: dunning.DunningProposal) -> DunningStep:
 def render_company_reminders(
     notices: pd.DataFrame, items: pd.DataFrame, customers: pd.DataFrame, open_items_after: pd.DataFrame, as_of: date
 ) -> list:
-    """Stage 5a for one company code's notices, without a Run."""
-    return reminders.render_notices(notices, items, customers, open_items_after, as_of)
+    """Stage 5a for one company code's notices, without a Run (one process: the distributed
+    runner already spreads the companies over its workers)."""
+    return reminders.compose_notices(notices, items, customers, open_items_after, as_of)
 
 
 def combine_reminders(step: DunningStep, parts: list[list]) -> list:

@@ -7,6 +7,8 @@ Names are part of the contract (SPEC "Settings"): ``RECEIVABLES_DB_URL``,
 
 from __future__ import annotations
 
+import os
+
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable, Literal, TypeVar
@@ -49,6 +51,8 @@ class Settings(BaseSettings):
     mapping: str = "canonical"
     #: folders (or URL prefixes) extracts may be read from; empty = anywhere
     extract_roots: list[str] = Field(default_factory=list)
+    #: processes that render reminder emails (a go-live night has 10^4-10^5 letters)
+    render_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
 
     @field_validator("base_currency")
     @classmethod

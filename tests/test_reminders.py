@@ -4,6 +4,7 @@ escaping, header safety, the statement attachments, keys and Message-IDs."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from datetime import date
@@ -17,10 +18,12 @@ from receivables.errors import ConfigError
 from receivables.reminders import (
     CSV_MIMETYPE,
     XLSX_MIMETYPE,
-    build_message,
+    compose,
+    compose_notices,
     idempotency_key,
     load_companies,
     make_message_id,
+    message_bytes,
     neutralise,
     render_notices,
     render_reminder,
@@ -125,7 +128,7 @@ def test_html_is_autoescaped_and_text_is_literal() -> None:
     assert "<script>" not in email.html
     assert evil in email.text
     # in the header the name is a quoted display name, not markup and not a second address
-    to = build_message(email)["To"]
+    to = message_from_bytes(message_bytes(email), policy=policy.default)["To"]
     assert [(a.display_name, a.addr_spec) for a in to.addresses] == [(evil, "buchhaltung@mueller-soehne.de")]
 
 
@@ -272,13 +275,13 @@ def test_header_values_with_line_breaks_are_rejected(field: str, value, reason: 
     assert email.recipients == ()
     assert "\r" not in email.problem and "\n" not in email.problem  # shown escaped
     with pytest.raises(ValueError):
-        build_message(email)
+        message_bytes(email)
 
 
 def test_message_is_multipart_alternative_with_attachments_and_deterministic() -> None:
-    first, second = build_message(render("C001")), build_message(render("C001"))
-    assert bytes(first) == bytes(second)  # a rerun renders byte-identical content
-    msg = message_from_bytes(bytes(first), policy=policy.default)
+    first, second = message_bytes(render("C001")), message_bytes(render("C001"))
+    assert first == second  # a rerun renders byte-identical content
+    msg = message_from_bytes(first, policy=policy.default)
     assert msg.get_content_type() == "multipart/mixed"
     alternative = msg.get_payload()[0]
     assert [p.get_content_type() for p in alternative.get_payload()] == ["text/plain", "text/html"]
@@ -287,6 +290,63 @@ def test_message_is_multipart_alternative_with_attachments_and_deterministic() -
     assert msg["Reply-To"].addresses[0].addr_spec == "anna.schmidt@nordwerk.example"
     assert msg["Auto-Submitted"] == "auto-generated"
     assert msg["Message-ID"] is None and msg["Date"] is None  # added when it is sent
+
+
+def test_non_ascii_names_and_subjects_survive_the_wire_format() -> None:
+    """Umlauts and accents in display names, subject and body reach the reader intact,
+    and no line of the message exceeds SMTP's 998-character limit."""
+    customer = {**CUSTOMERS["C001"], "email": ";".join(f"buchhaltung{n}@mueller-soehne.de" for n in range(12))}
+    email = render("C001", customer=customer)
+    raw = message_bytes(email)
+    assert raw.isascii() and max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF line ends only
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert str(msg["Subject"]) == email.subject and "Zahlungserinnerung" in email.subject
+    assert [(a.display_name, a.addr_spec) for a in msg["To"].addresses] == [
+        ("Müller & Söhne GmbH", f"buchhaltung{n}@mueller-soehne.de") for n in range(12)
+    ]
+    assert msg["From"].addresses[0].display_name == COMPANIES["1000"]["name"]
+    assert msg["Reply-To"].addresses[0].display_name == "Anna Schmidt"
+    assert msg["Content-Language"] == "de" and msg["X-Receivables-Key"] == email.key
+    # the wire's CRLF line ends are the canonical form of text parts
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == email.text
+    assert msg.get_body(("html",)).get_content().replace("\r\n", "\n") == email.html
+    assert [a.get_payload(decode=True) for a in msg.iter_attachments()] == [content for _, content, _ in email.attachments]
+    assert msg.get_payload()[1].get_content_type() == "text/csv" and msg.get_payload()[1].get_content_charset() == "utf-8"
+
+
+def test_message_refuses_header_values_that_slipped_past_rendering() -> None:
+    """A second line of defence: even a RenderedEmail built by hand cannot smuggle a header."""
+    email = render("C001")
+    for change in ({"subject": "Hi\r\nBcc: victim@evil.example"}, {"to_name": "X\nBcc: v@evil.example"},
+                   {"recipients": ("a@b.example\r\nBcc: v@evil.example",)}, {"recipients": ("Boss <boss@evil.example>",)},
+                   {"recipients": ()}):
+        with pytest.raises(ValueError):
+            message_bytes(dataclasses.replace(email, **change))
+
+
+def test_composing_on_several_processes_gives_the_same_emails(monkeypatch) -> None:
+    """The process pool is an implementation detail: same emails, same bytes, same order."""
+    import receivables.reminders as reminders
+
+    notices, items, open_items = [], [], []
+    customers = []
+    for n in range(9):
+        cid = f"C1{n:02d}"
+        customers.append({**CUSTOMERS["C001"], "customer_id": cid, "name": f"Kunde {n} GmbH"})
+        notice = {**notice_for("C001"), "customer_id": cid, "notice_id": f"N-{n}", "overdue_amount": 1000 + n}
+        notices.append(notice)
+        items.append(items_for(notice, 1000 + n).assign(customer_id=cid))
+    notices_frame, items_frame = pd.DataFrame(notices), pd.concat(items, ignore_index=True)
+    customers_frame = pd.DataFrame(customers)
+    alone = compose_notices(notices_frame, items_frame, customers_frame, None, AS_OF)
+    monkeypatch.setattr(reminders, "POOL_THRESHOLD", 1)
+    monkeypatch.setattr(reminders, "POOL_CHUNK", 2)
+    pooled = compose_notices(notices_frame, items_frame, customers_frame, None, AS_OF, workers=2)
+    assert [e.notice_id for e in pooled] == [f"N-{n}" for n in range(9)]
+    assert pooled == alone
+    rendered = render_notices(notices_frame, items_frame, customers_frame, None, AS_OF)
+    assert [compose(r) for r in rendered] == alone
 
 
 def test_idempotency_key_identifies_the_letter_of_the_day() -> None:
