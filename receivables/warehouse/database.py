@@ -65,11 +65,38 @@ def replace_for_as_of(conn: Connection, table_name: str, as_of, frame: pd.DataFr
 
 
 def insert_frame(conn: Connection, table_name: str, frame: pd.DataFrame) -> int:
+    """Insert a frame's rows in the caller's transaction: COPY on PostgreSQL (psycopg 3),
+    one executemany elsewhere."""
     table = metadata.tables[table_name]
     rows = list(_rows(frame, table))
-    if rows:
+    if not rows:
+        return 0
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        _copy(conn, table, rows)
+    else:
         conn.execute(table.insert(), rows)
     return len(rows)
+
+
+def _copy(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
+    # COPY streams the rows in one command: at 10^5-10^6 rows a night it is several times
+    # faster than batched INSERTs, and it runs on the same connection, so in the same
+    # transaction as the rest of the as_of's rows
+    from psycopg import sql
+
+    columns = list(rows[0])
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except dbapi.Error as exc:
+        # the same exception classes an INSERT through SQLAlchemy raises (IntegrityError,
+        # OperationalError, ...), so callers need not know which path wrote the rows
+        raise sa.exc.DBAPIError.instance(f"COPY {table.name}", None, exc, dbapi.Error, dialect=conn.dialect) from exc
 
 
 def _rows(frame: pd.DataFrame, table: sa.Table) -> Iterable[dict]:
