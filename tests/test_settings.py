@@ -41,6 +41,7 @@ def test_password_never_prints(monkeypatch: pytest.MonkeyPatch) -> None:
         ("base_currency: EURO\n", "base_currency"),
         ("mail_mode: shout\n", "mail_mode"),
         ("smtp_port: many\n", "smtp_port"),
+        ("render_workers: 0\n", "render_workers"),
         ("db_ulr: sqlite:///x.db\n", "db_ulr"),
         ("- a\n- b\n", "mapping of settings"),
         ("db_url: [unclosed\n", "not valid YAML"),
