@@ -60,6 +60,37 @@ def test_rerun_replaces_only_its_as_of(warehouse_url: str) -> None:
     engine.dispose()
 
 
+def test_bulk_write_keeps_every_kind_of_value_and_gap(warehouse_url: str) -> None:
+    """The bulk paths (COPY on PostgreSQL, a driver executemany on SQLite) store what the
+    frames hold: cents as exact amounts, pandas' missing values of every dtype as NULL."""
+    engine = connect(warehouse_url)
+    migrate(engine)
+    items = pd.DataFrame({
+        "notice_id": pd.array(["N1", "N1", "N2"], dtype="string"),
+        "company_code": ["1000", "1000", "2000"],
+        "document_no": pd.array(["D1", "D2", "D3"], dtype="string"),
+        "previous_level": [0, 1, 0], "level": [1, 2, 1], "days_past_due": [5, 40, 1],
+        "open_amount": pd.array([123456789012, -1, 0], dtype="Int64"),
+        "customer_id": ["C1", "C1", "C2"], "currency": ["EUR", "EUR", "USD"], "document_type": ["INV", "CRN", "INV"],
+        "document_date": pd.to_datetime(["2026-08-01", None, "2026-09-30"]),
+        "due_date": [pd.Timestamp("2026-08-31"), pd.NaT, pd.Timestamp("2026-10-30")],
+        "reference": pd.array(["RF18 5390", pd.NA, "Ünïcode ‘quotes’"], dtype="string"),
+        "amount": pd.array([123456789012, pd.NA, 5], dtype="Int64"),
+        "interest": [0, 0, 7], "fee": [500, 0, 0],
+    })
+    with engine.begin() as conn:
+        assert replace_for_as_of(conn, "dunning_items", date(2026, 10, 31), items, "run-a") == 3
+    rows = read_table(engine, "dunning_items").sort_values("document_no")
+    assert list(rows["open_amount"]) == [Decimal("1234567890.12"), Decimal("-0.01"), Decimal("0.00")]
+    assert [None if pd.isna(v) else v for v in rows["amount"]] == [Decimal("1234567890.12"), None, Decimal("0.05")]
+    assert [None if pd.isna(v) else v for v in rows["reference"]] == ["RF18 5390", None, "Ünïcode ‘quotes’"]
+    assert [None if pd.isna(v) else v for v in rows["document_date"]] == [date(2026, 8, 1), None, date(2026, 9, 30)]
+    assert [None if pd.isna(v) else v for v in rows["due_date"]] == [date(2026, 8, 31), None, date(2026, 10, 30)]
+    assert list(rows["fee"]) == [Decimal("5.00"), Decimal("0.00"), Decimal("0.00")] and list(rows["level"]) == [1, 2, 1]
+    assert set(rows["as_of"]) == {date(2026, 10, 31)} and set(rows["run_id"]) == {"run-a"}
+    engine.dispose()
+
+
 def test_failed_write_leaves_the_previous_rows(warehouse_url: str) -> None:
     engine = connect(warehouse_url)
     migrate(engine)
