@@ -21,6 +21,7 @@ import fsspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from receivables.errors import InputRejected
@@ -460,6 +461,14 @@ def _blank(v: object) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
+def _per_value(series: pd.Series, test) -> pd.Series:
+    """``series.map(test)`` for a test that no string is true of: a text column (every CSV
+    column) is answered at once instead of value by value."""
+    if isinstance(series.dtype, pd.StringDtype):
+        return pd.Series(False, index=series.index)
+    return series.map(test)
+
+
 def _as_text(series: pd.Series) -> pd.Series:
     """Values as stripped text, blanks as NA; numbers from a typed source keep their digits."""
     if pd.api.types.is_string_dtype(series) and series.dtype != object:
@@ -498,7 +507,7 @@ def _money(series: pd.Series, fmt: TextFormat) -> tuple[pd.Series, pd.Series, st
         bad = ~np.isnan(values) & ((np.abs(values * 100 - cents) > 1e-6) | (np.abs(cents) >= MAX_CENTS))
         out = pd.Series(np.where(np.isnan(cents) | bad, 0, cents).astype("int64"), index=series.index)
         return out.where(~np.isnan(values), pd.NA).astype("Int64"), pd.Series(bad, index=series.index), reason
-    typed_numbers = series.map(lambda v: isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) and not _blank(v))
+    typed_numbers = _per_value(series, lambda v: isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) and not _blank(v))
     text = _as_text(series)
     if typed_numbers.any():
         text = text.where(~typed_numbers, series.map(lambda v: format(Decimal(str(v)), "f") if isinstance(v, (int, float, Decimal)) and not _blank(v) else v).astype("string"))
@@ -512,7 +521,7 @@ def _money(series: pd.Series, fmt: TextFormat) -> tuple[pd.Series, pd.Series, st
     if fmt.decimal == ",":
         norm = norm.where(~needs_format, norm.str.replace(",", ".", regex=False))
     norm = norm.str.replace(" ", "", regex=False)
-    parts = norm.str.extract(_AMOUNT)
+    parts = _extract_amount(norm)
     ok = parts["whole"].notna()
     frac = parts["frac"]
     too_precise = ok & (frac.str.rstrip("0").str.len() > 2).fillna(False)
@@ -530,6 +539,22 @@ def _money(series: pd.Series, fmt: TextFormat) -> tuple[pd.Series, pd.Series, st
     return result, bad, reason
 
 
+def _extract_amount(norm: pd.Series) -> pd.DataFrame:
+    """``norm.str.extract(_AMOUNT)``, evaluated by pyarrow's RE2 when the text is ASCII.
+
+    pandas runs an extract on Arrow strings row by row in Python (seconds per million rows);
+    RE2's ``\\d`` only knows ASCII digits while Python's also takes e.g. Arabic-Indic ones, so
+    any non-ASCII text keeps Python's ``re`` and its exact behaviour."""
+    values = pa.array(norm.array) if isinstance(norm.dtype, pd.StringDtype) and norm.dtype.storage == "pyarrow" else None
+    if values is None or pc.all(pc.string_is_ascii(values)).as_py() is False:
+        return norm.str.extract(_AMOUNT)
+    found = pc.extract_regex(values, _AMOUNT.pattern)
+    return pd.DataFrame(
+        {group: pd.array(pc.struct_field(found, group), dtype=norm.dtype) for group in _AMOUNT.groupindex},
+        index=norm.index,
+    )
+
+
 def _number_example(fmt: TextFormat) -> str:
     thousands = fmt.thousands or ""
     sample = f"1{thousands}234{fmt.decimal}56"
@@ -540,7 +565,7 @@ def _date(series: pd.Series, fmt: TextFormat) -> tuple[pd.Series, pd.Series, str
     reason = f"not a valid date in the format {fmt.date_format.replace('%Y', 'yyyy').replace('%m', 'mm').replace('%d', 'dd')}"
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=series.index), reason
-    is_dt = series.map(lambda v: isinstance(v, (pd.Timestamp, date)))
+    is_dt = _per_value(series, lambda v: isinstance(v, (pd.Timestamp, date)))
     text = _as_text(series.where(~is_dt, None))
     parsed = pd.to_datetime(text, format=fmt.date_format, errors="coerce")
     if fmt.date_format != "%Y-%m-%d":
@@ -577,7 +602,10 @@ def _decimal(series: pd.Series, fmt: TextFormat) -> tuple[pd.Series, pd.Series, 
             return None
         return d if d.is_finite() else None
 
-    values = text.map(parse).astype(object)
+    # a column repeats few distinct values (rates, percentages): parse each once
+    codes, distinct = pd.factorize(text)
+    parsed = np.array([parse(v) for v in distinct] + [None], dtype=object)  # code -1 (blank) -> None
+    values = pd.Series(parsed[codes], index=text.index, dtype=object)
     bad = text.notna() & values.isna()
     return values.where(values.notna(), None), bad.astype(bool), "not a decimal number"
 
