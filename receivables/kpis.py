@@ -24,6 +24,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from receivables.aging import KpiConfig, days_past_due, rates_on, to_base_cents
 from receivables.cash_application import REASONS as UNAPPLIED_REASONS
@@ -182,9 +184,19 @@ def _facts(frame: pd.DataFrame, fact: str, value: pd.Series | int, money: bool, 
 
 
 def _naming(frame: pd.DataFrame, documents: set[str]) -> np.ndarray:
-    """Which rows of a (large) frame have a document_no in ``documents``: a set look-up, because
-    pandas' isin and merges on text are slow at a million rows."""
-    docs = frame["document_no"].tolist()
+    """Which rows of a (large) frame have a document_no in ``documents``: pyarrow's hash
+    look-up for Arrow text, else a set look-up, because pandas' isin (which boxes every value of
+    the set) and merges on text are slow at a million rows."""
+    column = frame["document_no"]
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        values = pa.array(column.array)
+        try:
+            wanted = pa.array(list(documents), type=values.type, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a document number that is not text
+            wanted = None
+        if wanted is not None:
+            return pc.is_in(values, value_set=wanted).to_numpy(zero_copy_only=False)
+    docs = column.tolist()
     return np.fromiter((d in documents for d in docs), dtype=bool, count=len(docs))
 
 

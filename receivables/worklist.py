@@ -143,18 +143,32 @@ def build_worklist(
         manual = {r.upper() for r in w.manual_skip_reasons}
         left = skipped.assign(reason=skipped["reason"].astype(str).str.upper())
         left = left.loc[left["reason"].isin(manual)]
-        for (cc, cust), items in left.groupby(["company_code", "customer_id"], sort=True):
-            counts = ", ".join(f"{r} {n}" for r, n in items["reason"].value_counts().sort_index().items())
-            add((str(cc), str(cust)), "call", f"no reminder goes out for {len(items)} overdue item(s): {counts}")
+        # one grouping for every customer instead of a value_counts per customer
+        per_reason = left.groupby(["company_code", "customer_id", "reason"], sort=True).size()
+        by_customer: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for (cc, cust, r), n in per_reason.items():
+            by_customer.setdefault((str(cc), str(cust)), []).append((r, int(n)))
+        for key, counted in by_customer.items():
+            counts = ", ".join(f"{r} {n}" for r, n in counted)
+            add(key, "call", f"no reminder goes out for {sum(n for _, n in counted)} overdue item(s): {counts}")
 
     if unapplied is not None and not unapplied.empty:
         unapplied_min = w.unapplied_min_cents
-        known = unapplied.loc[unapplied["customer_id"].notna()]
-        for (cc, cust, cur), part in known.groupby(["company_code", "customer_id", "currency"], sort=True):
+        keys = ["company_code", "customer_id", "currency"]
+        known = unapplied.loc[unapplied["customer_id"].notna(), keys].assign(
+            amount=pd.to_numeric(unapplied["remaining_amount"]), why=unapplied["reason"].astype(str)
+        )
+        # sums and reason lists for every group at once, not a sub-frame per group
+        amounts = known.groupby(keys, sort=True)["amount"].sum()
+        pairs = known.drop_duplicates([*keys, "why"]).sort_values("why", kind="stable")
+        whys: dict[tuple, list[str]] = defaultdict(list)
+        for cc, cust, cur, why in zip(*(pairs[c].to_numpy(dtype=object) for c in [*keys, "why"])):
+            whys[(cc, cust, cur)].append(why)
+        for (cc, cust, cur), amount in zip(amounts.index, amounts.tolist()):
             key = (str(cc), str(cust))
-            amount = int(pd.to_numeric(part["remaining_amount"]).sum())
+            amount = int(amount)
             if overdue.get(key, 0) > 0 and base(amount, str(cur), key) >= unapplied_min:
-                why = "/".join(sorted(part["reason"].astype(str).unique()))
+                why = "/".join(whys[(cc, cust, cur)])
                 add(key, "call", f"unapplied cash {_money(amount, str(cur))} ({why}) to clarify against the overdue items")
 
     esc = w.escalate
