@@ -159,6 +159,7 @@ def main() -> None:
     report = {
         "size": args.size, "customers": SIZES[args.size], "counts": manifest.get("counts"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "render_workers": _settings(work).render_workers,
         "runs": [],
     }
     report["runs"] += run_mode("library", source, work / "library", args.nights)
