@@ -39,7 +39,7 @@ from receivables.outbox import DeliveryReport, deliver, enqueue
 from receivables.settings import Settings
 from receivables.validation import ValidatedSet, validate_extract_set
 from receivables.warehouse import connect, migrate, replace_for_as_of, run_lock
-from receivables.warehouse.database import read_table
+from receivables.warehouse.database import money_sums, read_table
 from receivables.warehouse.dunning_history import dunning_allowed, previous_levels, write_dunning
 from receivables.warehouse.run_log import finish_run, start_run
 
@@ -286,7 +286,7 @@ def write_report_files(run: Run, validated: ValidatedSet, cash: cash_application
         book = workbook.write_workbook(folder / f"receivables-{run.as_of.isoformat()}.xlsx", sheets)
         config = aging_rules.load_reporting_config()
         aging_png = charts.aging_chart(reports.aging, folder / "aging-by-bucket.png", config.aging)
-        history = aging_rules.aging_from_warehouse(read_table(run.engine, "aging"))
+        history = money_sums(run.engine, "aging", ["as_of", "currency"], [b.column for b in config.aging.buckets] + ["total"])
         trend_png = charts.trend_chart(history, folder / "trend.png", config.aging)
     return {"workbook": str(book), "aging_chart": str(aging_png), "trend_chart": str(trend_png)}
 

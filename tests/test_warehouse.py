@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 
 from receivables.errors import ReceivablesError
 from receivables.warehouse import connect, migrate, replace_for_as_of
-from receivables.warehouse.database import read_table
+from receivables.warehouse.database import money_sums, read_table
 from receivables.warehouse.tables import metadata
 
 SPEC_TABLES = {
@@ -88,6 +88,29 @@ def test_bulk_write_keeps_every_kind_of_value_and_gap(warehouse_url: str) -> Non
     assert [None if pd.isna(v) else v for v in rows["due_date"]] == [date(2026, 8, 31), None, date(2026, 10, 30)]
     assert list(rows["fee"]) == [Decimal("5.00"), Decimal("0.00"), Decimal("0.00")] and list(rows["level"]) == [1, 2, 1]
     assert set(rows["as_of"]) == {date(2026, 10, 31)} and set(rows["run_id"]) == {"run-a"}
+    engine.dispose()
+
+
+def test_money_sums_are_exact_cents_per_group(warehouse_url: str) -> None:
+    """The trend chart's history is summed by the database, to the cent, even where SQLite
+    keeps the amounts as floating point (0.1 + 0.2 is not 0.3 there)."""
+    engine = connect(warehouse_url)
+    migrate(engine)
+    def aging(customers: int, cents: int) -> pd.DataFrame:
+        return pd.DataFrame({
+            "company_code": "1000", "customer_id": [f"C{i}" for i in range(customers)], "currency": ["EUR", "USD"] * (customers // 2),
+            "not_due": cents, "d1_30": 10, "d31_60": 20, "d61_90": 0, "d91_120": 0, "d121_plus": 123456789, "total": cents + 123456819,
+        })
+    with engine.begin() as conn:
+        replace_for_as_of(conn, "aging", date(2026, 10, 30), aging(1000, 1), "run-a")
+        replace_for_as_of(conn, "aging", date(2026, 10, 31), aging(10, 3), "run-b")
+    sums = money_sums(engine, "aging", ["as_of", "currency"], ["not_due", "d1_30", "d121_plus", "total"])
+    assert sums.to_dict("records") == [
+        {"as_of": date(2026, 10, 30), "currency": "EUR", "not_due": 500, "d1_30": 5000, "d121_plus": 61728394500, "total": 61728410000},
+        {"as_of": date(2026, 10, 30), "currency": "USD", "not_due": 500, "d1_30": 5000, "d121_plus": 61728394500, "total": 61728410000},
+        {"as_of": date(2026, 10, 31), "currency": "EUR", "not_due": 15, "d1_30": 50, "d121_plus": 617283945, "total": 617284110},
+        {"as_of": date(2026, 10, 31), "currency": "USD", "not_due": 15, "d1_30": 50, "d121_plus": 617283945, "total": 617284110},
+    ]
     engine.dispose()
 
 
