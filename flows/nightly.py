@@ -1,5 +1,5 @@
 """The nightly receivables flow: ingest -> validate -> archive -> apply cash -> dunning ->
-reminders -> reports -> publish -> deliver -> report files.
+reports -> reminders -> publish -> deliver -> report files.
 
 Parameters are what an operator may change per run (extract location, as_of, mail mode, a
 settings file, the ERP mapping, report-only, redo of an earlier date's dunning); the
@@ -107,11 +107,14 @@ def nightly(
         codes = pipeline.company_codes(validated)
         if _distributed() and len(codes) > 1:
             cash, step, emails = _per_company(run, validated, codes)
+            reports = reports_task(run, validated, cash, step)
         else:
             cash = apply_cash_task(run, validated)
             step = dunning_task(run, validated, cash)
+            # reports first: on a large night they start the workbook in a background
+            # process, which then runs while the reminders render
+            reports = reports_task(run, validated, cash, step)
             emails = render_task(run, validated, cash, step)
-        reports = reports_task(run, validated, cash, step)
         publish_task(run, validated, cash, step, emails, reports)
         deliver_task(run, step)
         files = report_files_task(run, validated, cash, step, reports)

@@ -5,18 +5,22 @@ them directly (tests, benchmarks, and measuring what orchestration costs).  Each
 function takes the ``Run`` it belongs to and returns plain data.
 
 Order and why: ingest -> validate (nothing is written before the gate passes) -> archive ->
-apply cash -> dunning -> render reminders -> build reports -> **publish** (every warehouse row
+apply cash -> dunning -> build reports (a large night's workbook then goes on being written in
+a background process) -> render reminders -> **publish** (every warehouse row
 of this as_of in one transaction: quarantine, cash applications, unapplied cash, dunning
 state, the outbox, aging, KPIs, worklist) -> deliver emails (only after their outbox rows are
 committed, so a crash can never send an email the warehouse does not know about) -> report
-files -> finish.
+files (the workbook is moved into place only now, after the publish) -> finish.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import resource
 import time
 import uuid
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -95,6 +99,14 @@ class Reports:
     kpis: pd.DataFrame
     worklist: pd.DataFrame
     missing_fx: list[str]
+    #: a large night's workbook, being written to a ``.partial`` file by a background process
+    #: while the reminders render; ``write_report_files`` collects it
+    workbook: Future | None = None
+
+
+#: aging rows from which the workbook is written in a background process: below it, starting
+#: a process (~2 s) costs more than the workbook
+BACKGROUND_WORKBOOK_ROWS = 20_000
 
 
 @lru_cache(maxsize=8)
@@ -220,7 +232,36 @@ def build_reports(run: Run, validated: ValidatedSet, cash: cash_application.Cash
             run.as_of, config, fx_rates=f["fx_rates"], base_currency=base,
         )
     run.counts["reports"] = {"aging_rows": len(based.aging), "kpis": len(kpi_rows), "worklist": len(work), "missing_fx": list(based.missing_currencies)}
-    return Reports(aging=based.aging, kpis=kpi_rows, worklist=work.assign(currency=base), missing_fx=list(based.missing_currencies))
+    reports = Reports(aging=based.aging, kpis=kpi_rows, worklist=work.assign(currency=base), missing_fx=list(based.missing_currencies))
+    if run.settings.render_workers > 1 and len(reports.aging) >= BACKGROUND_WORKBOOK_ROWS:
+        reports.workbook = _write_workbook_in_background(_workbook_path(run).with_suffix(".xlsx.partial"), _report_sheets(validated, cash, step, reports))
+    return reports
+
+
+def _workbook_path(run: Run) -> Path:
+    return run.report_dir / f"receivables-{run.as_of.isoformat()}.xlsx"
+
+
+def _report_sheets(validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports) -> dict:
+    from receivables import workbook
+
+    f = validated.frames
+    return workbook.report_sheets(
+        reports.aging, reports.worklist, cash.unapplied, step.proposal.notices, reports.kpis,
+        customers=f["customers"], payments=f["payments"],
+    )
+
+
+def _write_workbook_in_background(path: Path, sheets: dict) -> Future:
+    """Start writing the workbook in another process (xlsxwriter takes ~30 s for a million
+    cells, which then overlaps rendering the reminders); the future gives its path."""
+    from receivables import workbook
+
+    # spawn, not fork: the caller may be a Prefect worker with threads holding locks
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    future = pool.submit(workbook.write_workbook, path, sheets)
+    pool.shutdown(wait=False)  # the submitted work still finishes; the process exits after it
+    return future
 
 
 def _month_end_aging(run: Run) -> pd.DataFrame | None:
@@ -278,12 +319,12 @@ def write_report_files(run: Run, validated: ValidatedSet, cash: cash_application
     with run.timed("report_files"):
         folder = run.report_dir
         folder.mkdir(parents=True, exist_ok=True)
-        f = validated.frames
-        sheets = workbook.report_sheets(
-            reports.aging, reports.worklist, cash.unapplied, step.proposal.notices, reports.kpis,
-            customers=f["customers"], payments=f["payments"],
-        )
-        book = workbook.write_workbook(folder / f"receivables-{run.as_of.isoformat()}.xlsx", sheets)
+        book = _workbook_path(run)
+        if reports.workbook is not None:
+            # only a run that has published shows its workbook under the final name
+            os.replace(reports.workbook.result(), book)
+        else:
+            workbook.write_workbook(book, _report_sheets(validated, cash, step, reports))
         config = aging_rules.load_reporting_config()
         aging_png = charts.aging_chart(reports.aging, folder / "aging-by-bucket.png", config.aging)
         history = money_sums(run.engine, "aging", ["as_of", "currency"], [b.column for b in config.aging.buckets] + ["total"])
@@ -365,8 +406,8 @@ def run_nightly(source: str, as_of: date, settings: Settings, *, reminders: bool
         archive(run, extracts)
         cash = apply_cash(run, validated)
         step = propose_dunning(run, validated, cash)
-        emails = render_reminders(run, validated, cash, step)
         reports = build_reports(run, validated, cash, step)
+        emails = render_reminders(run, validated, cash, step)
         publish(run, validated, cash, step, emails, reports)
         deliver_reminders(run, step)
         files = write_report_files(run, validated, cash, step, reports)

@@ -180,3 +180,34 @@ def test_configured_bucket_labels_as_headers(tmp_path: Path) -> None:
     config = AgingConfig(buckets=tuple(Bucket(column=c, label=n, max_days=e) for c, n, e in zip(TABLE_BUCKETS, names, edges)))
     path = write_workbook(tmp_path / "l.xlsx", {"Aging": aging_frame()}, labels=labels_for(config))
     assert [c.value for c in openpyxl.load_workbook(path)["Aging"][1]][3:9] == names
+
+
+def test_a_nights_workbook_is_the_same_written_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large night writes its workbook in another process while the reminders render: the
+    file is the one the run's own process writes, and appears only once the run published."""
+    from receivables import pipeline
+    from receivables.settings import load_settings
+    from tests.conftest import VALID_AS_OF, VALID_SET, write_set
+
+    monkeypatch.setattr(pipeline, "BACKGROUND_WORKBOOK_ROWS", 1)
+    books = {}
+    real_publish = pipeline.publish
+    for mode, render_workers in (("inline", 1), ("background", 2)):
+        work = tmp_path / mode
+        settings = load_settings(db_url=f"sqlite:///{work / 'w.db'}", archive_dir=work / "archive", outbox_dir=work / "outbox",
+                                 reports_dir=work / "reports", mail_mode="preview", render_workers=render_workers)
+        seen_before_publish = {}
+
+        def publish(run, *args, work=work, **kwargs):
+            seen_before_publish["files"] = sorted(p.name for p in (work / "reports").rglob("*.xlsx"))
+            return real_publish(run, *args, **kwargs)
+
+        monkeypatch.setattr(pipeline, "publish", publish)
+        summary = pipeline.run_nightly(str(write_set(work / "extracts", VALID_SET)), date.fromisoformat(VALID_AS_OF), settings)
+        assert seen_before_publish["files"] == []  # no workbook under its name before the publish
+        path = Path(summary["files"]["workbook"])
+        assert sorted(p.name for p in path.parent.iterdir() if "xlsx" in p.name) == [path.name]  # no .partial left
+        books[mode] = openpyxl.load_workbook(path)
+    for inline, background in zip(books["inline"].worksheets, books["background"].worksheets):
+        assert inline.title == background.title
+        assert [[c.value for c in row] for row in inline.iter_rows()] == [[c.value for c in row] for row in background.iter_rows()]
