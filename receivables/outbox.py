@@ -538,8 +538,7 @@ def _deliver_one(engine: Engine, settings: Settings, session: _Session, row: Any
 
 
 def _stored_message(engine: Engine, key: str) -> bytes | None:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(email_outbox.c.mime_zlib).where(email_outbox.c.idempotency_key == key)).scalar_one_or_none()
+    return _stored_messages(engine, [key]).get(key)
 
 
 def _stored_messages(engine: Engine, keys: list[str]) -> dict[str, bytes | None]:
