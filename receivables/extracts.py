@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 from receivables.errors import InputRejected
 from receivables.mappings import Mapping, TextFormat
 from receivables.schemas import EXTRACTS, Extract
-from receivables.settings import SQL_DIR
+from receivables.settings import SQL_DIR, sqlalchemy_url
 
 ROW_ERROR_COLUMNS = ["extract", "file", "row_number", "column", "value", "reason"]
 MAX_CENTS = 10**15  # a trillion in any currency: beyond that a value is a unit mix-up
@@ -304,7 +304,7 @@ def _read_sql_source(url: str, as_of: date | None) -> tuple[dict[str, pd.DataFra
     import sqlalchemy as sa
 
     try:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(sqlalchemy_url(url))
     except Exception as exc:  # bad URL or missing driver
         raise InputRejected(f"the SQL source URL cannot be used ({exc})", file=_redact(url)) from exc
     raws: dict[str, pd.DataFrame] = {}

@@ -25,6 +25,20 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 MailMode = Literal["preview", "redirect", "send"]
 
+#: bare PostgreSQL URL schemes and the driver this project installs (psycopg 3)
+_BARE_POSTGRES = ("postgresql://", "postgres://")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL with its PostgreSQL driver named: SQLAlchemy 2.0 (pinned for Prefect's
+    server) reads a bare ``postgresql://`` as psycopg2, which is not installed; users write
+    the bare form, so it means psycopg 3 here.  Any other URL is returned as it is."""
+    stripped = url.strip()
+    for scheme in _BARE_POSTGRES:
+        if stripped.lower().startswith(scheme):
+            return "postgresql+psycopg://" + stripped[len(scheme):]
+    return stripped
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RECEIVABLES_", extra="forbid")
@@ -47,12 +61,21 @@ class Settings(BaseSettings):
     archive_dir: Path = Path("archive")
     #: the run's Excel workbook and charts go to <reports_dir>/<as_of>/
     reports_dir: Path = Path("reports")
+    #: where users open the reports folder (an http share, S3, SharePoint), e.g.
+    #: ``https://files.example.com/ar-reports``: artifacts link to ``<url>/<as_of>/<file>``;
+    #: unset, they show the absolute path as text only
+    reports_base_url: str | None = None
     #: ERP column mapping: a name in configs/mappings/ or a path to a YAML file
     mapping: str = "canonical"
     #: folders (or URL prefixes) extracts may be read from; empty = anywhere
     extract_roots: list[str] = Field(default_factory=list)
     #: processes that render reminder emails (a go-live night has 10^4-10^5 letters)
     render_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+
+    @field_validator("db_url")
+    @classmethod
+    def _postgres_driver(cls, v: str) -> str:
+        return sqlalchemy_url(v)
 
     @field_validator("base_currency")
     @classmethod

@@ -134,3 +134,21 @@ def test_unreachable_warehouse_is_one_paragraph() -> None:
         connect("postgresql://ar:hunter2@127.0.0.1:1/warehouse")
     message = str(err.value)
     assert "cannot be reached" in message and "hunter2" not in message
+
+
+@pytest.mark.postgres
+def test_a_bare_postgresql_url_uses_psycopg_3(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLAlchemy 2.0 reads ``postgresql://`` as psycopg2, which is not installed; the URL a
+    user writes in RECEIVABLES_DB_URL or --db must still reach PostgreSQL through psycopg 3."""
+    from receivables.settings import load_settings
+
+    bare = "postgresql://" + pg_url.split("://", 1)[1]
+    monkeypatch.setenv("RECEIVABLES_DB_URL", bare)
+    settings = load_settings()
+    assert settings.db_url.startswith("postgresql+psycopg://")
+    assert load_settings(db_url="postgres://" + pg_url.split("://", 1)[1]).db_url == settings.db_url
+    for url in (bare, settings.db_url):
+        engine = connect(url)
+        assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+        migrate(engine)
+        engine.dispose()

@@ -18,6 +18,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
 from receivables.errors import ReceivablesError
+from receivables.settings import sqlalchemy_url
 from receivables.warehouse.tables import metadata
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -25,6 +26,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def connect(url: str) -> Engine:
     """An engine for the warehouse URL; raises a readable error when it cannot be reached."""
+    url = sqlalchemy_url(url)
     try:
         kwargs: dict = {}
         if url.startswith("sqlite"):
