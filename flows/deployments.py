@@ -56,7 +56,7 @@ def runner_deployments(path: str | Path = PREFECT_YAML, names: list[str] | None 
             if "cron" in s:
                 schedules.append(Cron(s["cron"], day_or=s.get("day_or", True), **common))
             elif "interval" in s:
-                schedules.append(Interval(s["interval"], **common))
+                schedules.append(Interval(s["interval"], anchor_date=s.get("anchor_date"), **common))
             else:
                 schedules.append(RRule(s["rrule"], **common))
         limit = entry.get("concurrency_limit")

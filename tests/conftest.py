@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from receivables.settings import sqlalchemy_url
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-PG_URL = os.environ.get("RECEIVABLES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+#: as a user writes it; tests pass it through ``sqlalchemy_url`` where they build engines themselves
+PG_URL_AS_WRITTEN = os.environ.get("RECEIVABLES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_URL = sqlalchemy_url(PG_URL_AS_WRITTEN)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # A small canonical extract set, written by hand so every amount in the tests is known.
@@ -143,14 +149,74 @@ def pg_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def prefect_server():
-    """One temporary Prefect server (with its own SQLite database) for the whole session."""
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_server(tmp_path_factory):
+    """One real Prefect server for the whole test session, started as a user starts one
+    (``prefect server start``, its own SQLite database, every service on: the scheduler
+    included, which the in-process test harness leaves out).  Yields the API URL; the
+    server's log is at ``prefect_server_log``."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with prefect_test_harness(server_startup_timeout=120):
-        from prefect.settings import PREFECT_API_URL
+    from tests.smtp_server import free_port
 
-        yield PREFECT_API_URL.value()
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    env = dict(
+        os.environ,
+        PREFECT_HOME=str(home),
+        PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_ENABLED="false",
+        PREFECT_LOGGING_SERVER_LEVEL="WARNING",
+    )
+    env.pop("PREFECT_API_URL", None)
+    log_path = _PREFECT_SERVER["log"] = home / "server.log"
+    api = f"http://127.0.0.1:{port}/api"
+    previous = os.environ.get("PREFECT_API_URL")
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("The Prefect server did not start:\n" + log_path.read_text()[-3000:])
+                time.sleep(0.3)
+            os.environ["PREFECT_API_URL"] = api  # for the subprocesses a test starts
+            with temporary_settings({PREFECT_API_URL: api}):
+                yield api
+        finally:
+            try:  # ship the session's last flow-run logs while the server still listens
+                from prefect.logging.handlers import APILogHandler
+
+                APILogHandler.flush()
+            except Exception:  # noqa: BLE001 - a lost log line must not fail the session
+                pass
+            if previous is None:
+                os.environ.pop("PREFECT_API_URL", None)
+            else:
+                os.environ["PREFECT_API_URL"] = previous
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+@pytest.fixture(scope="session")
+def prefect_server_log(prefect_server) -> Path:
+    """The session server's log file (stdout and stderr of ``prefect server start``)."""
+    return _PREFECT_SERVER["log"]
+
+
+_PREFECT_SERVER: dict[str, Path] = {}
 
 
 class _CurrentStderr:

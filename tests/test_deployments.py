@@ -126,23 +126,24 @@ def _client_call(fn):
 
 
 @pytest.mark.prefect
-def test_deploy_from_prefect_yaml_and_run_with_parameters(workdir: Path, valid_set: Path, prefect_server) -> None:
-    """`prefect deploy --all` against a server, a run of `rerun` triggered with parameters,
-    executed as a worker would, read back: Completed, with the run-summary artifact."""
-    from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+def test_deploy_from_prefect_yaml_schedules_and_runs(workdir: Path, valid_set: Path, prefect_server, prefect_server_log: Path) -> None:
+    """The steps of docs/operations.md against a real server (scheduler on): create the work
+    pool, `prefect deploy --all`; the scheduler then creates the nightly runs at 02:00 Berlin
+    time without a traceback in the server's log (SQLAlchemy 2.1 broke exactly this).  A run
+    of `rerun` triggered with parameters and executed as a worker would is read back:
+    Completed, named and tagged by its business date, with the run-summary artifact."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, DeploymentFilter, DeploymentFilterId
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
     from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectAlreadyExists
 
-    async def create_pool(client):
-        try:
-            await client.create_work_pool(WorkPoolCreate(name="receivables-process", type="process"))
-        except ObjectAlreadyExists:
-            pass
-
-    _client_call(create_pool)
     env = dict(os.environ, PREFECT_API_URL=prefect_server)
     started = time.monotonic()
+    pool = subprocess.run(
+        [str(PREFECT), "work-pool", "create", "receivables-process", "--type", "process", "--overwrite"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert pool.returncode == 0, pool.stdout + pool.stderr
     deploy = subprocess.run([str(PREFECT), "--no-prompt", "deploy", "--all"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
     for name in ("nightly", "month-end-close", "rerun"):
@@ -159,6 +160,24 @@ def test_deploy_from_prefect_yaml_and_run_with_parameters(workdir: Path, valid_s
         assert d.global_concurrency_limit.limit == 1 and d.concurrency_options.collision_strategy.value == "ENQUEUE"
     assert deployments["month-end-close"].parameters == {"extracts": "/data/erp/month-end", "reminders": False}
     assert deployments["rerun"].pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(REPO)
+
+    # the scheduler, not the deploy command, creates the upcoming nightly runs
+    async def scheduled(client):
+        return await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployments["nightly"].id])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
+        )
+
+    deadline = time.monotonic() + 60
+    upcoming = _client_call(scheduled)
+    while not upcoming and time.monotonic() < deadline:
+        time.sleep(1)
+        upcoming = _client_call(scheduled)
+    assert upcoming, "the scheduler created no nightly run; server log:\n" + prefect_server_log.read_text()[-4000:]
+    berlin = [r.expected_start_time.astimezone(ZoneInfo("Europe/Berlin")) for r in upcoming]
+    assert {(t.hour, t.minute) for t in berlin} <= {(2, 0), (3, 0)}
+    assert min(berlin) - datetime.now(timezone.utc) < timedelta(days=1, hours=1)
+    assert all("source:nightly" in r.tags for r in upcoming)
 
     flow_run = run_deployment(
         "receivables-nightly/rerun",
@@ -179,14 +198,74 @@ def test_deploy_from_prefect_yaml_and_run_with_parameters(workdir: Path, valid_s
     run, artifacts = _client_call(read_back)
     assert run.state.is_completed(), run.state
     assert run.parameters["as_of"] == VALID_AS_OF and run.deployment_id == deployments["rerun"].id
+    assert run.name == f"ar-{VALID_AS_OF}-report"
+    assert {f"as_of:{VALID_AS_OF}", "mode:preview", "source:rerun", "report-only"} <= set(run.tags)
     summary = next(a for a in artifacts if a.key == "run-summary")
-    assert f"# Receivables run {VALID_AS_OF}" in summary.data and "state not written: report-only run" in summary.data
+    assert f"# Receivables run {VALID_AS_OF}: Succeeded" in summary.data and "state not written: report-only run" in summary.data
     engine = sa.create_engine(os.environ["RECEIVABLES_DB_URL"])
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT status, flow_run_id FROM run_log")).all() == [("succeeded", str(run.id))]
+        rows = conn.execute(sa.text("SELECT status, flow_run_id, flow_run_name FROM run_log")).all()
+        assert rows == [("succeeded", str(run.id), f"ar-{VALID_AS_OF}-report")]
         assert conn.execute(sa.text("SELECT count(*) FROM run_locks")).scalar() == 0
     engine.dispose()
-    assert time.monotonic() - started < 90
+    log = prefect_server_log.read_text()
+    assert "Traceback" not in log and "bulk DML" not in log, log[-4000:]
+    assert time.monotonic() - started < 150
+
+
+@pytest.mark.prefect
+def test_serve_creates_and_runs_the_scheduled_run(workdir: Path, valid_set: Path, prefect_server, prefect_server_log: Path) -> None:
+    """`receivables serve` (no work pool) with a deployment scheduled a few seconds ahead:
+    the server's scheduler creates the run, the serving process picks it up and runs it."""
+    anchor = datetime.now(timezone.utc) + timedelta(seconds=12)
+    served = workdir / "prefect-serve.yaml"
+    served.write_text(yaml.safe_dump({"deployments": [{
+        "name": "serve-check",
+        "entrypoint": "flows/nightly.py:nightly",
+        "description": "test-only: one run a few seconds after serve starts",
+        "tags": ["receivables", "source:nightly"],
+        "parameters": {"extracts": str(valid_set), "as_of": VALID_AS_OF},
+        "schedules": [{"interval": 3600, "anchor_date": anchor.isoformat(), "timezone": "UTC"}],
+    }]}), encoding="utf-8")
+    env = dict(os.environ, PREFECT_API_URL=prefect_server, PREFECT_RUNNER_POLL_FREQUENCY="2")
+    log = (workdir / "serve.log").open("w")
+    serve = subprocess.Popen(
+        [str(Path(sys.executable).with_name("receivables")), "serve", "--prefect-file", str(served)],
+        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+    async def runs(client):
+        from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+        return await client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["serve-check"])))
+
+    try:
+        deadline = time.monotonic() + 120
+        done = []
+        while time.monotonic() < deadline:
+            done = [r for r in _client_call(runs) if r.state and r.state.is_final()]
+            if done or serve.poll() is not None:
+                break
+            time.sleep(2)
+    finally:
+        serve.terminate()
+        try:
+            serve.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+        log.close()
+    output = (workdir / "serve.log").read_text()
+    assert done, "no served run finished; serve output:\n" + output[-4000:]
+    (run,) = done
+    assert run.state.is_completed(), (run.state, output[-4000:])
+    assert run.expected_start_time >= anchor - timedelta(seconds=1)  # the schedule's run, not an ad-hoc one
+    assert run.name == f"ar-{VALID_AS_OF}-preview"
+    assert {f"as_of:{VALID_AS_OF}", "mode:preview", "source:nightly"} <= set(run.tags)
+    engine = sa.create_engine(os.environ["RECEIVABLES_DB_URL"])
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT status, flow_run_name FROM run_log")).all() == [("succeeded", f"ar-{VALID_AS_OF}-preview")]
+    engine.dispose()
+    assert "Traceback" not in prefect_server_log.read_text()
 
 
 # --------------------------------------------------------------------------- the run lock
@@ -297,11 +376,20 @@ def test_failure_notice_without_smtp_only_logs(workdir: Path, monkeypatch, caplo
     subject, body, _ = failure_notice(flow_run, state)
     assert CANARY not in body and "***" in body and subject == "[receivables] run for 2026-11-30 failed"
     flow = SimpleNamespace(name="receivables-nightly")
-    with caplog.at_level("ERROR"):
+    with caplog.at_level("WARNING"):
         notify_finance_ops(flow, flow_run, state)
     text = caplog.text
-    assert "run for 2026-11-30 failed; finance ops are notified" in text
+    assert "[receivables] run for 2026-11-30 failed: connection to" in text
     assert "RECEIVABLES_SMTP_HOST is not" in text and CANARY not in text
+
+    # without any channel nobody hears of it, and the log says so instead of claiming otherwise
+    monkeypatch.delenv("RECEIVABLES_OPS_EMAIL")
+    monkeypatch.delenv("RECEIVABLES_OPS_NOTIFY_BLOCK", raising=False)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        notify_finance_ops(flow, flow_run, state)
+    assert "No failure notification channel is configured, so nobody was notified" in caplog.text
+    assert "notified:" not in caplog.text
 
 
 # --------------------------------------------------------------------------- same rows everywhere
