@@ -24,6 +24,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed, State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from flows import run_labels
 from receivables import pipeline
 from receivables.errors import ConfigError, ReceivablesError
 from receivables.pipeline import Run, fail
@@ -33,9 +34,9 @@ from tasks.cash_application import apply_cash_task, company_cash_task
 from tasks.dunning import company_dunning_task, dunning_task
 from tasks.failures import Rejection
 from tasks.ingest import ingest_task, validate_task
-from tasks.notifications import notify_finance_ops
+from tasks.notifications import notification_note, notify_finance_ops
 from tasks.reminders import company_render_task, deliver_task, render_task
-from tasks.reporting import report_files_task, reports_task, summary_task
+from tasks.reporting import outcome_artifact, report_files_task, reports_task, summary_task
 from tasks.warehouse import archive_task, begin_task, finish_task, publish_task
 
 
@@ -60,7 +61,13 @@ def task_runner_from_environment() -> TaskRunner:
     return DaskTaskRunner(cluster_kwargs={"n_workers": int(workers)} if workers else None)
 
 
-@flow(name="receivables-nightly", log_prints=True, task_runner=task_runner_from_environment(), on_failure=[notify_finance_ops])
+@flow(
+    name="receivables-nightly",
+    flow_run_name=run_labels.flow_run_name,
+    log_prints=True,
+    task_runner=task_runner_from_environment(),
+    on_failure=[notify_finance_ops],
+)
 def nightly(
     extracts: str,
     as_of: date | None = None,
@@ -76,26 +83,31 @@ def nightly(
     written and no email is sent.  ``redo_dunning`` rewrites the dunning state of a date
     before the latest one, which is refused otherwise.
     """
+    as_of = as_of or date.today()
+    label = run_labels.current_label()
+    if label is not None:
+        run_labels.tag_flow_run(label)
     try:
         settings = load_settings(config, mail_mode=mode, mapping=mapping)
     except ConfigError as exc:
-        return Failed(message=str(exc), data=exc)
+        return _stopped(as_of, label.mode if label else "n/a", exc, rejected=True)
     unreachable = _wait_for_warehouse(settings.db_url)
     if unreachable is not None:
-        return Failed(message=str(unreachable), data=unreachable)
+        return _stopped(as_of, settings.effective_mail_mode, unreachable)
     run = Run(
         source=extracts,
-        as_of=as_of or date.today(),
+        as_of=as_of,
         settings=settings,
         reminders=reminders,
         redo_dunning=redo_dunning,
         flow_run_id=_flow_run_id(),
+        flow_run_name=flow_run.get_name(),
     )
     try:
         begin_task(run)
     except RunInProgress as exc:
         # the run that holds the lock goes on untouched; this one ends Failed with the reason
-        return Failed(message=str(exc), data=exc)
+        return _stopped(as_of, settings.effective_mail_mode, exc, run=run)
     try:
         extract_set = ingest_task(run)
         if isinstance(extract_set, Rejection):
@@ -122,6 +134,7 @@ def nightly(
         finish_task(run, summary)
     except BaseException as exc:
         fail(run, exc)
+        _summarise_stop(run.as_of, settings.effective_mail_mode, "failed", str(exc) or type(exc).__name__, run)
         raise
     return summary
 
@@ -183,9 +196,29 @@ def _wait_for_warehouse(url: str, attempts: int = 3) -> ReceivablesError | None:
 
 
 def _rejected(run: Run, exc: Exception) -> State:
-    """Record the rejection in the run log and end the flow run as Failed with the paragraph."""
+    """Record the rejection in the run log and end the flow run as ``Rejected`` (a Failed
+    state) with the paragraph, after publishing it as the run summary."""
     fail(run, exc)
-    return Failed(message=str(exc), data=exc)
+    return _stopped(run.as_of, run.settings.effective_mail_mode, exc, run=run, rejected=True)
+
+
+def _stopped(as_of: date, mode: str, exc: Exception, *, run: Run | None = None, rejected: bool = False) -> State:
+    """The final state of a run that stopped with a reason a person must read: ``Rejected``
+    for refused input or configuration (the same on every try), ``Failed`` otherwise; the
+    run-summary artifact carries the same paragraph."""
+    outcome = "rejected" if rejected or isinstance(exc, Rejection) else "failed"
+    _summarise_stop(as_of, mode, outcome, str(exc), run)
+    return Failed(name="Rejected" if outcome == "rejected" else "Failed", message=str(exc), data=exc)
+
+
+def _summarise_stop(as_of: date, mode: str, outcome: str, reason: str, run: Run | None) -> None:
+    counts = {}
+    if run is not None:
+        counts = {"quarantined_rows": run.counts.get("quarantined_rows", 0), "flow_run_name": run.flow_run_name}
+    outcome_artifact(
+        as_of=as_of, mode=mode, outcome=outcome, reason=reason, run_id=run.run_id if run else None,
+        counts=counts, notified=notification_note(),
+    )
 
 
 def _flow_run_id() -> str | None:

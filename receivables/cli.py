@@ -168,8 +168,10 @@ def demo(
 def history(
     db: Optional[str] = typer.Option(None, "--db", help="Warehouse URL."),
     limit: int = typer.Option(20, "--limit", min=1),
+    wide: bool = typer.Option(False, "--wide", help="Every column and the whole error paragraph."),
+    as_json: bool = typer.Option(False, "--json", help="The run log as JSON, for scripts."),
 ) -> None:
-    """List recent runs from the run log: status, counts per stage, the reason of a failure."""
+    """List recent runs from the run log: status, flow run, emails, the reason of a failure."""
     try:
         from receivables.pipeline import warehouse_engine
         from receivables.settings import load_settings
@@ -182,39 +184,104 @@ def history(
         locks = held_locks(engine)
     except Exception as exc:
         raise _fail(exc) from None
-    table = Table(title="Run history")
-    columns = ("started", "as_of", "status", "mode", "rows read", "quarantined", "cash applied", "notices", "emails", "seconds", "run_id", "flow_run", "error")
-    for name in columns:
-        table.add_column(name, overflow="fold", no_wrap=name in ("status", "as_of"))
-    for r in runs.astype(object).where(runs.notna(), None).itertuples():
-        # a run still going (or killed) has no counts, finish time or error yet
-        counts = r.counts if isinstance(r.counts, dict) else {}
-        seconds = ""
-        if r.finished_at is not None and r.started_at is not None:
-            seconds = f"{(r.finished_at - r.started_at).total_seconds():.1f}"
-        table.add_row(
-            str(r.started_at)[:19], str(r.as_of), r.status, r.mode, *_stage_counts(counts), seconds,
-            r.run_id[:8], (r.flow_run_id or "")[:8], (r.error or "")[:200],
-        )
-    out.print(table)
+    rows = [_history_row(r) for r in runs.astype(object).where(runs.notna(), None).to_dict("records")]
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"runs": rows, "locks": [_lock_row(lock) for lock in locks]}, indent=2, default=str))
+        return
+    console = Console()  # the terminal's width now, not when the module was imported
+    width = console.width
+    columns = [c for c in HISTORY_COLUMNS if wide or c[2] <= width]
+    from rich import box
+
+    table = Table(title="Run history (started in UTC)", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for title, _, _ in columns:
+        table.add_column(title, overflow="fold", no_wrap=title in ("started", "as_of", "status", "flow run"))
+    for row in rows:
+        table.add_row(*(cell(row) for _, cell, _ in columns))
+    console.print(table)
+    room = max(40, width - 30)
+    for row in rows:
+        if row["error"]:
+            text = row["error"] if wide else _trim(row["error"], room)
+            name = row["flow_run_name"] or row["run_id"][:8]
+            console.print(f"{name} ({row['as_of']}, {row['status']}): {text}", markup=False, highlight=False)
+    if not wide and any(r["error"] and len(r["error"]) > room for r in rows):
+        console.print("(--wide shows every column and the whole error paragraphs)")
     for lock in locks:
-        out.print(
+        console.print(
             f"In progress: the run for {lock.as_of} (run {lock.run_id[:8]}) holds the lock since "
-            f"{lock.acquired_at:%Y-%m-%d %H:%M} UTC; if it died, `receivables unlock --as-of {lock.as_of}`."
+            f"{lock.acquired_at:%Y-%m-%d %H:%M} UTC; if it died, `receivables unlock --as-of {lock.as_of}`.",
+            markup=False, highlight=False,
         )
 
 
-def _stage_counts(counts: dict) -> tuple[str, str, str, str, str]:
-    """rows read, quarantined, payments fully applied / payments, notices, emails sent."""
-    read = sum(int(c.get("read", 0)) for c in (counts.get("extracts") or {}).values()) if counts.get("extracts") else ""
+def _history_row(r: dict) -> dict:
+    """One run-log row for people and scripts: counts per stage flattened, seconds computed."""
+    counts = r.get("counts") if isinstance(r.get("counts"), dict) else {}  # a run still going has none
+    seconds = None
+    if r.get("finished_at") is not None and r.get("started_at") is not None:
+        seconds = round((r["finished_at"] - r["started_at"]).total_seconds(), 1)
+    extracts = counts.get("extracts") or {}
     cash = counts.get("cash_application") or {}
-    applied = f"{cash['payments_fully_applied']}/{cash['payments']}" if cash else ""
-    notices = str((counts.get("dunning") or {}).get("notices", ""))
     emails = counts.get("emails") or {}
-    sent = ""
-    if emails:
-        sent = " ".join(f"{k} {emails[k]}" for k in ("sent", "previewed", "redirected", "failed", "held") if emails.get(k))
-    return str(read), str(counts.get("quarantined_rows", "")), applied, notices, sent or ("0" if emails else "")
+    return {
+        "run_id": r["run_id"],
+        "flow_run_id": r.get("flow_run_id"),
+        "flow_run_name": r.get("flow_run_name"),
+        "as_of": str(r["as_of"]),
+        "status": r["status"],
+        "mode": r["mode"],
+        "started_at": r["started_at"].isoformat() if r.get("started_at") is not None else None,
+        "finished_at": r["finished_at"].isoformat() if r.get("finished_at") is not None else None,
+        "seconds": seconds,
+        "rows_read": sum(int(c.get("read", 0)) for c in extracts.values()) if extracts else None,
+        "quarantined_rows": counts.get("quarantined_rows"),
+        "payments": cash.get("payments"),
+        "payments_fully_applied": cash.get("payments_fully_applied"),
+        "notices": (counts.get("dunning") or {}).get("notices"),
+        "emails": {k: emails.get(k, 0) for k in ("sent", "previewed", "redirected", "failed", "held")} if emails else None,
+        "counts": counts,
+        "error": r.get("error"),
+    }
+
+
+def _lock_row(lock) -> dict:
+    return {"as_of": str(lock.as_of), "run_id": lock.run_id, "acquired_at": lock.acquired_at.isoformat()}
+
+
+def _emails_cell(row: dict) -> str:
+    emails = row["emails"]
+    if not emails:
+        return ""
+    return " ".join(f"{n} {k}" for k, n in emails.items() if n) or "0"
+
+
+def _trim(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _blank(value) -> str:
+    return "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+#: (title, cell, narrowest terminal that shows it): an 80-column terminal gets the first five
+HISTORY_COLUMNS = (
+    ("started", lambda r: (r["started_at"] or "")[:16].replace("T", " "), 0),
+    ("as_of", lambda r: r["as_of"], 0),
+    ("status", lambda r: r["status"], 0),
+    ("flow run", lambda r: r["flow_run_name"] or (r["flow_run_id"] or "")[:8], 0),
+    ("emails", _emails_cell, 0),
+    ("mode", lambda r: r["mode"], 100),
+    ("s", lambda r: _blank(r["seconds"]), 100),
+    ("quarantined", lambda r: _blank(r["quarantined_rows"]), 120),
+    ("notices", lambda r: _blank(r["notices"]), 120),
+    ("rows read", lambda r: _blank(r["rows_read"]), 150),
+    ("cash applied", lambda r: f"{r['payments_fully_applied']:,}/{r['payments']:,}" if r["payments"] is not None else "", 150),
+    ("run_id", lambda r: r["run_id"][:8], 150),
+)
 
 
 @app.command()
@@ -291,18 +358,21 @@ def _run_flow(
 
     settings = load_settings(config, mail_mode=mode, mapping=mapping)  # fail fast, before Prefect starts
     load_mapping(settings.mapping)
+    from prefect import tags
+
     from flows.nightly import nightly
 
-    state = nightly(
-        extracts=extracts,
-        as_of=as_of,
-        mode=mode,
-        config=str(config) if config else None,
-        mapping=mapping,
-        reminders=reminders,
-        redo_dunning=redo_dunning,
-        return_state=True,
-    )
+    with tags("source:cli"):
+        state = nightly(
+            extracts=extracts,
+            as_of=as_of,
+            mode=mode,
+            config=str(config) if config else None,
+            mapping=mapping,
+            reminders=reminders,
+            redo_dunning=redo_dunning,
+            return_state=True,
+        )
     if state.is_completed():
         return state.result()
     outcome = state.result(raise_on_failure=False)
@@ -337,8 +407,11 @@ def _print_summary(summary: dict) -> None:
         note = f" {rejected} email(s) could not be built (no usable address) and are recorded as failed in email_outbox." if rejected else ""
         out.print(f"Reminders: {summary['emails']['summary']}{note}")
     if summary.get("kpis"):
-        shown = {k: v for k, v in summary["kpis"].items() if k in ("dso_standard", "dso_count_back", "pct_current", "cei", "average_days_delinquent")}
-        out.print("KPIs: " + ", ".join(f"{k} {'n/a' if v is None else v}" for k, v in shown.items()))
+        from receivables.kpi_labels import format_kpi, kpi_label
+        from receivables.run_summary import headline_kpis
+
+        base = summary.get("base_currency", "")
+        out.print("KPIs: " + "; ".join(f"{kpi_label(k['kpi'])} {format_kpi(k['value'], k['unit'], base)}" for k in headline_kpis(summary["kpis"])))
     for name, path in summary.get("files", {}).items():
         out.print(f"{name}: {path}")
     out.print(f"run_id {summary['run_id']}; stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["timings"].items()))

@@ -61,6 +61,8 @@ class Run:
     redo_dunning: bool = False
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     flow_run_id: str | None = None
+    #: the Prefect flow run's name, shown by ``receivables history``
+    flow_run_name: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     #: the process's peak resident memory (MB) when each stage ended
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
@@ -148,6 +150,7 @@ def _record_start(run: Run) -> None:
         source=run.source,
         mapping=run.settings.mapping,
         flow_run_id=run.flow_run_id,
+        flow_run_name=run.flow_run_name,
     )
 
 
@@ -304,9 +307,10 @@ def deliver_reminders(run: Run, step: DunningStep) -> DeliveryReport | None:
         return None
     with run.timed("deliver"):
         report = deliver(run.engine, run.settings, as_of=run.as_of)
+    report.not_built = int((run.counts.get("outbox") or {}).get("rejected", 0))
     run.counts["emails"] = {
         "mode": report.mode, "sent": report.sent, "previewed": report.previewed, "redirected": report.redirected,
-        "failed": report.failed, "held": report.held, "held_outstanding": report.held_outstanding,
+        "failed": report.failed_total, "not_built": report.not_built, "held": report.held, "held_outstanding": report.held_outstanding,
         "not_attempted": report.not_attempted, "summary": report.summary(),
     }
     return report
@@ -329,7 +333,19 @@ def write_report_files(run: Run, validated: ValidatedSet, cash: cash_application
         aging_png = charts.aging_chart(reports.aging, folder / "aging-by-bucket.png", config.aging)
         history = money_sums(run.engine, "aging", ["as_of", "currency"], [b.column for b in config.aging.buckets] + ["total"])
         trend_png = charts.trend_chart(history, folder / "trend.png", config.aging)
-    return {"workbook": str(book), "aging_chart": str(aging_png), "trend_chart": str(trend_png)}
+    # absolute: the paths are shown in artifacts and the CLI, read far from the run's folder
+    return {"workbook": str(book.resolve()), "aging_chart": str(Path(aging_png).resolve()), "trend_chart": str(Path(trend_png).resolve())}
+
+
+def report_links(run: Run, files: dict[str, str]) -> dict[str, str]:
+    """Links to the report files under ``settings.reports_base_url`` (the share users open),
+    ``<url>/<as_of>/<file name>``; none without a base URL."""
+    base = (run.settings.reports_base_url or "").strip().rstrip("/")
+    if not base:
+        return {}
+    from urllib.parse import quote
+
+    return {name: f"{base}/{run.as_of.isoformat()}/{quote(Path(path).name)}" for name, path in files.items()}
 
 
 def summarise(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication | None = None, reports: Reports | None = None, files: dict | None = None) -> dict:
@@ -341,12 +357,18 @@ def summarise(run: Run, validated: ValidatedSet, cash: cash_application.CashAppl
         if not items.empty
         else pd.DataFrame(columns=["company_code", "currency", "open_amount"])
     )
+    reasons = validated.quarantine["reason"].value_counts().head(5) if not validated.quarantine.empty else {}
     summary = {
         "run_id": run.run_id,
+        "flow_run_name": run.flow_run_name,
         "as_of": run.as_of.isoformat(),
         "mode": run.settings.effective_mail_mode,
+        "outcome": "succeeded",
+        "reminders": run.reminders,
+        "base_currency": run.settings.base_currency,
         "extracts": validated.counts,
         "quarantined_rows": run.counts.get("quarantined_rows", 0),
+        "quarantine_reasons": [{"reason": str(r), "count": int(n)} for r, n in dict(reasons).items()],
         "open_totals": [
             {"company_code": r.company_code, "currency": r.currency, "open_amount": str(to_decimal(r.open_amount))}
             for r in totals.itertuples()
@@ -356,6 +378,7 @@ def summarise(run: Run, validated: ValidatedSet, cash: cash_application.CashAppl
         "emails": run.counts.get("emails"),
         "outbox": run.counts.get("outbox"),
         "files": files or {},
+        "file_links": report_links(run, files or {}),
         "timings": dict(run.timings),
         "peak_rss_mb": dict(run.peak_rss_mb),
     }
@@ -365,8 +388,11 @@ def summarise(run: Run, validated: ValidatedSet, cash: cash_application.CashAppl
             {"currency": c, "amount": str(to_decimal(v))} for c, v in applied.groupby("currency")["applied_amount"].sum().items()
         ]
     if reports is not None:
-        headline = reports.kpis[reports.kpis["company_code"] == "ALL"].set_index("kpi")["value"]
-        summary["kpis"] = {k: (None if pd.isna(v) else str(v)) for k, v in headline.items() if "." not in str(k)}
+        every = reports.kpis[reports.kpis["company_code"] == "ALL"]
+        summary["kpis"] = [
+            {"kpi": str(r.kpi), "value": None if pd.isna(r.value) else str(r.value), "unit": str(r.unit)}
+            for r in every.itertuples() if "." not in str(r.kpi)
+        ]
         summary["worklist"] = reports.worklist.head(10)[["rank", "company_code", "customer_id", "next_action", "reason"]].to_dict("records")
     return summary
 

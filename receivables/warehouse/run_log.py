@@ -15,12 +15,23 @@ from sqlalchemy.engine import Engine
 from receivables.warehouse.tables import run_log
 
 
-def start_run(engine: Engine, *, run_id: str, as_of: date, mode: str, source: str, mapping: str, flow_run_id: str | None = None) -> None:
+def start_run(
+    engine: Engine,
+    *,
+    run_id: str,
+    as_of: date,
+    mode: str,
+    source: str,
+    mapping: str,
+    flow_run_id: str | None = None,
+    flow_run_name: str | None = None,
+) -> None:
     with engine.begin() as conn:
         conn.execute(
             run_log.insert().values(
                 run_id=run_id,
                 flow_run_id=flow_run_id,
+                flow_run_name=flow_run_name,
                 as_of=as_of,
                 mode=mode,
                 status="running",

@@ -36,6 +36,7 @@ run_log = sa.Table(
     sa.Column("timings", sa.JSON),
     sa.Column("input_hashes", sa.JSON),
     sa.Column("error", sa.Text),
+    sa.Column("flow_run_name", sa.String(200)),
 )
 
 quarantine = sa.Table(
