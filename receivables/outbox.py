@@ -121,6 +121,9 @@ class DeliveryReport:
     not_attempted: int = 0
     #: rows ``held`` in scope after this call, including older ones still awaiting review
     held_outstanding: int = 0
+    #: emails that could not be built (no usable address): stored ``failed`` by ``enqueue``,
+    #: never attempted, and counted with the failures wherever a person reads them
+    not_built: int = 0
     #: why delivery stopped early, if it did
     aborted: str | None = None
     problems: list[EmailProblem] = field(default_factory=list)
@@ -128,7 +131,12 @@ class DeliveryReport:
 
     @property
     def ok(self) -> bool:
-        return not self.aborted and not self.failed and not self.held
+        return not self.aborted and not self.failed and not self.held and not self.not_built
+
+    @property
+    def failed_total(self) -> int:
+        """Failed deliveries and emails that could not be built."""
+        return self.failed + self.not_built
 
     def summary(self) -> str:
         """One paragraph for the run log and the flow's artifact."""
@@ -137,7 +145,10 @@ class DeliveryReport:
             "redirect": f"{self.redirected} sent to the test address",
             "send": f"{self.sent} sent",
         }[self.mode]
-        parts = [f"Mail mode {self.mode}: {done}", f"{self.failed} failed", f"{self.held} newly held"]
+        failed = f"{self.failed_total} failed"
+        if self.not_built:
+            failed += f" ({self.not_built} could not be built: no usable address)"
+        parts = [f"Mail mode {self.mode}: {done}", failed, f"{self.held} newly held"]
         if self.retried:
             parts.append(f"{self.retried} retries")
         if self.held_outstanding:

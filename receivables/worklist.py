@@ -29,6 +29,15 @@ from receivables.money import to_decimal
 
 #: next actions, most serious first: a customer's next action is the first of its reasons
 ACTIONS = ("handover", "escalate", "chase_broken_promise", "resolve_dispute", "call", "write_off_candidate")
+#: the actions in words, for everything a person reads (the warehouse keeps the codes)
+ACTION_LABELS = {
+    "handover": "Hand over to the agency",
+    "escalate": "Escalate",
+    "chase_broken_promise": "Chase the broken promise",
+    "resolve_dispute": "Resolve the dispute",
+    "call": "Call the customer",
+    "write_off_candidate": "Consider a write-off",
+}
 WORKLIST_COLUMNS = ["rank", "company_code", "customer_id", "collector", "priority", "overdue_amount", "reason", "next_action"]
 #: reasons of one kind listed in full before "and N more"
 _LISTED = 3

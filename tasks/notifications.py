@@ -10,7 +10,7 @@ hook always writes one clear error line to the flow run's log, and in addition
 - calls the Prefect notification block named by ``RECEIVABLES_OPS_NOTIFY_BLOCK``
   (``"<block-type-slug>/<name>"``, e.g. ``slack-webhook/finance-ops``).
 
-The run log row of the run already holds the status and the reason (``pipeline.fail``).  A
+Without either, a warning in the run's log says that nobody was notified.  The run log row of the run already holds the status and the reason (``pipeline.fail``).  A
 notification that cannot be delivered is logged and never turns the failure into another
 error.  Neither the SMTP password nor a database password ever appears in what is sent.
 """
@@ -33,15 +33,22 @@ def notify_finance_ops(flow, flow_run, state) -> None:
     """On-failure hook of the nightly flow (Prefect calls it with the final Failed state)."""
     logger = flow_run_logger(flow_run, flow)
     subject, body, secrets = failure_notice(flow_run, state)
-    logger.error("%s; finance ops are notified. %s", subject, _scrub(state.message or "", secrets))
+    logger.error("%s: %s", subject, _scrub(state.message or "", secrets))
     recipients = [a.strip() for a in os.environ.get(OPS_EMAIL, "").split(";") if a.strip()]
+    block = os.environ.get(OPS_NOTIFY_BLOCK)
+    if not recipients and not block:
+        logger.warning(
+            "No failure notification channel is configured, so nobody was notified: set %s "
+            "(addresses) or %s (a Prefect notification block) in the worker's environment.",
+            OPS_EMAIL, OPS_NOTIFY_BLOCK,
+        )
+        return
     if recipients:
         try:
             send_ops_email(recipients, subject, body, flow_run.parameters.get("config"))
             logger.info("Failure notice emailed to %s.", ", ".join(recipients))
         except Exception as exc:  # a notice that cannot go out must not mask the failure itself
             logger.error("The failure notice could not be emailed to %s: %s", ", ".join(recipients), _scrub(f"{type(exc).__name__}: {exc}", secrets))
-    block = os.environ.get(OPS_NOTIFY_BLOCK)
     if block:
         try:
             from prefect.blocks.core import Block
@@ -140,3 +147,13 @@ def _scrub(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "***")
     return text
+
+
+def notification_note() -> str:
+    """What a failed run's summary says about who hears of it."""
+    recipients = [a.strip() for a in os.environ.get(OPS_EMAIL, "").split(";") if a.strip()]
+    block = os.environ.get(OPS_NOTIFY_BLOCK)
+    channels = ([f"email to {', '.join(recipients)}"] if recipients else []) + ([f"Prefect block {block}"] if block else [])
+    if not channels:
+        return f"No failure notification channel is configured ({OPS_EMAIL}, {OPS_NOTIFY_BLOCK}): nobody was notified."
+    return "Finance ops are notified: " + "; ".join(channels) + "."

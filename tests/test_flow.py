@@ -17,8 +17,10 @@ from tests.conftest import VALID_AS_OF, VALID_SET, read_flow_run, warehouse_rows
 pytestmark = pytest.mark.prefect
 
 
-def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: Path, prefect_server) -> None:
+def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: Path, prefect_server, monkeypatch) -> None:
     from flows.nightly import nightly
+
+    monkeypatch.setenv("RECEIVABLES_REPORTS_BASE_URL", "https://files.example.com/ar-reports/")
 
     bad = dict(VALID_SET, **{"payments.csv": VALID_SET["payments.csv"].replace("500.00,USD", "-500.00,USD")})
     write_set(valid_set, bad)
@@ -36,10 +38,32 @@ def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: P
     flow_run, artifacts, _ = read_flow_run(flow_run_id)
     assert flow_run.state.is_completed() and status == "succeeded"
     assert json.loads(counts)["extracts"]["payments"] == {"read": 3, "accepted": 2, "quarantined": 1}
+    # named and tagged by business date and mode, so the UI's filters find the night
+    assert flow_run.name == f"ar-{VALID_AS_OF}-preview"
+    assert {f"as_of:{VALID_AS_OF}", "mode:preview", "source:manual"} <= set(flow_run.tags)
+    assert warehouse_rows(workdir, "SELECT flow_run_name FROM run_log") == [(f"ar-{VALID_AS_OF}-preview",)]
     keys = {a.key for a in artifacts}
     assert {"run-summary", "quarantine", "collector-worklist", "kpis", "workbook", "aging-chart", "trend-chart"} <= keys
+    links = {a.key: a.data for a in artifacts}
+    assert f"(https://files.example.com/ar-reports/{VALID_AS_OF}/receivables-{VALID_AS_OF}.xlsx)" in links["workbook"]
     markdown = next(a.data for a in artifacts if a.key == "run-summary")
-    assert "| payments | 3 | 2 | 1 |" in markdown and "| 1000 | EUR | 1261.50 |" in markdown
+    book = workdir / "reports" / VALID_AS_OF / f"receivables-{VALID_AS_OF}.xlsx"
+    assert markdown.splitlines()[:9] == [
+        f"# Receivables run {VALID_AS_OF}: Succeeded",
+        "",
+        "| run | |",
+        "| --- | --- |",
+        f"| Business date (as_of) | {VALID_AS_OF} |",
+        "| Mail mode | preview |",
+        "| Outcome | Succeeded |",
+        f"| Flow run | ar-{VALID_AS_OF}-preview |",
+        "| Emails | 1 previewed, 0 sent, 0 failed, 0 held |",
+    ]
+    assert f"| Quarantined rows | 1: 1 × " in markdown and "run_id `" in markdown
+    assert f"| Workbook | `{book}` ([open](https://files.example.com/ar-reports/{VALID_AS_OF}/receivables-{VALID_AS_OF}.xlsx)) |" in markdown
+    assert f"![aging chart](https://files.example.com/ar-reports/{VALID_AS_OF}/aging-by-bucket.png)" in markdown
+    assert "| payments | 3 | 2 | 1 |" in markdown and "| 1000 | 1,261.50 EUR |" in markdown
+    assert "| DSO (standard) | " in markdown and " days |" in markdown and "{" not in markdown
     assert (workdir / "reports" / VALID_AS_OF / f"receivables-{VALID_AS_OF}.xlsx").exists()
 
     # the archive holds the exact input bytes under their sha256
@@ -60,12 +84,17 @@ def test_rejected_input_fails_the_flow_run_with_the_paragraph(workdir: Path, val
 
     (valid_set / "customers.csv").write_bytes(b"")
     state = nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), return_state=True)
-    assert state.is_failed()
+    assert state.is_failed() and state.name == "Rejected"
     assert "customers.csv" in state.message and "empty" in state.message
     (flow_run_id, status, error), = warehouse_rows(workdir, "SELECT flow_run_id, status, error FROM run_log")
-    flow_run, _, _ = read_flow_run(flow_run_id)
-    assert flow_run.state.is_failed() and "customers.csv" in flow_run.state.message
+    flow_run, artifacts, _ = read_flow_run(flow_run_id)
+    assert flow_run.state.is_failed() and flow_run.state.name == "Rejected" and "customers.csv" in flow_run.state.message
+    assert flow_run.name == f"ar-{VALID_AS_OF}-preview"
     assert status == "rejected" and "customers.csv" in error
+    markdown = next(a.data for a in artifacts if a.key == "run-summary")
+    assert markdown.splitlines()[0] == f"# Receivables run {VALID_AS_OF}: Rejected (input refused, nothing written)"
+    assert "| Outcome | Rejected (input refused, nothing written) |" in markdown and error.strip() in markdown
+    assert "No failure notification channel is configured" in markdown
     assert warehouse_rows(workdir, "SELECT count(*) FROM quarantine")[0][0] == 0
 
 
@@ -83,6 +112,10 @@ def test_cli_rejection_in_a_real_terminal_session(workdir: Path, valid_set: Path
     assert "Traceback" not in proc.stdout + proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert "open_items.csv" in last and "'due_date' is missing" in last and "faelligkeit" in last
+    (flow_run_id,), = warehouse_rows(workdir, "SELECT flow_run_id FROM run_log")
+    flow_run, _, _ = read_flow_run(flow_run_id)
+    assert flow_run.state.name == "Rejected" and flow_run.name == f"ar-{VALID_AS_OF}-preview"
+    assert {"source:cli", f"as_of:{VALID_AS_OF}", "mode:preview"} <= set(flow_run.tags)
 
 
 def test_validate_writes_nothing(workdir: Path, valid_set: Path, cli) -> None:
