@@ -14,7 +14,11 @@ import yaml
 
 from receivables.errors import ConfigError
 
-PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
+#: the repository's prefect.yaml; an installed wheel carries a copy beside this module
+PREFECT_YAML = next(
+    (p for p in (Path(__file__).resolve().parent.parent / "prefect.yaml", Path(__file__).resolve().parent / "prefect.yaml") if p.is_file()),
+    Path(__file__).resolve().parent.parent / "prefect.yaml",
+)
 
 
 def load_prefect_yaml(path: str | Path = PREFECT_YAML) -> dict[str, Any]:

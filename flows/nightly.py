@@ -28,6 +28,7 @@ from flows import run_labels
 from receivables import pipeline
 from receivables.errors import ConfigError, ReceivablesError
 from receivables.pipeline import Run, fail
+from receivables.rules import load_rules
 from receivables.settings import MailMode, load_settings
 from receivables.warehouse.run_lock import RunInProgress
 from tasks.cash_application import apply_cash_task, company_cash_task
@@ -36,6 +37,7 @@ from tasks.failures import Rejection
 from tasks.ingest import ingest_task, validate_task
 from tasks.notifications import notification_note, notify_finance_ops
 from tasks.reminders import company_render_task, deliver_task, render_task
+from tasks.secrets import with_smtp_password
 from tasks.reporting import outcome_artifact, report_files_task, reports_task, summary_task
 from tasks.warehouse import archive_task, begin_task, finish_task, publish_task
 
@@ -76,19 +78,24 @@ def nightly(
     mapping: str | None = None,
     reminders: bool = True,
     redo_dunning: bool = False,
+    config_dir: str | None = None,
 ) -> dict:
     """Run the collections pipeline for one business date (default: today).
 
     ``reminders=False`` makes a report-only run (month-end close): no dunning state is
     written and no email is sent.  ``redo_dunning`` rewrites the dunning state of a date
-    before the latest one, which is refused otherwise.
+    before the latest one, which is refused otherwise.  ``config_dir`` is the team's
+    configuration folder (default ``RECEIVABLES_CONFIG_DIR``, else the shipped defaults).
     """
     as_of = as_of or date.today()
     label = run_labels.current_label()
     if label is not None:
         run_labels.tag_flow_run(label)
     try:
-        settings = load_settings(config, mail_mode=mode, mapping=mapping)
+        settings = load_settings(config, mail_mode=mode, mapping=mapping, config_dir=config_dir)
+        if reminders and settings.effective_mail_mode != "preview":
+            settings = with_smtp_password(settings)
+        rules = load_rules(settings.config_dir, settings.mapping)
     except ConfigError as exc:
         return _stopped(as_of, label.mode if label else "n/a", exc, rejected=True)
     unreachable = _wait_for_warehouse(settings.db_url)
@@ -102,6 +109,7 @@ def nightly(
         redo_dunning=redo_dunning,
         flow_run_id=_flow_run_id(),
         flow_run_name=flow_run.get_name(),
+        rules=rules,
     )
     try:
         begin_task(run)
@@ -150,13 +158,16 @@ def _per_company(run: Run, validated, codes: list[str]):
     """Stages 3-5a as one task per company code, combined into the unpartitioned result."""
     parts = {code: pipeline.for_company(validated, code) for code in codes}
     with run.timed("cash_application"):
-        futures = {code: company_cash_task.submit(code, parts[code], run.as_of) for code in codes}
+        futures = {code: company_cash_task.submit(code, parts[code], run.as_of, run.rules.matching) for code in codes}
         cash_parts = {code: future.result() for code, future in futures.items()}
         cash = pipeline.combine_cash(validated, list(cash_parts.values()), run.as_of)
     pipeline.count_cash(run, validated, cash)
     with run.timed("dunning"):
         history = pipeline.dunning_history(run)
-        futures = {code: company_dunning_task.submit(code, parts[code], cash_parts[code], history, run.as_of) for code in codes}
+        futures = {
+            code: company_dunning_task.submit(code, parts[code], cash_parts[code], history, run.as_of, run.rules.dunning)
+            for code in codes
+        }
         step = pipeline.decide_dunning(run, pipeline.combine_dunning([f.result() for f in futures.values()], run.as_of))
     emails: list = []
     if step.write_state:
@@ -171,7 +182,11 @@ def _per_company(run: Run, validated, codes: list[str]):
                 items = p.items[p.items["notice_id"].isin(set(notices["notice_id"]))]
                 # the statement of account lists the customer's items of every company code
                 open_items = cash.open_items_after[cash.open_items_after["customer_id"].isin(set(notices["customer_id"]))]
-                futures.append(company_render_task.submit(code, notices, items, customers, open_items, run.as_of))
+                futures.append(
+                    company_render_task.submit(
+                        code, notices, items, customers, open_items, run.as_of, run.rules.companies, run.rules.templates
+                    )
+                )
             emails = pipeline.combine_reminders(step, [f.result() for f in futures])
     return cash, step, emails
 

@@ -26,11 +26,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from receivables.config_folder import ConfigFolder
 from receivables.settings import load_yaml_model
 from receivables.money import round_half_up_cents, to_cents
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-DEFAULT_CONFIG_FILE = CONFIG_DIR / "reporting.yaml"
 
 KEYS = ["company_code", "customer_id", "currency"]
 
@@ -226,7 +225,7 @@ class ReportingConfig(_Strict):
 def load_reporting_config(path: Path | str | None = None) -> ReportingConfig:
     """The settings from ``configs/reporting.yaml`` (or ``path``); a bad file raises ConfigError
     naming the setting and what is wrong with it."""
-    path = Path(path) if path is not None else DEFAULT_CONFIG_FILE
+    path = Path(path) if path is not None else ConfigFolder().file("reporting.yaml")
     return load_yaml_model(path, ReportingConfig, "Reporting config file", "aging, kpis, worklist")
 
 

@@ -44,11 +44,10 @@ import pyarrow.compute as pc
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from rapidfuzz import fuzz, process
 
+from receivables.config_folder import ConfigFolder
 from receivables.money import to_cents
 from receivables.settings import load_yaml_model
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-DEFAULT_RULES_FILE = CONFIG_DIR / "matching.yaml"
 
 #: why (part of) a payment stays unapplied, in the order a person should look at them
 REASONS = ("UNIDENTIFIED", "NO_MATCH", "AMBIGUOUS", "CURRENCY", "OVERPAYMENT")
@@ -305,7 +304,7 @@ class MatchingRules(_Strict):
 
 def load_matching_rules(path: Path | None = None) -> MatchingRules:
     """The rules from ``configs/matching.yaml`` (or ``path``); a bad file raises ConfigError."""
-    path = Path(path) if path is not None else DEFAULT_RULES_FILE
+    path = Path(path) if path is not None else ConfigFolder().file("matching.yaml")
     return load_yaml_model(path, MatchingRules, "Matching rules file", "auto_threshold, rules", _rule_location)
 
 

@@ -79,9 +79,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from receivables.money import round_half_up_cents, to_cents
-from receivables.settings import CONFIG_DIR, load_yaml_model
-
-DEFAULT_POLICIES_FILE = CONFIG_DIR / "dunning.yaml"
+from receivables.config_folder import ConfigFolder
+from receivables.settings import load_yaml_model
 
 #: why an overdue item is on no notice, first one wins
 EXCLUSION_REASONS = (
@@ -296,7 +295,7 @@ class DunningPolicies(_Strict):
 
 def load_dunning_policies(path: str | Path | None = None) -> DunningPolicies:
     """The policies from ``configs/dunning.yaml`` (or ``path``); a bad file raises ConfigError."""
-    path = Path(path) if path is not None else DEFAULT_POLICIES_FILE
+    path = Path(path) if path is not None else ConfigFolder().file("dunning.yaml")
     return load_yaml_model(path, DunningPolicies, "Dunning policies file", "default_policy, segments, policies, ...")
 
 

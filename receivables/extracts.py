@@ -27,7 +27,8 @@ import pyarrow.csv as pacsv
 from receivables.errors import InputRejected
 from receivables.mappings import Mapping, TextFormat
 from receivables.schemas import EXTRACTS, Extract
-from receivables.settings import SQL_DIR, sqlalchemy_url
+from receivables.config_folder import ConfigFolder
+from receivables.settings import sqlalchemy_url
 
 ROW_ERROR_COLUMNS = ["extract", "file", "row_number", "column", "value", "reason"]
 MAX_CENTS = 10**15  # a trillion in any currency: beyond that a value is a unit mix-up
@@ -61,11 +62,17 @@ class ExtractSet:
 
 
 def read_extract_set(
-    source: str, mapping: Mapping, *, as_of: date | None = None, roots: list[str] | None = None
+    source: str,
+    mapping: Mapping,
+    *,
+    as_of: date | None = None,
+    roots: list[str] | None = None,
+    folder: ConfigFolder = ConfigFolder(),
 ) -> ExtractSet:
-    """Read every extract the mapping knows from a folder, an fsspec URL or a SQL source."""
+    """Read every extract the mapping knows from a folder, an fsspec URL or a SQL source (the
+    queries ``sql/extract/<extract>.sql`` of the configuration ``folder``, else shipped)."""
     if source.startswith(SQL_PREFIX):
-        raws, sources = _read_sql_source(source[len(SQL_PREFIX) :], as_of)
+        raws, sources = _read_sql_source(source[len(SQL_PREFIX) :], as_of, folder)
     else:
         raws, sources = _read_file_source(source, mapping, roots or [])
     frames: dict[str, pd.DataFrame] = {}
@@ -298,7 +305,7 @@ def _split_header(header_line: str, delimiter: str) -> list[str]:
 # --- SQL source -------------------------------------------------------------------------------
 
 
-def _read_sql_source(url: str, as_of: date | None) -> tuple[dict[str, pd.DataFrame], dict[str, SourceFile]]:
+def _read_sql_source(url: str, as_of: date | None, folder: ConfigFolder) -> tuple[dict[str, pd.DataFrame], dict[str, SourceFile]]:
     """Run ``sql/extract/<extract>.sql`` against the ERP database; ``:as_of`` is a bound
     parameter, never pasted into the text."""
     import sqlalchemy as sa
@@ -312,7 +319,7 @@ def _read_sql_source(url: str, as_of: date | None) -> tuple[dict[str, pd.DataFra
     try:
         with engine.connect() as conn:
             for name, extract in EXTRACTS.items():
-                query_file = SQL_DIR / "extract" / f"{name}.sql"
+                query_file = folder.sql_file(f"extract/{name}.sql")
                 if not query_file.is_file():
                     if extract.required:
                         raise InputRejected(f"the query for required extract '{name}' is missing", file=str(query_file))

@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from receivables.errors import ConfigError
 from receivables.schemas import EXTRACTS
-from receivables.settings import CONFIG_DIR, load_yaml_model
-
-MAPPINGS_DIR = CONFIG_DIR / "mappings"
+from receivables.config_folder import ConfigFolder
+from receivables.settings import load_yaml_model
 
 
 class TextFormat(BaseModel):
@@ -112,12 +111,13 @@ class Mapping(BaseModel):
         return self.for_extract(extract).columns.get(column, column)
 
 
-def load_mapping(name_or_path: str | Path = "canonical") -> Mapping:
-    """A mapping by name (``configs/mappings/<name>.yaml``) or by path, validated."""
+def load_mapping(name_or_path: str | Path = "canonical", folder: ConfigFolder = ConfigFolder()) -> Mapping:
+    """A mapping by name (``mappings/<name>.yaml`` in the configuration folder, else shipped)
+    or by path, validated."""
     path = Path(name_or_path)
     if not path.suffix:
-        path = MAPPINGS_DIR / f"{name_or_path}.yaml"
+        path = folder.file(f"mappings/{name_or_path}.yaml")
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in MAPPINGS_DIR.glob("*.yaml")))
+        known = ", ".join(folder.names("mappings", "*.yaml"))
         raise ConfigError(f"Mapping {name_or_path!r} not found ({path}); known mappings: {known}.")
     return load_yaml_model(path, Mapping, "Mapping file", "name, format, extracts")

@@ -348,22 +348,16 @@ def mark_held_sent(engine: Engine, key: str) -> bool:
 
 
 def smtp_password(settings: Settings) -> str | None:
-    """The SMTP password from the settings (environment) or the Prefect Secret block named by
-    ``smtp_password_block``; None when neither is configured.  Prefect is imported only here."""
+    """The SMTP password from the settings (the environment, or a Prefect Secret block that
+    the flow resolved into the settings before calling the library); None when none is set.
+    A block name still unresolved here means the library was called without the flow."""
     if settings.smtp_password is not None:
         return settings.smtp_password.get_secret_value()
     if settings.smtp_password_block:
-        try:
-            from prefect.blocks.system import Secret
-
-            # _sync: this library is called from sync tasks; never hand back a coroutine
-            value = Secret.load(settings.smtp_password_block, _sync=True).get()
-        except Exception as exc:  # any reason the block is unusable; the message names no secret
-            raise ConfigError(
-                f"The Prefect Secret block {settings.smtp_password_block!r} holding the SMTP password "
-                f"cannot be loaded ({type(exc).__name__})."
-            ) from None
-        return str(value)
+        raise ConfigError(
+            f"The SMTP password is in the Prefect Secret block {settings.smtp_password_block!r}, which only a "
+            "Prefect flow run can read: run through `receivables run` or a deployment, or set RECEIVABLES_SMTP_PASSWORD."
+        )
     return None
 
 

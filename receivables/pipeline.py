@@ -37,9 +37,9 @@ from receivables import cash_application, dunning, kpis, reminders, worklist
 from receivables.archive import archive_inputs
 from receivables.errors import InputRejected
 from receivables.extracts import ExtractSet, read_extract_set
-from receivables.mappings import load_mapping
 from receivables.money import to_decimal
 from receivables.outbox import DeliveryReport, deliver, enqueue
+from receivables.rules import Rules, load_rules
 from receivables.settings import Settings
 from receivables.validation import ValidatedSet, validate_extract_set
 from receivables.warehouse import connect, migrate, replace_for_as_of, run_lock
@@ -63,10 +63,16 @@ class Run:
     flow_run_id: str | None = None
     #: the Prefect flow run's name, shown by ``receivables history``
     flow_run_name: str | None = None
+    #: every rule of the run, loaded once (from ``settings.config_dir`` when not given)
+    rules: Rules | None = None
     timings: dict[str, float] = field(default_factory=dict)
     #: the process's peak resident memory (MB) when each stage ended
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     counts: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.rules is None:
+            self.rules = load_rules(self.settings.config_dir, self.settings.mapping)
 
     @property
     def engine(self) -> Engine:
@@ -157,15 +163,16 @@ def _record_start(run: Run) -> None:
 def ingest(run: Run) -> ExtractSet:
     """Stage 1: read the extract set through the configured mapping."""
     with run.timed("ingest"):
-        mapping = load_mapping(run.settings.mapping)
-        extracts = read_extract_set(run.source, mapping, as_of=run.as_of, roots=run.settings.extract_roots)
+        extracts = read_extract_set(
+            run.source, run.rules.mapping, as_of=run.as_of, roots=run.settings.extract_roots, folder=run.rules.folder
+        )
     return extracts
 
 
 def validate(run: Run, extracts: ExtractSet) -> ValidatedSet:
     """Stage 2: the great-expectations gate; raises ``InputRejected`` on a critical failure."""
     with run.timed("validate"):
-        validated = validate_extract_set(extracts, run.as_of)
+        validated = validate_extract_set(extracts, run.as_of, run.rules.folder)
     run.counts["extracts"] = validated.counts
     run.counts["quarantined_rows"] = int(sum(c["quarantined"] for c in validated.counts.values()))
     return validated
@@ -181,7 +188,7 @@ def apply_cash(run: Run, validated: ValidatedSet) -> cash_application.CashApplic
     """Stage 3: match unapplied payments to open items; later stages see the open amounts
     after the auto-applied cash."""
     with run.timed("cash_application"):
-        result = match_cash(validated, run.as_of)
+        result = match_cash(validated, run.as_of, run.rules.matching)
     count_cash(run, validated, result)
     return result
 
@@ -190,7 +197,7 @@ def propose_dunning(run: Run, validated: ValidatedSet, cash: cash_application.Ca
     """Stage 4: who is dunned today.  The proposal is always computed (reports show it); it
     becomes dunning state only for the latest date, or an earlier one when asked."""
     with run.timed("dunning"):
-        proposal = propose_company_dunning(validated, cash, dunning_history(run), run.as_of)
+        proposal = propose_company_dunning(validated, cash, dunning_history(run), run.as_of, run.rules.dunning)
         return decide_dunning(run, proposal)
 
 
@@ -202,7 +209,8 @@ def render_reminders(run: Run, validated: ValidatedSet, cash: cash_application.C
     with run.timed("render_reminders"):
         p = step.proposal
         return reminders.compose_notices(
-            p.notices, p.items, validated.frames["customers"], cash.open_items_after, run.as_of, workers=run.settings.render_workers
+            p.notices, p.items, validated.frames["customers"], cash.open_items_after, run.as_of,
+            workers=run.settings.render_workers, companies=run.rules.companies, template_dir=run.rules.templates,
         )
 
 
@@ -210,7 +218,7 @@ def build_reports(run: Run, validated: ValidatedSet, cash: cash_application.Cash
     """Stage 6: aging with base totals, KPIs and the collector worklist."""
     with run.timed("reports"):
         f = validated.frames
-        config = aging_rules.load_reporting_config()
+        config = run.rules.reporting
         base = run.settings.base_currency
         aged = aging_rules.age_open_items(cash.open_items_after, run.as_of, config.aging)
         based = aging_rules.add_base_totals(aged, f["fx_rates"], base, run.as_of)
@@ -329,7 +337,7 @@ def write_report_files(run: Run, validated: ValidatedSet, cash: cash_application
             os.replace(reports.workbook.result(), book)
         else:
             workbook.write_workbook(book, _report_sheets(validated, cash, step, reports))
-        config = aging_rules.load_reporting_config()
+        config = run.rules.reporting
         aging_png = charts.aging_chart(reports.aging, folder / "aging-by-bucket.png", config.aging)
         history = money_sums(run.engine, "aging", ["as_of", "currency"], [b.column for b in config.aging.buckets] + ["total"])
         trend_png = charts.trend_chart(history, folder / "trend.png", config.aging)
@@ -422,9 +430,11 @@ def fail(run: Run, exc: BaseException) -> None:
         run_lock.release(run.engine, run.as_of, run.run_id)
 
 
-def run_nightly(source: str, as_of: date, settings: Settings, *, reminders: bool = True, redo_dunning: bool = False) -> dict:
+def run_nightly(
+    source: str, as_of: date, settings: Settings, *, reminders: bool = True, redo_dunning: bool = False, rules: Rules | None = None
+) -> dict:
     """Every stage in order, directly; returns the run summary."""
-    run = Run(source=source, as_of=as_of, settings=settings, reminders=reminders, redo_dunning=redo_dunning)
+    run = Run(source=source, as_of=as_of, settings=settings, reminders=reminders, redo_dunning=redo_dunning, rules=rules)
     begin(run)
     try:
         extracts = ingest(run)
@@ -480,10 +490,10 @@ def _company_column(frame: pd.DataFrame) -> pd.Series:
     return frame["company_code"].astype("string").fillna("").astype(str)
 
 
-def match_cash(validated: ValidatedSet, as_of: date) -> cash_application.CashApplication:
+def match_cash(validated: ValidatedSet, as_of: date, rules: cash_application.MatchingRules) -> cash_application.CashApplication:
     """Stage 3 for one company code's share (or the whole set), without a Run."""
     f = validated.frames
-    return cash_application.apply_cash(f["open_items"], f["payments"], f["customers"], cash_application.load_matching_rules(), as_of)
+    return cash_application.apply_cash(f["open_items"], f["payments"], f["customers"], rules, as_of)
 
 
 def combine_cash(validated: ValidatedSet, parts: list[cash_application.CashApplication], as_of: date) -> cash_application.CashApplication:
@@ -527,14 +537,18 @@ def dunning_history(run: Run) -> pd.DataFrame:
 
 
 def propose_company_dunning(
-    validated: ValidatedSet, cash: cash_application.CashApplication, history: pd.DataFrame, as_of: date
+    validated: ValidatedSet,
+    cash: cash_application.CashApplication,
+    history: pd.DataFrame,
+    as_of: date,
+    policies: dunning.DunningPolicies,
 ) -> dunning.DunningProposal:
     """Stage 4 for one company code's share, without a Run (see ``propose_dunning``)."""
     f = validated.frames
     if "company_code" in history.columns and not f["open_items"].empty:
         history = history[history["company_code"].astype(str).isin(set(_company_column(f["open_items"])))]
     return dunning.propose_dunning(
-        cash.open_items_after, f["customers"], f["disputes"], f["promises"], history, dunning.load_dunning_policies(), as_of
+        cash.open_items_after, f["customers"], f["disputes"], f["promises"], history, policies, as_of
     )
 
 
@@ -565,11 +579,17 @@ def decide_dunning(run: Run, proposal: dunning.DunningProposal) -> DunningStep:
 
 
 def render_company_reminders(
-    notices: pd.DataFrame, items: pd.DataFrame, customers: pd.DataFrame, open_items_after: pd.DataFrame, as_of: date
+    notices: pd.DataFrame,
+    items: pd.DataFrame,
+    customers: pd.DataFrame,
+    open_items_after: pd.DataFrame,
+    as_of: date,
+    companies: dict,
+    templates: reminders.TemplateDirs,
 ) -> list:
     """Stage 5a for one company code's notices, without a Run (one process: the distributed
     runner already spreads the companies over its workers)."""
-    return reminders.compose_notices(notices, items, customers, open_items_after, as_of)
+    return reminders.compose_notices(notices, items, customers, open_items_after, as_of, companies=companies, template_dir=templates)
 
 
 def combine_reminders(step: DunningStep, parts: list[list]) -> list:

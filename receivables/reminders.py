@@ -54,10 +54,23 @@ from babel.numbers import format_currency, get_decimal_symbol
 
 from receivables.errors import ConfigError, ReceivablesError
 from receivables.money import to_decimal
-from receivables.settings import CONFIG_DIR
+from receivables.config_folder import PLACEHOLDER, ConfigFolder
 
-TEMPLATE_DIR = CONFIG_DIR / "templates" / "email"
-COMPANIES_FILE = CONFIG_DIR / "companies.yaml"
+#: where email templates are looked up, first folder first: the configuration folder's
+#: ``templates/email`` (when it has one), then the shipped templates
+TemplateDirs = tuple[str, ...]
+
+
+def template_dirs(folder: ConfigFolder = ConfigFolder()) -> TemplateDirs:
+    return tuple(str(p) for p in folder.folders("templates/email"))
+
+
+def _search_path(template_dir: str | Path | TemplateDirs | None) -> TemplateDirs:
+    if template_dir is None:
+        return template_dirs()
+    if isinstance(template_dir, tuple):
+        return template_dir
+    return (str(template_dir),)
 FALLBACK_LANGUAGE = "en"
 #: bump when the fields of the idempotency key change, so old and new keys never collide
 KEY_VERSION = "v1"
@@ -177,7 +190,7 @@ def make_message_id(key: str, domain: str, tag: str | None = None) -> str:
 
 def load_companies(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
     """Company codes with their legal name, address, bank details and collections contact."""
-    file = Path(path) if path else COMPANIES_FILE
+    file = Path(path) if path else ConfigFolder().file("companies.yaml")
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -189,6 +202,9 @@ def load_companies(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
         where = f"company {code} in {file}"
         if not isinstance(company, dict):
             raise ConfigError(f"The {where} must be a mapping.")
+        unfilled = _placeholders(company)
+        if unfilled:
+            raise ConfigError(f"The {where} still reads {PLACEHOLDER!r} in {', '.join(unfilled)}: fill in the creditor's details.")
         for field in ("name", "address", "collections_email", "bank"):
             if not company.get(field):
                 raise ConfigError(f"The {where} has no {field}.")
@@ -205,9 +221,18 @@ def load_companies(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
     return companies
 
 
+def _placeholders(value: Any, path: str = "") -> list[str]:
+    """The fields of a company entry that ``receivables init`` left to fill in."""
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in _placeholders(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _placeholders(v, f"{path}[{i + 1}]")]
+    return [path] if isinstance(value, str) and value.strip() == PLACEHOLDER else []
+
+
 @lru_cache(maxsize=8)
-def _catalog(template_dir: str) -> dict[str, Any]:
-    file = Path(template_dir) / "messages.yaml"
+def _catalog(template_dirs: TemplateDirs) -> dict[str, Any]:
+    file = next((Path(d) / "messages.yaml" for d in template_dirs if (Path(d) / "messages.yaml").is_file()), Path(template_dirs[-1]) / "messages.yaml")
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -220,12 +245,12 @@ def _catalog(template_dir: str) -> dict[str, Any]:
     return data
 
 
-def _loader(template_dir: str) -> jinja2.FileSystemLoader:
-    return jinja2.FileSystemLoader(template_dir, encoding="utf-8")
+def _loader(template_dirs: TemplateDirs) -> jinja2.FileSystemLoader:
+    return jinja2.FileSystemLoader(list(template_dirs), encoding="utf-8")
 
 
 @lru_cache(maxsize=8)
-def _html_env(template_dir: str) -> jinja2.Environment:
+def _html_env(template_dir: TemplateDirs) -> jinja2.Environment:
     # Autoescape everything: customer names and references come from ERP master data.
     return jinja2.Environment(
         loader=_loader(template_dir),
@@ -237,7 +262,7 @@ def _html_env(template_dir: str) -> jinja2.Environment:
 
 
 @lru_cache(maxsize=8)
-def _text_env(template_dir: str) -> jinja2.Environment:
+def _text_env(template_dir: TemplateDirs) -> jinja2.Environment:
     # A separate, non-escaping environment: in the text part "&" must stay "&".
     return jinja2.Environment(
         loader=_loader(template_dir),
@@ -250,7 +275,7 @@ def _text_env(template_dir: str) -> jinja2.Environment:
 
 
 @lru_cache(maxsize=64)
-def _subject_template(template_dir: str, source: str) -> jinja2.Template:
+def _subject_template(template_dir: TemplateDirs, source: str) -> jinja2.Template:
     return _text_env(template_dir).from_string(source)
 
 
@@ -263,7 +288,7 @@ def render_reminder(
     customer: Mapping[str, Any],
     company: Mapping[str, Any],
     as_of: date | str,
-    template_dir: str | Path | None = None,
+    template_dir: str | Path | TemplateDirs | None = None,
     *,
     statement: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None,
 ) -> RenderedEmail:
@@ -274,7 +299,7 @@ def render_reminder(
     notice's company code and currency for the attached statement of account; without it
     the statement lists the notice's items.
     """
-    tdir = str(Path(template_dir) if template_dir else TEMPLATE_DIR)
+    tdir = _search_path(template_dir)
     catalog = _catalog(tdir)
     as_of_date = _as_date(as_of)
     if as_of_date is None:
@@ -283,12 +308,12 @@ def render_reminder(
     if template not in catalog["templates"]:
         raise ConfigError(
             f"The dunning template {template!r} of notice {notice['notice_id']} has no entry in "
-            f"{Path(tdir) / 'messages.yaml'} (known: {', '.join(sorted(catalog['templates']))})."
+            f"messages.yaml of {' or '.join(tdir)} (known: {', '.join(sorted(catalog['templates']))})."
         )
     wanted = _language(_first(notice.get("language"), customer.get("language")))
     language = wanted if _has_templates(tdir, template, wanted) else FALLBACK_LANGUAGE
     if not _has_templates(tdir, template, language):
-        raise ConfigError(f"The email templates {template}.{language}.html.j2 / .txt.j2 are missing in {tdir}.")
+        raise ConfigError(f"The email templates {template}.{language}.html.j2 / .txt.j2 are missing in {' and '.join(tdir)}.")
     locale = _locale(language, customer.get("country"))
     currency = str(notice["currency"]).strip().upper()
     labels = {**catalog["labels"][FALLBACK_LANGUAGE], **catalog["labels"].get(language, {})}
@@ -418,7 +443,7 @@ def render_notices(
     as_of: date | str,
     *,
     companies: Mapping[str, Mapping[str, Any]] | None = None,
-    template_dir: str | Path | None = None,
+    template_dir: str | Path | TemplateDirs | None = None,
 ) -> list[RenderedEmail]:
     """The emails of a dunning proposal: one per notice whose action is ``email``.
 
@@ -438,7 +463,7 @@ def compose_notices(
     *,
     workers: int = 1,
     companies: Mapping[str, Mapping[str, Any]] | None = None,
-    template_dir: str | Path | None = None,
+    template_dir: str | Path | TemplateDirs | None = None,
 ) -> list[ComposedEmail]:
     """``render_notices`` and ``compose`` in one pass, in notice order, on ``workers``
     processes.  Each letter is independent of the others, so a go-live night's 10^4-10^5
@@ -500,7 +525,7 @@ def _notice_jobs(
     open_items: pd.DataFrame | None,
     as_of: date | str,
     companies: Mapping[str, Mapping[str, Any]] | None,
-    template_dir: str | Path | None,
+    template_dir: str | Path | TemplateDirs | None,
 ) -> Iterable[_Job]:
     """What rendering each emailed notice needs, as plain values (picklable, and pandas
     indexing per notice would dominate at 10^4 notices)."""
@@ -525,11 +550,11 @@ def _notice_jobs(
     if open_mine is not None:
         for row in open_mine.to_dict("records"):
             statements.setdefault((row["company_code"], row["customer_id"], row["currency"]), []).append(row)
-    tdir = str(template_dir) if template_dir else None
+    tdir = _search_path(template_dir)
     for notice in emailed.to_dict("records"):
         code = str(notice["company_code"])
         if code not in companies:
-            raise ConfigError(f"Company code {code} has no entry in configs/companies.yaml; reminders cannot name the creditor or its bank account.")
+            raise ConfigError(f"Company code {code} has no entry in companies.yaml of the configuration folder; reminders cannot name the creditor or its bank account.")
         customer = by_customer.get(notice["customer_id"])
         if customer is None:
             raise ReceivablesError(f"Notice {notice['notice_id']} names customer {notice['customer_id']}, who is not in the customer extract.")
@@ -904,7 +929,7 @@ def _locale(language: str, country: Any) -> Locale:
     return Locale.parse(FALLBACK_LANGUAGE)
 
 
-def _has_templates(template_dir: str, template: str, language: str) -> bool:
+def _has_templates(template_dir: TemplateDirs, template: str, language: str) -> bool:
     names = set(_html_env(template_dir).list_templates())
     return {f"{template}.{language}.html.j2", f"{template}.{language}.txt.j2"} <= names
 

@@ -19,10 +19,6 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from receivables.errors import ConfigError
 
-#: configs/ at the repository root: the project is installed editable from its clone
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-
 MailMode = Literal["preview", "redirect", "send"]
 
 #: bare PostgreSQL URL schemes and the driver this project installs (psycopg 3)
@@ -65,7 +61,10 @@ class Settings(BaseSettings):
     #: ``https://files.example.com/ar-reports``: artifacts link to ``<url>/<as_of>/<file>``;
     #: unset, they show the absolute path as text only
     reports_base_url: str | None = None
-    #: ERP column mapping: a name in configs/mappings/ or a path to a YAML file
+    #: the team's configuration folder (companies, policies, mappings, templates ...); what
+    #: it lacks comes from the defaults shipped with the package
+    config_dir: Path | None = None
+    #: ERP column mapping: a name in the configuration folder's mappings/ or a YAML path
     mapping: str = "canonical"
     #: folders (or URL prefixes) extracts may be read from; empty = anywhere
     extract_roots: list[str] = Field(default_factory=list)

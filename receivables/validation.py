@@ -26,9 +26,7 @@ from receivables.errors import ConfigError, InputRejected, ReceivablesError
 from receivables.extracts import ROW_ERROR_COLUMNS, ExtractSet
 from receivables.money import to_decimal
 from receivables.schemas import DISPUTE_REASONS, DOCUMENT_TYPES, EXTRACTS
-from receivables.settings import CONFIG_DIR
-
-SUITES_DIR = CONFIG_DIR / "expectations"
+from receivables.config_folder import ConfigFolder
 #: a derived column the suites check for referential integrity: the customer exists and was
 #: accepted (see _SuiteRunner.run); failures are reported against customer_id
 CUSTOMER_ACCEPTED = "_customer_accepted"
@@ -47,8 +45,10 @@ class ValidatedSet:
     counts: dict[str, dict[str, int]]
 
 
-def load_suite(extract: str, suites_dir: Path = SUITES_DIR) -> dict:
-    path = suites_dir / f"{extract}.json"
+def load_suite(extract: str, suites: ConfigFolder | Path = ConfigFolder()) -> dict:
+    """The extract's suite: ``expectations/<extract>.json`` of the configuration folder (else
+    the shipped one), or of a folder of suites."""
+    path = suites.file(f"expectations/{extract}.json") if isinstance(suites, ConfigFolder) else Path(suites) / f"{extract}.json"
     try:
         suite = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -62,7 +62,7 @@ def load_suite(extract: str, suites_dir: Path = SUITES_DIR) -> dict:
     return suite
 
 
-def validate_extract_set(extracts: ExtractSet, as_of: date, suites_dir: Path = SUITES_DIR) -> ValidatedSet:
+def validate_extract_set(extracts: ExtractSet, as_of: date, suites: ConfigFolder | Path = ConfigFolder()) -> ValidatedSet:
     """Run every extract's suite; raise ``InputRejected`` on a critical failure, else split each
     extract into accepted rows and quarantine records."""
     runner = _SuiteRunner()
@@ -79,7 +79,7 @@ def validate_extract_set(extracts: ExtractSet, as_of: date, suites_dir: Path = S
             raw_customer_ids = set(frame["customer_id"].dropna())
         read_errors = extracts.row_errors[extracts.row_errors["extract"] == name]
         readable = frame[~frame.index.isin(read_errors["row_number"])]
-        suite = load_suite(name, suites_dir)
+        suite = load_suite(name, suites)
         if source is None and not extract.required:
             suite = {**suite, "expectations": [e for e in suite["expectations"] if e["meta"]["severity"] != "critical"]}
         failures = runner.run(name, suite, readable, params, file)

@@ -22,5 +22,5 @@ def dunning_task(run: Run, validated: ValidatedSet, cash) -> DunningStep:
 
 
 @task(name="dunning-company", task_run_name="dunning-{company_code}", cache_policy=NO_CACHE)
-def company_dunning_task(company_code: str, part: ValidatedSet, cash, history, as_of):
-    return pipeline.propose_company_dunning(part, cash, history, as_of)
+def company_dunning_task(company_code: str, part: ValidatedSet, cash, history, as_of, policies):
+    return pipeline.propose_company_dunning(part, cash, history, as_of, policies)

@@ -25,6 +25,8 @@ from email.utils import formatdate, make_msgid
 
 from prefect.logging.loggers import flow_run_logger
 
+from tasks.secrets import with_smtp_password
+
 OPS_EMAIL = "RECEIVABLES_OPS_EMAIL"
 OPS_NOTIFY_BLOCK = "RECEIVABLES_OPS_NOTIFY_BLOCK"
 
@@ -110,7 +112,7 @@ def send_ops_email(recipients: list[str], subject: str, body: str, config: str |
     msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
     # quoted-printable: a reason paragraph is one long line, and SMTP servers refuse lines over 998
     msg.set_content(body, cte="quoted-printable")
-    connection = yagmail_connection(settings, smtp_password(settings))
+    connection = yagmail_connection(settings, smtp_password(with_smtp_password(settings)))
     try:
         # CRLF line ends: smtplib passes bytes through unchanged, and SMTP lines end in CRLF
         connection.sendmail(sender, recipients, msg.as_bytes(policy=policy.SMTP))

@@ -250,7 +250,7 @@ def cli():
     lines included, as a terminal would show them."""
     from typer.testing import CliRunner
 
-    from receivables.cli import app
+    from flows.cli import app
 
     runner = CliRunner()
 

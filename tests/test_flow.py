@@ -132,21 +132,6 @@ def test_bad_as_of_and_unknown_mapping_exit_2(workdir: Path, valid_set: Path, cl
     assert result.exit_code == 2 and "known mappings: canonical, sap_fbl5n_de" in result.output
 
 
-def test_demo_from_the_readme(workdir: Path, prefect_server, monkeypatch) -> None:
-    """`receivables demo` as the README shows it: generates, runs, ends with a summary."""
-    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
-    monkeypatch.delenv("RECEIVABLES_DB_URL")
-    monkeypatch.delenv("RECEIVABLES_ARCHIVE_DIR")
-    monkeypatch.delenv("RECEIVABLES_OUTBOX_DIR")
-    proc = _cli(workdir, "demo", "--customers", "30")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stdout + proc.stderr
-    assert "Open receivables" in proc.stdout and "Demo finished" in proc.stdout
-    assert (workdir / "receivables-demo" / "receivables.db").exists()
-    history = _cli(workdir, "history", "--db", f"sqlite:///{workdir / 'receivables-demo' / 'receivables.db'}")
-    assert history.returncode == 0 and "succeeded" in history.stdout
-
-
 TABLES_TO_COMPARE = {
     "cash_applications": "payment_id, document_no, applied_amount, rule, confidence, status, writeoff_amount, discount_amount",
     "unapplied_cash": "payment_id, remaining_amount, reason",

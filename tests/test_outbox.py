@@ -359,26 +359,26 @@ def test_a_user_without_a_password_is_a_configuration_error_not_a_prompt(workdir
     assert server.logins == [] and rows(engine)["C001"]["status"] == "pending"
 
 
-def test_password_from_a_prefect_secret_block(workdir, monkeypatch) -> None:
+def test_a_password_block_is_read_by_the_flow_side_only(workdir) -> None:
+    settings = settings_for(workdir, smtp_password_block="smtp-password")
+    with pytest.raises(ConfigError, match="only a Prefect flow run can read"):
+        outbox.smtp_password(settings)
+
+
+@pytest.mark.prefect
+def test_password_from_a_prefect_secret_block(workdir, prefect_server) -> None:
+    """A real Secret block on the session's Prefect server fills in the password; a missing
+    block is one readable paragraph that names no secret."""
     from prefect.blocks.system import Secret
 
-    class Stored:
-        def get(self):
-            return CANARY
+    from tasks.secrets import with_smtp_password
 
-    loaded: list = []
-    monkeypatch.setattr(Secret, "load", classmethod(lambda cls, name, **kw: loaded.append((name, kw)) or Stored()))
-    settings = settings_for(workdir, smtp_password_block="smtp-password")
-    assert outbox.smtp_password(settings) == CANARY
-    assert loaded == [("smtp-password", {"_sync": True})]
-
-    def broken(cls, name, **kw):
-        raise ValueError(f"block {name} not found; token={CANARY}")
-
-    monkeypatch.setattr(Secret, "load", classmethod(broken))
+    Secret(value=CANARY).save("smtp-password-test", overwrite=True)
+    settings = with_smtp_password(settings_for(workdir, smtp_password_block="smtp-password-test"))
+    assert outbox.smtp_password(settings) == CANARY and CANARY not in repr(settings)
     with pytest.raises(ConfigError) as err:
-        outbox.smtp_password(settings)
-    assert CANARY not in str(err.value) and err.value.__cause__ is None
+        with_smtp_password(settings_for(workdir, smtp_password_block="no-such-block"))
+    assert "'no-such-block'" in str(err.value) and CANARY not in str(err.value) and err.value.__cause__ is None
 
 
 def test_the_library_does_not_import_prefect() -> None:

@@ -12,7 +12,8 @@ from receivables.errors import InputRejected
 from receivables.extracts import read_extract_set
 from receivables.mappings import load_mapping
 from receivables.schemas import EXTRACTS
-from receivables.validation import SUITES_DIR, load_suite, validate_extract_set
+from receivables.config_folder import ConfigFolder
+from receivables.validation import load_suite, validate_extract_set
 from tests.conftest import VALID_SET, write_set
 
 
@@ -50,7 +51,7 @@ def test_critical_expectation_from_a_suite_file_stops_the_run(tmp_path: Path, va
     suites = tmp_path / "suites"
     suites.mkdir()
     for name in EXTRACTS:
-        suite = json.loads((SUITES_DIR / f"{name}.json").read_text())
+        suite = json.loads(ConfigFolder().file(f"expectations/{name}.json").read_text())
         if name == "payments":
             suite["expectations"].append(
                 {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 2},

@@ -1,5 +1,8 @@
 """The ``receivables`` command line.
 
+It lives with the flows because it starts them (``run``, ``demo``, ``serve``); the library
+under ``receivables/`` never imports Prefect, the flows or the tasks.
+
 Exit codes: 0 success, 2 input rejected (extracts, mapping, settings), 1 any other failure.
 Errors print as one paragraph; set ``RECEIVABLES_DEBUG=1`` to see the traceback as well.
 """
@@ -86,24 +89,67 @@ def generate(
 
 
 @app.command()
+def init(
+    folder: Path = typer.Argument(..., help="The new configuration folder (must not exist or be empty)."),
+    extracts: Optional[str] = typer.Option(None, "--extracts", help="An extract set whose company codes get a companies.yaml entry each."),
+    mapping: Optional[str] = typer.Option(None, "--mapping", help="ERP mapping name or YAML path for --extracts."),
+) -> None:
+    """Write a starter configuration folder: copies of the shipped defaults to edit."""
+    try:
+        from receivables.config_folder import write_starter_folder
+
+        codes = _company_codes(extracts, mapping) if extracts else None
+        written = write_starter_folder(folder, codes)
+    except Exception as exc:
+        raise _fail(exc) from None
+    out.print(f"Wrote {len(written)} files to {folder}.", markup=False, highlight=False)
+    if codes:
+        out.print(
+            f"companies.yaml has an entry for {', '.join(codes)}: fill in every '<fill in>' before the first run.",
+            markup=False, highlight=False,
+        )
+    out.print(f"Use it with RECEIVABLES_CONFIG_DIR={folder.resolve()} or --config-dir {folder}.", markup=False, highlight=False)
+
+
+def _company_codes(extracts: str, mapping: Optional[str]) -> list[str]:
+    """The company codes an extract set uses (read only, nothing validated or written)."""
+    from receivables.extracts import read_extract_set
+    from receivables.mappings import load_mapping
+    from receivables.settings import load_settings
+
+    settings = load_settings(mapping=mapping)
+    extract_set = read_extract_set(extracts, load_mapping(settings.mapping), roots=settings.extract_roots)
+    codes: set[str] = set()
+    for name in ("customers", "open_items", "payments"):
+        frame = extract_set.frames.get(name)
+        if frame is not None and "company_code" in frame.columns:
+            codes |= {str(c).strip() for c in frame["company_code"].dropna() if str(c).strip()}
+    return sorted(codes)
+
+
+@app.command()
 def validate(
     extracts: str = typer.Option(..., "--extracts", help="Extract folder, fsspec URL or sql+<database URL>."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Business date (default today)."),
     mapping: Optional[str] = typer.Option(None, "--mapping", help="ERP mapping name or YAML path."),
     config: Optional[Path] = typer.Option(None, "--config", help="Settings YAML file."),
+    config_dir: Optional[Path] = typer.Option(
+        None, "--config-dir", help="The team's configuration folder (default RECEIVABLES_CONFIG_DIR, else the shipped defaults)."
+    ),
     quarantine_csv: Optional[Path] = typer.Option(None, "--quarantine-csv", help="Also write the quarantine records here."),
 ) -> None:
     """Check an extract set without writing anything: exit 2 when it would be rejected."""
     try:
         from receivables.extracts import read_extract_set
-        from receivables.mappings import load_mapping
+        from receivables.rules import load_rules
         from receivables.settings import load_settings
         from receivables.validation import validate_extract_set
 
-        settings = load_settings(config, mapping=mapping)
+        settings = load_settings(config, mapping=mapping, config_dir=config_dir)
+        rules = load_rules(settings.config_dir, settings.mapping)
         day = _as_of(as_of)
-        extract_set = read_extract_set(extracts, load_mapping(settings.mapping), as_of=day, roots=settings.extract_roots)
-        validated = validate_extract_set(extract_set, day)
+        extract_set = read_extract_set(extracts, rules.mapping, as_of=day, roots=settings.extract_roots, folder=rules.folder)
+        validated = validate_extract_set(extract_set, day, rules.folder)
     except Exception as exc:
         raise _fail(exc) from None
     table = Table("extract", "file", "read", "accepted", "quarantined", title="Validation")
@@ -128,6 +174,9 @@ def run(
     mode: Optional[str] = typer.Option(None, "--mode", help="Mail mode: preview, redirect or send."),
     config: Optional[Path] = typer.Option(None, "--config", help="Settings YAML file."),
     mapping: Optional[str] = typer.Option(None, "--mapping", help="ERP mapping name or YAML path."),
+    config_dir: Optional[Path] = typer.Option(
+        None, "--config-dir", help="The team's configuration folder (default RECEIVABLES_CONFIG_DIR, else the shipped defaults)."
+    ),
     report_only: bool = typer.Option(False, "--report-only", help="Reports only: no dunning state, no email (month-end close)."),
     redo_dunning: bool = typer.Option(False, "--redo-dunning", help="Rewrite the dunning state of a date before the latest one."),
 ) -> None:
@@ -135,7 +184,7 @@ def run(
     try:
         summary = _run_flow(
             extracts, _as_of(as_of), db=db, mode=mode, config=config, mapping=mapping,
-            reminders=not report_only, redo_dunning=redo_dunning,
+            reminders=not report_only, redo_dunning=redo_dunning, config_dir=config_dir,
         )
     except Exception as exc:
         raise _fail(exc) from None
@@ -346,6 +395,7 @@ def _run_flow(
     mapping: Optional[str],
     reminders: bool = True,
     redo_dunning: bool = False,
+    config_dir: Optional[Path] = None,
 ) -> dict:
     from receivables.settings import load_settings
 
@@ -354,10 +404,11 @@ def _run_flow(
         # are stored in Prefect's run history
         os.environ["RECEIVABLES_DB_URL"] = db
     from receivables.errors import ReceivablesError
-    from receivables.mappings import load_mapping
+    from receivables.rules import load_rules
 
-    settings = load_settings(config, mail_mode=mode, mapping=mapping)  # fail fast, before Prefect starts
-    load_mapping(settings.mapping)
+    # fail fast, before a temporary Prefect server starts: the flow loads them again, once
+    settings = load_settings(config, mail_mode=mode, mapping=mapping, config_dir=config_dir)
+    load_rules(settings.config_dir, settings.mapping)
     from prefect import tags
 
     from flows.nightly import nightly
@@ -371,6 +422,7 @@ def _run_flow(
             mapping=mapping,
             reminders=reminders,
             redo_dunning=redo_dunning,
+            config_dir=str(config_dir) if config_dir else None,
             return_state=True,
         )
     if state.is_completed():

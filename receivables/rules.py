@@ -1,0 +1,49 @@
+"""Every rule a run follows, loaded and validated once, then handed to the stages.
+
+A stage never opens a configuration file: it receives what it needs from ``Rules`` as an
+argument (the way Kedro nodes receive ``params:``), so a run reads the team's folder exactly
+once, a bad file stops the run before anything is written, and a test can hand a stage any
+rule it likes without touching disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from receivables.aging import ReportingConfig, load_reporting_config
+from receivables.cash_application import MatchingRules, load_matching_rules
+from receivables.config_folder import ConfigFolder
+from receivables.dunning import DunningPolicies, load_dunning_policies
+from receivables.mappings import Mapping, load_mapping
+from receivables.reminders import TemplateDirs, load_companies, template_dirs
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The team's configuration for one run (files it lacks come from the shipped defaults)."""
+
+    folder: ConfigFolder
+    mapping: Mapping
+    matching: MatchingRules
+    dunning: DunningPolicies
+    reporting: ReportingConfig
+    #: company code -> creditor details (name, address, bank, collectors) for the letters
+    companies: dict[str, dict[str, Any]]
+    #: email template search path: the team's templates first, then the shipped ones
+    templates: TemplateDirs
+
+
+def load_rules(config_dir: str | Path | ConfigFolder | None = None, mapping: str | Path = "canonical") -> Rules:
+    """Load and validate every rule file once; a problem is a ``ConfigError`` naming the file."""
+    folder = config_dir if isinstance(config_dir, ConfigFolder) else ConfigFolder.at(config_dir)
+    return Rules(
+        folder=folder,
+        mapping=load_mapping(mapping, folder),
+        matching=load_matching_rules(folder.file("matching.yaml")),
+        dunning=load_dunning_policies(folder.file("dunning.yaml")),
+        reporting=load_reporting_config(folder.file("reporting.yaml")),
+        companies=load_companies(folder.file("companies.yaml")),
+        templates=template_dirs(folder),
+    )
