@@ -46,14 +46,20 @@ SECONDS_BAR = 60.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=1000, help="customers to generate (100000 ~ 1M open items, 250k payments)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--customers", type=int, default=1000, help="customers to generate (100000 ~ 1M open items, 250k payments)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--cache", type=Path, default=REPO / ".cache" / "bench", help="where generated sets are kept")
     parser.add_argument("--rules", type=Path, default=None, help="matching rules YAML (default configs/matching.yaml)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a quality or speed bar is missed")
-    parser.add_argument("--show-errors", type=int, default=0, metavar="N", help="print N wrong auto-applications and N missed payments")
+    parser.add_argument(
+        "--show-errors", type=int, default=0, metavar="N", help="print N wrong auto-applications and N missed payments"
+    )
     args = parser.parse_args(argv)
     # rich falls back to 80 columns when piped; the tables need more
     console = Console(width=None if sys.stdout.isatty() else 150)
@@ -91,7 +97,12 @@ def main(argv: list[str] | None = None) -> int:
         "open_items": len(frames["open_items"]),
         "payments": len(frames["payments"]),
         "row_errors": len(extracts.row_errors),
-        "seconds": {"generate_or_cache": round(generate_s, 2), "read_extracts": round(load_s, 2), "apply_cash": round(apply_s, 2), "apply_cash_cpu": round(apply_cpu_s, 2)},
+        "seconds": {
+            "generate_or_cache": round(generate_s, 2),
+            "read_extracts": round(load_s, 2),
+            "apply_cash": round(apply_s, 2),
+            "apply_cash_cpu": round(apply_cpu_s, 2),
+        },
         # ru_maxrss is the process's high-water mark: it includes the frames read before
         "memory_mb": {"peak_rss_before_apply": round(rss_before, 1), "peak_rss": round(rss_peak, 1)},
         **scores,
@@ -178,11 +189,23 @@ def bars(report: dict) -> dict:
     o = report["overall"]
     large = report["payments"] >= 200_000
     return {
-        "precision_count": {"bar": PRECISION_BAR, "value": o["precision_count"], "ok": (o["precision_count"] or 0) >= PRECISION_BAR},
-        "precision_amount": {"bar": PRECISION_BAR, "value": o["precision_amount"], "ok": (o["precision_amount"] or 0) >= PRECISION_BAR},
+        "precision_count": {
+            "bar": PRECISION_BAR,
+            "value": o["precision_count"],
+            "ok": (o["precision_count"] or 0) >= PRECISION_BAR,
+        },
+        "precision_amount": {
+            "bar": PRECISION_BAR,
+            "value": o["precision_amount"],
+            "ok": (o["precision_amount"] or 0) >= PRECISION_BAR,
+        },
         "recall": {"bar": RECALL_BAR, "value": o["recall"], "ok": (o["recall"] or 0) >= RECALL_BAR},
         # the time bar is stated for 250k payments / 1M items; smaller sets only report
-        "apply_cash_seconds": {"bar": SECONDS_BAR, "value": report["seconds"]["apply_cash"], "ok": report["seconds"]["apply_cash"] < SECONDS_BAR or not large},
+        "apply_cash_seconds": {
+            "bar": SECONDS_BAR,
+            "value": report["seconds"]["apply_cash"],
+            "ok": report["seconds"]["apply_cash"] < SECONDS_BAR or not large,
+        },
     }
 
 
@@ -197,14 +220,17 @@ def show(console: Console, report: dict) -> None:
         f"{report['customers']:,} customers (seed {report['seed']}, as of {report['as_of']})"
     )
     console.print(
-        f"apply_cash {s['apply_cash']:.2f} s ({s['apply_cash_cpu']:.2f} s CPU); reading the extracts {s['read_extracts']:.2f} s; "
+        f"apply_cash {s['apply_cash']:.2f} s ({s['apply_cash_cpu']:.2f} s CPU); "
+        f"reading the extracts {s['read_extracts']:.2f} s; "
         f"peak RSS {m['peak_rss']:.0f} MB ({m['peak_rss_before_apply']:.0f} MB before apply_cash)"
     )
     rules = Table(title="auto-applied applications per rule")
     for col in ("rule", "applications", "correct", "precision (count)", "precision (amount)"):
         rules.add_column(col, justify="right" if col != "rule" else "left")
     for name, r in list(report["per_rule"].items()) + [("overall", report["overall"])]:
-        rules.add_row(name, f"{r['applications']:,}", f"{r['correct']:,}", _pct(r["precision_count"]), _pct(r["precision_amount"]))
+        rules.add_row(
+            name, f"{r['applications']:,}", f"{r['correct']:,}", _pct(r["precision_count"]), _pct(r["precision_amount"])
+        )
     console.print(rules)
     scen = Table(title="payments per scenario")
     for col in ("scenario", "payments", "auto-applied", "recall", "wrong", "precision (count)", "unapplied reasons"):
@@ -220,7 +246,15 @@ def show(console: Console, report: dict) -> None:
             ", ".join(f"{k} {v}" for k, v in r["unapplied_reasons"].items()),
         )
     o = report["overall"]
-    scen.add_row("overall", f"{o['payments']:,}", f"{o['auto_applied_payments']:,}", _pct(o["recall"]), "", _pct(o["precision_count"]), "")
+    scen.add_row(
+        "overall",
+        f"{o['payments']:,}",
+        f"{o['auto_applied_payments']:,}",
+        _pct(o["recall"]),
+        "",
+        _pct(o["precision_count"]),
+        "",
+    )
     console.print(scen)
     console.print("* not matchable: nothing should be auto-applied")
     for name, b in report["bars"].items():
@@ -234,12 +268,20 @@ def show_errors(console: Console, result: CashApplication, payments: pd.DataFram
     key = ["payment_id", "company_code", "document_no"]
     t = truth[truth["document_no"] != ""].set_index(key)["applied_amount"]
     pays = payments.set_index("payment_id")
-    wrong = [r for r in result.applied.itertuples() if t.get((r.payment_id, r.company_code, r.document_no)) != r.applied_amount]
+    wrong = [
+        r
+        for r in result.applied.itertuples()
+        if t.get((r.payment_id, r.company_code, r.document_no)) != r.applied_amount
+    ]
     console.print(f"[bold]wrong auto-applications[/bold] ({len(wrong)}):")
     for r in wrong[:n]:
         p = pays.loc[r.payment_id]
-        console.print(f"  {r.payment_id} {r.rule} {r.document_no} {r.applied_amount} | amount {p['amount']} text {p['remittance_info']!r}")
-        console.print(f"    truth: {truth[truth['payment_id'] == r.payment_id][['scenario', 'document_no', 'applied_amount']].values.tolist()}")
+        console.print(
+            f"  {r.payment_id} {r.rule} {r.document_no} {r.applied_amount} | "
+            f"amount {p['amount']} text {p['remittance_info']!r}"
+        )
+        expected = truth[truth["payment_id"] == r.payment_id][["scenario", "document_no", "applied_amount"]]
+        console.print(f"    truth: {expected.values.tolist()}")
     applied_ids = set(result.applied["payment_id"])
     missed = truth[truth["matchable"] & ~truth["payment_id"].isin(applied_ids)].drop_duplicates("payment_id")
     console.print(f"[bold]matchable payments not auto-applied[/bold] ({len(missed)}):")

@@ -120,14 +120,20 @@ def run_mode(mode: str, source: Path, work: Path, nights: int) -> list[dict]:
             }
             for name, secs in summary["timings"].items()
         }
-        results.append({
-            "mode": mode, "night": night + 1, "as_of": as_of.isoformat(), "seconds": round(seconds, 2),
-            "peak_rss_mb": round(_peak_mb()), "stages": stages,
-            "notices": (summary.get("dunning") or {}).get("by_action"),
-            # other work on the machine skews wall times; keep the load next to them
-            "load_average_1m": round(os.getloadavg()[0], 2),
-            "emails": (summary.get("emails") or {}).get("previewed"),
-        })
+        results.append(
+            {
+                "mode": mode,
+                "night": night + 1,
+                "as_of": as_of.isoformat(),
+                "seconds": round(seconds, 2),
+                "peak_rss_mb": round(_peak_mb()),
+                "stages": stages,
+                "notices": (summary.get("dunning") or {}).get("by_action"),
+                # other work on the machine skews wall times; keep the load next to them
+                "load_average_1m": round(os.getloadavg()[0], 2),
+                "emails": (summary.get("emails") or {}).get("previewed"),
+            }
+        )
         _print_night(results[-1])
     return results
 
@@ -136,11 +142,22 @@ def _print_night(r: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{r['mode']} night {r['night']} ({r['as_of']}): {r['seconds']} s, peak RSS {r['peak_rss_mb']} MB, notices {r['notices']}")
+    table = Table(
+        title=(
+            f"{r['mode']} night {r['night']} ({r['as_of']}): {r['seconds']} s, "
+            f"peak RSS {r['peak_rss_mb']} MB, notices {r['notices']}"
+        )
+    )
     for col in ("stage", "seconds", "rows", "rows/s", "peak RSS MB"):
         table.add_column(col, justify="left" if col == "stage" else "right")
     for name, s in r["stages"].items():
-        table.add_row(name, f"{s['seconds']:.2f}", str(s["rows"] or ""), str(s["rows_per_s"] or ""), str(round(s["peak_rss_mb"])) if s["peak_rss_mb"] else "")
+        table.add_row(
+            name,
+            f"{s['seconds']:.2f}",
+            str(s["rows"] or ""),
+            str(s["rows_per_s"] or ""),
+            str(round(s["peak_rss_mb"])) if s["peak_rss_mb"] else "",
+        )
     Console(width=120).print(table)
 
 
@@ -157,7 +174,9 @@ def main() -> None:
     source, manifest = extract_set(args.size)
     work = ROOT / ".cache" / "bench" / f"work-{args.size}"
     report = {
-        "size": args.size, "customers": SIZES[args.size], "counts": manifest.get("counts"),
+        "size": args.size,
+        "customers": SIZES[args.size],
+        "counts": manifest.get("counts"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "render_workers": _settings(work).render_workers,
         "runs": [],
@@ -172,7 +191,9 @@ def main() -> None:
             report["runs"] += run_mode("flow", source, work / "flow", args.nights)
         lib = {r["night"]: r["seconds"] for r in report["runs"] if r["mode"] == "library"}
         report["orchestration_overhead"] = {
-            f"night {r['night']}": round(r["seconds"] / lib[r["night"]] - 1, 3) for r in report["runs"] if r["mode"] == "flow"
+            f"night {r['night']}": round(r["seconds"] / lib[r["night"]] - 1, 3)
+            for r in report["runs"]
+            if r["mode"] == "flow"
         }
         print("orchestration overhead (flow / library - 1):", report["orchestration_overhead"])
     out = args.out or ROOT / "benchmarks" / "results" / f"nightly-{args.size}.json"

@@ -13,7 +13,6 @@ import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -43,7 +42,7 @@ def main() -> None:
         sys.exit(130)
 
 
-def _fail(exc: BaseException) -> "typer.Exit":
+def _fail(exc: BaseException) -> typer.Exit:
     from receivables.errors import ReceivablesError
 
     if os.environ.get("RECEIVABLES_DEBUG"):
@@ -60,7 +59,7 @@ def _fail(exc: BaseException) -> "typer.Exit":
     return typer.Exit(1)
 
 
-def _as_of(value: Optional[str]) -> date:
+def _as_of(value: str | None) -> date:
     from receivables.errors import ConfigError
 
     if not value:
@@ -76,7 +75,7 @@ def generate(
     out_dir: Path = typer.Option(..., "--out", help="Folder to write the extract set into."),
     customers: int = typer.Option(200, "--customers", min=1, help="Number of customers (about 10 open items each)."),
     seed: int = typer.Option(42, "--seed", help="Random seed: the same seed gives the same files."),
-    as_of: Optional[str] = typer.Option(DEMO_AS_OF, "--as-of", help="Business date the set is for."),
+    as_of: str | None = typer.Option(DEMO_AS_OF, "--as-of", help="Business date the set is for."),
 ) -> None:
     """Write a synthetic extract set with ground-truth labels for cash application."""
     try:
@@ -91,8 +90,10 @@ def generate(
 @app.command()
 def init(
     folder: Path = typer.Argument(..., help="The new configuration folder (must not exist or be empty)."),
-    extracts: Optional[str] = typer.Option(None, "--extracts", help="An extract set whose company codes get a companies.yaml entry each."),
-    mapping: Optional[str] = typer.Option(None, "--mapping", help="ERP mapping name or YAML path for --extracts."),
+    extracts: str | None = typer.Option(
+        None, "--extracts", help="An extract set whose company codes get a companies.yaml entry each."
+    ),
+    mapping: str | None = typer.Option(None, "--mapping", help="ERP mapping name or YAML path for --extracts."),
 ) -> None:
     """Write a starter configuration folder: copies of the shipped defaults to edit."""
     try:
@@ -106,12 +107,17 @@ def init(
     if codes:
         out.print(
             f"companies.yaml has an entry for {', '.join(codes)}: fill in every '<fill in>' before the first run.",
-            markup=False, highlight=False,
+            markup=False,
+            highlight=False,
         )
-    out.print(f"Use it with RECEIVABLES_CONFIG_DIR={folder.resolve()} or --config-dir {folder}.", markup=False, highlight=False)
+    out.print(
+        f"Use it with RECEIVABLES_CONFIG_DIR={folder.resolve()} or --config-dir {folder}.",
+        markup=False,
+        highlight=False,
+    )
 
 
-def _company_codes(extracts: str, mapping: Optional[str]) -> list[str]:
+def _company_codes(extracts: str, mapping: str | None) -> list[str]:
     """The company codes an extract set uses (read only, nothing validated or written)."""
     from receivables.extracts import read_extract_set
     from receivables.mappings import load_mapping
@@ -130,13 +136,17 @@ def _company_codes(extracts: str, mapping: Optional[str]) -> list[str]:
 @app.command()
 def validate(
     extracts: str = typer.Option(..., "--extracts", help="Extract folder, fsspec URL or sql+<database URL>."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Business date (default today)."),
-    mapping: Optional[str] = typer.Option(None, "--mapping", help="ERP mapping name or YAML path."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Settings YAML file."),
-    config_dir: Optional[Path] = typer.Option(
-        None, "--config-dir", help="The team's configuration folder (default RECEIVABLES_CONFIG_DIR, else the shipped defaults)."
+    as_of: str | None = typer.Option(None, "--as-of", help="Business date (default today)."),
+    mapping: str | None = typer.Option(None, "--mapping", help="ERP mapping name or YAML path."),
+    config: Path | None = typer.Option(None, "--config", help="Settings YAML file."),
+    config_dir: Path | None = typer.Option(
+        None,
+        "--config-dir",
+        help="The team's configuration folder (default RECEIVABLES_CONFIG_DIR, else the shipped defaults).",
     ),
-    quarantine_csv: Optional[Path] = typer.Option(None, "--quarantine-csv", help="Also write the quarantine records here."),
+    quarantine_csv: Path | None = typer.Option(
+        None, "--quarantine-csv", help="Also write the quarantine records here."
+    ),
 ) -> None:
     """Check an extract set without writing anything: exit 2 when it would be rejected."""
     try:
@@ -148,7 +158,9 @@ def validate(
         settings = load_settings(config, mapping=mapping, config_dir=config_dir)
         rules = load_rules(settings.config_dir, settings.mapping)
         day = _as_of(as_of)
-        extract_set = read_extract_set(extracts, rules.mapping, as_of=day, roots=settings.extract_roots, folder=rules.folder)
+        extract_set = read_extract_set(
+            extracts, rules.mapping, as_of=day, roots=settings.extract_roots, folder=rules.folder
+        )
         validated = validate_extract_set(extract_set, day, rules.folder)
     except Exception as exc:
         raise _fail(exc) from None
@@ -169,22 +181,35 @@ def validate(
 @app.command()
 def run(
     extracts: str = typer.Option(..., "--extracts", help="Extract folder, fsspec URL or sql+<database URL>."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Business date the run is for (default today)."),
-    db: Optional[str] = typer.Option(None, "--db", help="Warehouse URL (default RECEIVABLES_DB_URL or ./receivables.db)."),
-    mode: Optional[str] = typer.Option(None, "--mode", help="Mail mode: preview, redirect or send."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Settings YAML file."),
-    mapping: Optional[str] = typer.Option(None, "--mapping", help="ERP mapping name or YAML path."),
-    config_dir: Optional[Path] = typer.Option(
-        None, "--config-dir", help="The team's configuration folder (default RECEIVABLES_CONFIG_DIR, else the shipped defaults)."
+    as_of: str | None = typer.Option(None, "--as-of", help="Business date the run is for (default today)."),
+    db: str | None = typer.Option(None, "--db", help="Warehouse URL (default RECEIVABLES_DB_URL or ./receivables.db)."),
+    mode: str | None = typer.Option(None, "--mode", help="Mail mode: preview, redirect or send."),
+    config: Path | None = typer.Option(None, "--config", help="Settings YAML file."),
+    mapping: str | None = typer.Option(None, "--mapping", help="ERP mapping name or YAML path."),
+    config_dir: Path | None = typer.Option(
+        None,
+        "--config-dir",
+        help="The team's configuration folder (default RECEIVABLES_CONFIG_DIR, else the shipped defaults).",
     ),
-    report_only: bool = typer.Option(False, "--report-only", help="Reports only: no dunning state, no email (month-end close)."),
-    redo_dunning: bool = typer.Option(False, "--redo-dunning", help="Rewrite the dunning state of a date before the latest one."),
+    report_only: bool = typer.Option(
+        False, "--report-only", help="Reports only: no dunning state, no email (month-end close)."
+    ),
+    redo_dunning: bool = typer.Option(
+        False, "--redo-dunning", help="Rewrite the dunning state of a date before the latest one."
+    ),
 ) -> None:
     """Run the nightly flow for one business date."""
     try:
         summary = _run_flow(
-            extracts, _as_of(as_of), db=db, mode=mode, config=config, mapping=mapping,
-            reminders=not report_only, redo_dunning=redo_dunning, config_dir=config_dir,
+            extracts,
+            _as_of(as_of),
+            db=db,
+            mode=mode,
+            config=config,
+            mapping=mapping,
+            reminders=not report_only,
+            redo_dunning=redo_dunning,
+            config_dir=config_dir,
         )
     except Exception as exc:
         raise _fail(exc) from None
@@ -215,7 +240,7 @@ def demo(
 
 @app.command()
 def history(
-    db: Optional[str] = typer.Option(None, "--db", help="Warehouse URL."),
+    db: str | None = typer.Option(None, "--db", help="Warehouse URL."),
     limit: int = typer.Option(20, "--limit", min=1),
     wide: bool = typer.Option(False, "--wide", help="Every column and the whole error paragraph."),
     as_json: bool = typer.Option(False, "--json", help="The run log as JSON, for scripts."),
@@ -262,7 +287,8 @@ def history(
         console.print(
             f"In progress: the run for {lock.as_of} (run {lock.run_id[:8]}) holds the lock since "
             f"{lock.acquired_at:%Y-%m-%d %H:%M} UTC; if it died, `receivables unlock --as-of {lock.as_of}`.",
-            markup=False, highlight=False,
+            markup=False,
+            highlight=False,
         )
 
 
@@ -290,7 +316,9 @@ def _history_row(r: dict) -> dict:
         "payments": cash.get("payments"),
         "payments_fully_applied": cash.get("payments_fully_applied"),
         "notices": (counts.get("dunning") or {}).get("notices"),
-        "emails": {k: emails.get(k, 0) for k in ("sent", "previewed", "redirected", "failed", "held")} if emails else None,
+        "emails": {k: emails.get(k, 0) for k in ("sent", "previewed", "redirected", "failed", "held")}
+        if emails
+        else None,
         "counts": counts,
         "error": r.get("error"),
     }
@@ -328,7 +356,11 @@ HISTORY_COLUMNS = (
     ("quarantined", lambda r: _blank(r["quarantined_rows"]), 120),
     ("notices", lambda r: _blank(r["notices"]), 120),
     ("rows read", lambda r: _blank(r["rows_read"]), 150),
-    ("cash applied", lambda r: f"{r['payments_fully_applied']:,}/{r['payments']:,}" if r["payments"] is not None else "", 150),
+    (
+        "cash applied",
+        lambda r: f"{r['payments_fully_applied']:,}/{r['payments']:,}" if r["payments"] is not None else "",
+        150,
+    ),
     ("run_id", lambda r: r["run_id"][:8], 150),
 )
 
@@ -336,7 +368,7 @@ HISTORY_COLUMNS = (
 @app.command()
 def unlock(
     as_of: str = typer.Option(..., "--as-of", help="Business date whose run lock to break."),
-    db: Optional[str] = typer.Option(None, "--db", help="Warehouse URL."),
+    db: str | None = typer.Option(None, "--db", help="Warehouse URL."),
 ) -> None:
     """Break the run lock of a date whose run died (only when no run for it is still going)."""
     try:
@@ -357,7 +389,12 @@ def unlock(
         with engine.connect() as conn:
             row = conn.execute(run_log.select().where(run_log.c.run_id == held.run_id)).mappings().first()
         if row is not None and row["status"] == "running":
-            finish_run(engine, held.run_id, status="failed", error=f"lock broken by `receivables unlock` (held since {held.acquired_at:%Y-%m-%d %H:%M} UTC)")
+            finish_run(
+                engine,
+                held.run_id,
+                status="failed",
+                error=f"lock broken by `receivables unlock` (held since {held.acquired_at:%Y-%m-%d %H:%M} UTC)",
+            )
     except Exception as exc:
         raise _fail(exc) from None
     out.print(f"Broke the run lock for {day} held by run {held.run_id} since {held.acquired_at:%Y-%m-%d %H:%M} UTC.")
@@ -365,9 +402,11 @@ def unlock(
 
 @app.command()
 def serve(
-    prefect_file: Path = typer.Option(None, "--prefect-file", help="Deployments file (default: prefect.yaml of this project)."),
-    name: Optional[list[str]] = typer.Option(None, "--name", help="Serve only this deployment (repeatable)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Most flow runs at a time in this process."),
+    prefect_file: Path = typer.Option(
+        None, "--prefect-file", help="Deployments file (default: prefect.yaml of this project)."
+    ),
+    name: list[str] | None = typer.Option(None, "--name", help="Serve only this deployment (repeatable)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Most flow runs at a time in this process."),
 ) -> None:
     """Serve the deployments of prefect.yaml on this machine, without a work pool (Ctrl-C stops)."""
     try:
@@ -389,13 +428,13 @@ def _run_flow(
     extracts: str,
     as_of: date,
     *,
-    db: Optional[str],
-    mode: Optional[str],
-    config: Optional[Path],
-    mapping: Optional[str],
+    db: str | None,
+    mode: str | None,
+    config: Path | None,
+    mapping: str | None,
     reminders: bool = True,
     redo_dunning: bool = False,
-    config_dir: Optional[Path] = None,
+    config_dir: Path | None = None,
 ) -> dict:
     from receivables.settings import load_settings
 
@@ -447,26 +486,41 @@ def _print_summary(summary: dict) -> None:
     if cash:
         applied = ", ".join(f"{c['amount']} {c['currency']}" for c in summary.get("cash_applied", [])) or "nothing"
         out.print(
-            f"Cash application: {cash['payments_fully_applied']} of {cash['payments']} payments fully applied ({applied}); "
+            f"Cash application: {cash['payments_fully_applied']} of {cash['payments']} payments "
+            f"fully applied ({applied}); "
             f"{cash['suggestions']} suggestions for review; unapplied by reason {cash['unapplied']}."
         )
     dunning = summary.get("dunning")
     if dunning:
         note = "" if dunning["state_written"] else f" State not written: {dunning['why_not']}."
-        out.print(f"Dunning: {dunning['notices']} notices {dunning['by_action']}, {dunning['advanced']} items advanced.{note}")
+        out.print(
+            f"Dunning: {dunning['notices']} notices {dunning['by_action']}, {dunning['advanced']} items advanced.{note}"
+        )
     if summary.get("emails"):
         rejected = (summary.get("outbox") or {}).get("rejected", 0)
-        note = f" {rejected} email(s) could not be built (no usable address) and are recorded as failed in email_outbox." if rejected else ""
+        note = (
+            f" {rejected} email(s) could not be built (no usable address) and are recorded as failed in email_outbox."
+            if rejected
+            else ""
+        )
         out.print(f"Reminders: {summary['emails']['summary']}{note}")
     if summary.get("kpis"):
         from receivables.kpi_labels import format_kpi, kpi_label
         from receivables.run_summary import headline_kpis
 
         base = summary.get("base_currency", "")
-        out.print("KPIs: " + "; ".join(f"{kpi_label(k['kpi'])} {format_kpi(k['value'], k['unit'], base)}" for k in headline_kpis(summary["kpis"])))
+        out.print(
+            "KPIs: "
+            + "; ".join(
+                f"{kpi_label(k['kpi'])} {format_kpi(k['value'], k['unit'], base)}"
+                for k in headline_kpis(summary["kpis"])
+            )
+        )
     for name, path in summary.get("files", {}).items():
         out.print(f"{name}: {path}")
-    out.print(f"run_id {summary['run_id']}; stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["timings"].items()))
+    out.print(
+        f"run_id {summary['run_id']}; stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["timings"].items())
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,7 +16,14 @@ from receivables.errors import ConfigError
 
 #: the repository's prefect.yaml; an installed wheel carries a copy beside this module
 PREFECT_YAML = next(
-    (p for p in (Path(__file__).resolve().parent.parent / "prefect.yaml", Path(__file__).resolve().parent / "prefect.yaml") if p.is_file()),
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parent.parent / "prefect.yaml",
+            Path(__file__).resolve().parent / "prefect.yaml",
+        )
+        if p.is_file()
+    ),
     Path(__file__).resolve().parent.parent / "prefect.yaml",
 )
 
@@ -53,10 +60,16 @@ def runner_deployments(path: str | Path = PREFECT_YAML, names: list[str] | None 
         if names and entry["name"] not in names:
             continue
         if entry.get("entrypoint") != "flows/nightly.py:nightly":
-            raise ConfigError(f"Deployment {entry['name']!r}: `receivables serve` serves flows/nightly.py:nightly only.")
+            raise ConfigError(
+                f"Deployment {entry['name']!r}: `receivables serve` serves flows/nightly.py:nightly only."
+            )
         schedules = []
         for s in entry.get("schedules") or []:
-            common = {"timezone": s.get("timezone"), "active": s.get("active", True), "parameters": s.get("parameters") or {}}
+            common = {
+                "timezone": s.get("timezone"),
+                "active": s.get("active", True),
+                "parameters": s.get("parameters") or {},
+            }
             if "cron" in s:
                 schedules.append(Cron(s["cron"], day_or=s.get("day_or", True), **common))
             elif "interval" in s:

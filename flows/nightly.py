@@ -37,8 +37,8 @@ from tasks.failures import Rejection
 from tasks.ingest import ingest_task, validate_task
 from tasks.notifications import notification_note, notify_finance_ops
 from tasks.reminders import company_render_task, deliver_task, render_task
-from tasks.secrets import with_smtp_password
 from tasks.reporting import outcome_artifact, report_files_task, reports_task, summary_task
+from tasks.secrets import with_smtp_password
 from tasks.warehouse import archive_task, begin_task, finish_task, publish_task
 
 
@@ -165,7 +165,9 @@ def _per_company(run: Run, validated, codes: list[str]):
     with run.timed("dunning"):
         history = pipeline.dunning_history(run)
         futures = {
-            code: company_dunning_task.submit(code, parts[code], cash_parts[code], history, run.as_of, run.rules.dunning)
+            code: company_dunning_task.submit(
+                code, parts[code], cash_parts[code], history, run.as_of, run.rules.dunning
+            )
             for code in codes
         }
         step = pipeline.decide_dunning(run, pipeline.combine_dunning([f.result() for f in futures.values()], run.as_of))
@@ -181,7 +183,9 @@ def _per_company(run: Run, validated, codes: list[str]):
                     continue
                 items = p.items[p.items["notice_id"].isin(set(notices["notice_id"]))]
                 # the statement of account lists the customer's items of every company code
-                open_items = cash.open_items_after[cash.open_items_after["customer_id"].isin(set(notices["customer_id"]))]
+                open_items = cash.open_items_after[
+                    cash.open_items_after["customer_id"].isin(set(notices["customer_id"]))
+                ]
                 futures.append(
                     company_render_task.submit(
                         code, notices, items, customers, open_items, run.as_of, run.rules.companies, run.rules.templates
@@ -231,8 +235,13 @@ def _summarise_stop(as_of: date, mode: str, outcome: str, reason: str, run: Run 
     if run is not None:
         counts = {"quarantined_rows": run.counts.get("quarantined_rows", 0), "flow_run_name": run.flow_run_name}
     outcome_artifact(
-        as_of=as_of, mode=mode, outcome=outcome, reason=reason, run_id=run.run_id if run else None,
-        counts=counts, notified=notification_note(),
+        as_of=as_of,
+        mode=mode,
+        outcome=outcome,
+        reason=reason,
+        run_id=run.run_id if run else None,
+        counts=counts,
+        notified=notification_note(),
     )
 
 

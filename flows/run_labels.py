@@ -53,7 +53,7 @@ class RunLabel:
 def source_of(tags: list[str] | tuple[str, ...], deployment_name: str | None) -> str:
     for tag in tags:
         if tag.startswith(SOURCE_TAG) and len(tag) > len(SOURCE_TAG):
-            return tag[len(SOURCE_TAG):]
+            return tag[len(SOURCE_TAG) :]
     if deployment_name:
         return DEPLOYMENT_SOURCES.get(deployment_name, deployment_name)
     return "manual"

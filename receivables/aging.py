@@ -17,19 +17,19 @@ back into cents for the KPI and chart code that reads earlier snapshots.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from receivables.config_folder import ConfigFolder
-from receivables.settings import load_yaml_model
 from receivables.money import round_half_up_cents, to_cents
-
+from receivables.settings import load_yaml_model
 
 KEYS = ["company_code", "customer_id", "currency"]
 
@@ -46,7 +46,7 @@ class _Strict(BaseModel):
 
 def _cents(value: Decimal) -> int:
     if value < 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError("must be an amount >= 0 with at most 2 decimals, written like \"50.00\"")
+        raise ValueError('must be an amount >= 0 with at most 2 decimals, written like "50.00"')
     return to_cents(value)
 
 
@@ -189,7 +189,13 @@ class WorklistConfig(_Strict):
     unapplied_min_amount: Decimal = Decimal("0.01")
     #: dunning skip reasons (receivables.dunning) that leave an overdue item to a person:
     #: no reminder goes out for it and nothing else will make it move
-    manual_skip_reasons: tuple[str, ...] = ("ITEM_BLOCK", "CUSTOMER_BLOCK", "CREDIT_BALANCE", "UNKNOWN_CUSTOMER", "UNKNOWN_POLICY")
+    manual_skip_reasons: tuple[str, ...] = (
+        "ITEM_BLOCK",
+        "CUSTOMER_BLOCK",
+        "CREDIT_BALANCE",
+        "UNKNOWN_CUSTOMER",
+        "UNKNOWN_POLICY",
+    )
 
     @field_validator("unapplied_min_amount")
     @classmethod
@@ -272,9 +278,7 @@ def age_open_items(
     return out.sort_index().reset_index()
 
 
-def rates_on(
-    fx_rates: pd.DataFrame | None, base_currency: str, as_of: date | str | pd.Timestamp
-) -> dict[str, Decimal]:
+def rates_on(fx_rates: pd.DataFrame | None, base_currency: str, as_of: date | str | pd.Timestamp) -> dict[str, Decimal]:
     """Base-currency units per unit of each currency: the latest ``rate_to_base`` dated on or
     before as_of (a later rate is not known yet on a rerun); the base currency is always 1."""
     rates: dict[str, Decimal] = {}
@@ -332,4 +336,3 @@ def overdue_cents(aging: pd.DataFrame, config: AgingConfig | None = None) -> pd.
     """Per aging row, the amount past due: every bucket after the first (not due) one."""
     config = config or AgingConfig()
     return aging[[b.column for b in config.buckets[1:]]].sum(axis=1).astype("int64")
-

@@ -26,7 +26,14 @@ def archive_inputs(extracts: ExtractSet, archive_dir: Path, as_of: date, run_id:
         tmp.write_bytes(src.data)
         os.replace(tmp, target)  # a crash never leaves a truncated file under the final name
         manifest["files"].append(
-            {"extract": src.extract, "file": src.name, "source": src.url, "sha256": src.sha256, "bytes": src.size, "rows": src.rows}
+            {
+                "extract": src.extract,
+                "file": src.name,
+                "source": src.url,
+                "sha256": src.sha256,
+                "bytes": src.size,
+                "rows": src.rows,
+            }
         )
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return folder

@@ -34,7 +34,16 @@ from receivables.schemas import PAYMENTS
 #: an extra column (kept and ignored by later stages): the account the statement is for
 ACCOUNT_COLUMN = "statement_account"
 
-_TEXT_COLUMNS = ("payment_id", "company_code", "currency", "customer_id", "payer_name", "payer_iban", "remittance_info", "bank_reference")
+_TEXT_COLUMNS = (
+    "payment_id",
+    "company_code",
+    "currency",
+    "customer_id",
+    "payer_name",
+    "payer_iban",
+    "remittance_info",
+    "bank_reference",
+)
 
 
 def read_bank_statement(source: Path | str, company_code: str) -> pd.DataFrame:
@@ -79,7 +88,13 @@ def read_camt053(source: Path | str | bytes, company_code: str, *, name: str | N
 
 
 def _camt_entry(
-    entry: ET.Element, file: str, where: str, entry_id: str, account: str | None, acct_ccy: str | None, company_code: str
+    entry: ET.Element,
+    file: str,
+    where: str,
+    entry_id: str,
+    account: str | None,
+    acct_ccy: str | None,
+    company_code: str,
 ) -> list[dict[str, Any]]:
     indicator = _text(entry, "{*}CdtDbtInd")
     if indicator not in ("CRDT", "DBIT"):
@@ -92,12 +107,16 @@ def _camt_entry(
     currency = currency or acct_ccy
     value_date = _camt_date(entry, "{*}ValDt", file, where) or _camt_date(entry, "{*}BookgDt", file, where)
     if value_date is None:
-        raise InputRejected(f"{where}: the entry has neither a value date nor a booking date", file=file, column="ValDt")
+        raise InputRejected(
+            f"{where}: the entry has neither a value date nor a booking date", file=file, column="ValDt"
+        )
     entry_ref = _text(entry, "{*}AcctSvcrRef") or _text(entry, "{*}NtryRef")
     txs = entry.findall("{*}NtryDtls/{*}TxDtls")
     amounts = [_camt_tx_amount(tx, file, f"{where}, transaction {t}") for t, tx in enumerate(txs, start=1)]
     credit_txs = [
-        (t, tx, a) for t, (tx, a) in enumerate(zip(txs, amounts), start=1) if (_text(tx, "{*}CdtDbtInd") or "CRDT") == "CRDT"
+        (t, tx, a)
+        for t, (tx, a) in enumerate(zip(txs, amounts), start=1)
+        if (_text(tx, "{*}CdtDbtInd") or "CRDT") == "CRDT"
     ]
     split = len(txs) > 1 and all(a is not None for a in amounts)
     if split:
@@ -106,7 +125,8 @@ def _camt_entry(
         )
         if total != amount:
             raise InputRejected(
-                f"{where}: the batch's transactions add up to {total / 100:.2f}, not to the entry amount {amount / 100:.2f}",
+                f"{where}: the batch's transactions add up to {total / 100:.2f}, "
+                f"not to the entry amount {amount / 100:.2f}",
                 file=file,
                 column="TxDtls/Amt",
             )
@@ -115,7 +135,16 @@ def _camt_entry(
             assert a is not None
             out.append(
                 _camt_row(
-                    [tx], f"{entry_id}/{t}", a[0], a[1] or currency, value_date, entry_ref, account, company_code, file, where
+                    [tx],
+                    f"{entry_id}/{t}",
+                    a[0],
+                    a[1] or currency,
+                    value_date,
+                    entry_ref,
+                    account,
+                    company_code,
+                    file,
+                    where,
                 )
             )
         return out
@@ -148,7 +177,10 @@ def _camt_row(
             or _text(tx, "{*}RltdPties/{*}UltmtDbtr/{*}Nm")
             or _text(tx, "{*}RltdPties/{*}UltmtDbtr/{*}Pty/{*}Nm")
         )
-        ibans.append(_text(tx, "{*}RltdPties/{*}DbtrAcct/{*}Id/{*}IBAN") or _text(tx, "{*}RltdPties/{*}DbtrAcct/{*}Id/{*}Othr/{*}Id"))
+        ibans.append(
+            _text(tx, "{*}RltdPties/{*}DbtrAcct/{*}Id/{*}IBAN")
+            or _text(tx, "{*}RltdPties/{*}DbtrAcct/{*}Id/{*}Othr/{*}Id")
+        )
         texts.extend(t.strip() for t in (e.text for e in tx.iterfind("{*}RmtInf/{*}Ustrd")) if t and t.strip())
         for strd in tx.iterfind("{*}RmtInf/{*}Strd"):
             texts.extend(_text(d, "{*}Nb") or "" for d in strd.iterfind("{*}RfrdDocInf"))
@@ -254,7 +286,9 @@ def _check_mt940_entries(text: str, file: str) -> None:
                 )
 
 
-def _mt940_row(d: dict[str, Any], payment_id: str, account: str | None, company_code: str, file: str, where: str) -> dict[str, Any] | None:
+def _mt940_row(
+    d: dict[str, Any], payment_id: str, account: str | None, company_code: str, file: str, where: str
+) -> dict[str, Any] | None:
     status = str(d.get("status") or "").upper()
     if status not in ("C", "D", "RC", "RD"):
         raise InputRejected(f"{where}: the :61: line has no debit/credit mark", file=file, column=":61:", value=status)
@@ -265,7 +299,9 @@ def _mt940_row(d: dict[str, Any], payment_id: str, account: str | None, company_
         raise InputRejected(f"{where}: the :61: line has no amount", file=file, column=":61:")
     amount = _cents(str(amt.amount), file, where, ":61:")
     if amount <= 0:
-        raise InputRejected(f"{where}: a credit entry must have a positive amount", file=file, column=":61:", value=amt.amount)
+        raise InputRejected(
+            f"{where}: a credit entry must have a positive amount", file=file, column=":61:", value=amt.amount
+        )
     currency = _clean(getattr(amt, "currency", None)) or _clean(d.get("currency"))
     if not currency:
         raise InputRejected(f"{where}: no currency (the :60F: opening balance names it)", file=file, column=":60F:")

@@ -31,11 +31,12 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Collection, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,6 @@ from rapidfuzz import fuzz, process
 from receivables.config_folder import ConfigFolder
 from receivables.money import to_cents
 from receivables.settings import load_yaml_model
-
 
 #: why (part of) a payment stays unapplied, in the order a person should look at them
 REASONS = ("UNIDENTIFIED", "NO_MATCH", "AMBIGUOUS", "CURRENCY", "OVERPAYMENT")
@@ -66,7 +66,15 @@ APPLICATION_COLUMNS = [
     "discount_amount",
 ]
 #: value_date (beyond the spec's columns) lets reports age unapplied cash without a join
-UNAPPLIED_COLUMNS = ["payment_id", "company_code", "customer_id", "remaining_amount", "currency", "reason", "value_date"]
+UNAPPLIED_COLUMNS = [
+    "payment_id",
+    "company_code",
+    "customer_id",
+    "remaining_amount",
+    "currency",
+    "reason",
+    "value_date",
+]
 IDENTIFICATION_COLUMNS = ["payment_id", "customer_id", "method", "score"]
 
 
@@ -107,8 +115,26 @@ class ReferenceNormalisation(_Strict):
     #: words glued to a number that are not part of it ("RE9000012345", "Nr.123")
     prefixes: list[str] = Field(
         default_factory=lambda: [
-            "RE", "RG", "RECH", "RECHNUNG", "NR", "NO", "INV", "INVOICE", "FAC", "FACT", "FACTURA",
-            "FRA", "DOC", "BELEG", "GS", "GUTSCHRIFT", "CN", "PO", "BESTELLUNG", "REF",
+            "RE",
+            "RG",
+            "RECH",
+            "RECHNUNG",
+            "NR",
+            "NO",
+            "INV",
+            "INVOICE",
+            "FAC",
+            "FACT",
+            "FACTURA",
+            "FRA",
+            "DOC",
+            "BELEG",
+            "GS",
+            "GUTSCHRIFT",
+            "CN",
+            "PO",
+            "BESTELLUNG",
+            "REF",
         ]
     )
     #: join consecutive short tokens ("RF18 5390 0754 7034", "9000 0123 45") when, and only
@@ -164,10 +190,51 @@ class PayerIdentificationRule(_Strict):
     #: to find candidates, since thousands of customers share them
     stop_words: list[str] = Field(
         default_factory=lambda: [
-            "gmbh", "mbh", "ag", "kg", "ohg", "ug", "ev", "ek", "kgaa", "se", "co", "und", "and", "y", "e",
-            "sa", "sl", "slu", "sau", "scp", "scoop", "sc", "srl", "spa", "sarl", "sas", "bv", "nv",
-            "ltd", "limited", "llc", "inc", "plc", "llp", "lp", "corp", "corporation", "company", "the",
-            "de", "of", "hermanos", "hijos", "brothers", "sons",
+            "gmbh",
+            "mbh",
+            "ag",
+            "kg",
+            "ohg",
+            "ug",
+            "ev",
+            "ek",
+            "kgaa",
+            "se",
+            "co",
+            "und",
+            "and",
+            "y",
+            "e",
+            "sa",
+            "sl",
+            "slu",
+            "sau",
+            "scp",
+            "scoop",
+            "sc",
+            "srl",
+            "spa",
+            "sarl",
+            "sas",
+            "bv",
+            "nv",
+            "ltd",
+            "limited",
+            "llc",
+            "inc",
+            "plc",
+            "llp",
+            "lp",
+            "corp",
+            "corporation",
+            "company",
+            "the",
+            "de",
+            "of",
+            "hermanos",
+            "hijos",
+            "brothers",
+            "sons",
         ]
     )
 
@@ -242,16 +309,14 @@ class OverpaymentRule(_Strict):
 
 
 Rule = Annotated[
-    Union[
-        ReferenceRule,
-        PayerIdentificationRule,
-        ExactAmountRule,
-        CombinationRule,
-        CashDiscountRule,
-        ShortPaymentRule,
-        PartialPaymentRule,
-        OverpaymentRule,
-    ],
+    ReferenceRule
+    | PayerIdentificationRule
+    | ExactAmountRule
+    | CombinationRule
+    | CashDiscountRule
+    | ShortPaymentRule
+    | PartialPaymentRule
+    | OverpaymentRule,
     Field(discriminator="name"),
 ]
 RULE_NAMES = (
@@ -393,7 +458,9 @@ class _Tokeniser:
         # Longest run first; every later token must carry a digit so words are never glued on.
         opts = self.opts
         end = i + 1
-        while end < len(raw) and end - i < opts.max_groups and len(raw[end]) <= opts.max_group_length and _DIGIT(raw[end]):
+        while (
+            end < len(raw) and end - i < opts.max_groups and len(raw[end]) <= opts.max_group_length and _DIGIT(raw[end])
+        ):
             end += 1
         for stop in range(end, i + 1, -1):
             key = self.norm("".join(raw[i:stop]))
@@ -488,7 +555,9 @@ def _arrow_text(series: pd.Series) -> pa.Array:
     if isinstance(series.dtype, pd.StringDtype):
         values = pa.array(series.array)
     else:
-        values = pa.array([None if v is None or v is pd.NA or v != v else str(v) for v in series.tolist()], type=pa.large_string())
+        values = pa.array(
+            [None if v is None or v is pd.NA or v != v else str(v) for v in series.tolist()], type=pa.large_string()
+        )
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     return values.cast(pa.large_string())
@@ -565,7 +634,9 @@ class _Book:
                 where.append(pos[has])
                 # A free-text reference ("PO 4500012345") is also indexed by its number-like
                 # words; an RF creditor reference only whole, its groups of four mean nothing.
-                free = pc.invert(pc.match_substring_regex(full, r"^RF[0-9]{2}[0-9A-Z]+$")).to_numpy(zero_copy_only=False)
+                free = pc.invert(pc.match_substring_regex(full, r"^RF[0-9]{2}[0-9A-Z]+$")).to_numpy(
+                    zero_copy_only=False
+                )
                 split = pc.split_pattern_regex(pc.utf8_upper(ref.filter(pa.array(free))), tok.split.pattern)
                 words = tok.norm_array(pc.list_flatten(split))
                 owner = pos[has][free][pc.list_parent_indices(split).to_numpy()]
@@ -627,7 +698,9 @@ class _Book:
         return g.tolist() if g is not None else []
 
     def has_other_currency(self, company: str, customer: str, currency: str) -> bool:
-        return any(k[0] == company and k[1] == customer and k[2] != currency for k in self._customer_keys(company, customer))
+        return any(
+            k[0] == company and k[1] == customer and k[2] != currency for k in self._customer_keys(company, customer)
+        )
 
     def _customer_keys(self, company: str, customer: str) -> list[tuple[str, str, str]]:
         if not hasattr(self, "_by_customer"):
@@ -659,7 +732,9 @@ class _Payers:
         cust["customer_id"] = cust["customer_id"].astype("string")
         cust = cust[cust["customer_id"].notna()].sort_values("customer_id", kind="stable")
         self.ids: list[str] = cust["customer_id"].tolist()
-        companies = cust["company_code"].astype("string") if "company_code" in cust else pd.Series(pd.NA, index=cust.index)
+        companies = (
+            cust["company_code"].astype("string") if "company_code" in cust else pd.Series(pd.NA, index=cust.index)
+        )
         self.company: list[Any] = companies.tolist()
         self.iban: dict[str, list[int]] = {}
         if "iban" in cust:
@@ -707,7 +782,9 @@ class _Payers:
         # 100,000: customers with its two rarest words (else two of its three rarest), else
         # with its rarest word.  A close rival shares those words too, so the margin still
         # sees it.
-        postings = sorted((len(p), w, p) for w in set(query.split()) if w not in self.legal and (p := self._words.get(w)))
+        postings = sorted(
+            (len(p), w, p) for w in set(query.split()) if w not in self.legal and (p := self._words.get(w))
+        )
         rare = [p for _, _, p in postings[:3]]
         pool: set[int] = set()
         for first, second in itertools.combinations(rare, 2):
@@ -721,7 +798,9 @@ class _Payers:
             return None, 0.0, False
         choices = {i: self._normalised[i] for i in candidates}
         floor = max(0.0, self.rule.name_score_cutoff - self.rule.name_margin)
-        scores = {i: s for _, s, i in process.extract(query, choices, scorer=self.scorer, limit=None, score_cutoff=floor)}
+        scores = {
+            i: s for _, s, i in process.extract(query, choices, scorer=self.scorer, limit=None, score_cutoff=floor)
+        }
         if any(limit - 1 <= len(name.strip()) <= limit for limit in self.rule.truncated_lengths):
             # the bank cut the name at its field length (and dropped a trailing blank):
             # compare with the start of each name as well
@@ -761,11 +840,25 @@ class _Decision:
 
 class _Payment:
     __slots__ = (
-        "pid", "company", "currency", "amount", "day", "customer", "method", "score",
-        "ident_conf", "text", "claimed", "done", "reason", "suggestion",
+        "pid",
+        "company",
+        "currency",
+        "amount",
+        "day",
+        "customer",
+        "method",
+        "score",
+        "ident_conf",
+        "text",
+        "claimed",
+        "done",
+        "reason",
+        "suggestion",
     )
 
-    def __init__(self, pid: str, company: str, currency: str, amount: int, day: int, customer: str | None, text: str) -> None:
+    def __init__(
+        self, pid: str, company: str, currency: str, amount: int, day: int, customer: str | None, text: str
+    ) -> None:
         self.pid = pid
         self.company = company
         self.currency = currency
@@ -936,18 +1029,28 @@ class _Engine:
             debits = [i for i in live if open_[i] > 0]
             carrier = max(debits, key=lambda i: (open_[i], -i))
             if writeoff <= open_[carrier]:
-                lines = [(i, open_[i] - (writeoff if i == carrier else 0), 0, writeoff if i == carrier else 0) for i in live]
+                lines = [
+                    (i, open_[i] - (writeoff if i == carrier else 0), 0, writeoff if i == carrier else 0) for i in live
+                ]
                 return _Decision("short_payment", self.short_rule.confidence * rule.confidence, lines)
         if amount > total:
             if self.over_rule is None:
                 return None
-            return _Decision("overpayment", self.over_rule.confidence * rule.confidence, full, remainder=amount - total, reason="OVERPAYMENT")
+            return _Decision(
+                "overpayment",
+                self.over_rule.confidence * rule.confidence,
+                full,
+                remainder=amount - total,
+                reason="OVERPAYMENT",
+            )
         if self.partial_rule is None:
             return None
         debits = [i for i in live if open_[i] > 0]
         credits = [i for i in live if open_[i] < 0]
         if len(debits) == 1 and not credits:
-            return _Decision("partial_payment", self.partial_rule.confidence * rule.confidence, [(debits[0], amount, 0, 0)])
+            return _Decision(
+                "partial_payment", self.partial_rule.confidence * rule.confidence, [(debits[0], amount, 0, 0)]
+            )
         # Several named items and not enough money for all: credits first, then oldest due.
         lines: list[Line] = [(i, open_[i], 0, 0) for i in credits]
         left = amount - sum(open_[i] for i in credits)
@@ -957,7 +1060,9 @@ class _Engine:
             take = min(left, open_[i])
             lines.append((i, take, 0, 0))
             left -= take
-        return _Decision("partial_payment", self.partial_rule.multi_item_confidence * rule.confidence, lines, reason="AMBIGUOUS")
+        return _Decision(
+            "partial_payment", self.partial_rule.multi_item_confidence * rule.confidence, lines, reason="AMBIGUOUS"
+        )
 
     def discounted(self, p: _Payment, live: list[int], total: int, r: CashDiscountRule) -> _Decision | None:
         b = self.book
@@ -1034,7 +1139,11 @@ class _Engine:
         credits = [i for i in items if b.kind[i] == _CREDIT and open_[i] < 0]
         # with credit notes in the set, an invoice may be larger than the payment itself
         ceiling = p.amount - sum(open_[i] for i in credits)
-        pool = [i for i in items if (b.kind[i] == _DEBIT and 0 < open_[i] <= ceiling) or (b.kind[i] == _CREDIT and open_[i] < 0)]
+        pool = [
+            i
+            for i in items
+            if (b.kind[i] == _DEBIT and 0 < open_[i] <= ceiling) or (b.kind[i] == _CREDIT and open_[i] < 0)
+        ]
         proven = len(pool) <= rule.max_candidates
         if not proven:
             # only the oldest can be searched, so a solution cannot be proven the only one
@@ -1102,7 +1211,9 @@ def _subsets_summing(items: list[int], open_: list[int], target: int, limit: int
     return found
 
 
-def _combinations_summing(pool: list[int], open_: list[int], target: int, max_items: int, limit: int) -> list[tuple[int, ...]]:
+def _combinations_summing(
+    pool: list[int], open_: list[int], target: int, max_items: int, limit: int
+) -> list[tuple[int, ...]]:
     """Sets of 2..max_items (at most 4) items of ``pool`` whose open amounts sum to ``target``.
 
     Hash look-ups instead of a search tree: the last item of a pair, the last of a triple and
@@ -1173,7 +1284,9 @@ def apply_cash(
             gc.enable()
 
 
-def _apply_cash(open_items: pd.DataFrame, payments: pd.DataFrame, customers: pd.DataFrame, rules: MatchingRules, as_of: date) -> CashApplication:
+def _apply_cash(
+    open_items: pd.DataFrame, payments: pd.DataFrame, customers: pd.DataFrame, rules: MatchingRules, as_of: date
+) -> CashApplication:
     tok = _Tokeniser((rules.rule("reference") or ReferenceRule(name="reference")).normalisation)
     book = _Book(open_items, tok)
     ident_rule: PayerIdentificationRule | None = rules.rule("payer_identification")
@@ -1243,7 +1356,9 @@ def _apply_cash(open_items: pd.DataFrame, payments: pd.DataFrame, customers: pd.
     return _result(open_items, book, work, engine, rules)
 
 
-def _result(open_items: pd.DataFrame, book: _Book, work: list[_Payment], engine: _Engine, rules: MatchingRules) -> CashApplication:
+def _result(
+    open_items: pd.DataFrame, book: _Book, work: list[_Payment], engine: _Engine, rules: MatchingRules
+) -> CashApplication:
     app_rows: list[tuple[Any, ...]] = []
     unapplied_rows: list[tuple[Any, ...]] = []
     ident_rows: list[tuple[Any, ...]] = []
@@ -1251,7 +1366,19 @@ def _result(open_items: pd.DataFrame, book: _Book, work: list[_Payment], engine:
     def add_lines(p: _Payment, d: _Decision, status: str) -> None:
         for i, applied, disc, wo in d.lines:
             app_rows.append(
-                (p.pid, book.company[i], book.document[i], book.customer[i], applied, book.currency[i], d.rule, d.confidence, status, wo, disc)
+                (
+                    p.pid,
+                    book.company[i],
+                    book.document[i],
+                    book.customer[i],
+                    applied,
+                    book.currency[i],
+                    d.rule,
+                    d.confidence,
+                    status,
+                    wo,
+                    disc,
+                )
             )
 
     posted = {id(p): d for p, d in engine.applications}
@@ -1275,7 +1402,10 @@ def _result(open_items: pd.DataFrame, book: _Book, work: list[_Payment], engine:
 
     applications = pd.DataFrame(app_rows, columns=APPLICATION_COLUMNS)
     unapplied = pd.DataFrame(unapplied_rows, columns=UNAPPLIED_COLUMNS)
-    for frame, money in ((applications, ("applied_amount", "writeoff_amount", "discount_amount")), (unapplied, ("remaining_amount",))):
+    for frame, money in (
+        (applications, ("applied_amount", "writeoff_amount", "discount_amount")),
+        (unapplied, ("remaining_amount",)),
+    ):
         for c in money:
             frame[c] = frame[c].astype("int64")
     for frame, text in (
@@ -1285,13 +1415,19 @@ def _result(open_items: pd.DataFrame, book: _Book, work: list[_Payment], engine:
         for c in text:
             frame[c] = frame[c].astype("string")
     applications["confidence"] = applications["confidence"].astype("float64")
-    unapplied["value_date"] = np.asarray(unapplied["value_date"].to_numpy(dtype=np.int64), dtype="datetime64[D]").astype("datetime64[ns]")
+    unapplied["value_date"] = np.asarray(
+        unapplied["value_date"].to_numpy(dtype=np.int64), dtype="datetime64[D]"
+    ).astype("datetime64[ns]")
     identifications = pd.DataFrame(ident_rows, columns=IDENTIFICATION_COLUMNS)
-    identifications = identifications.astype({"payment_id": "string", "customer_id": "string", "method": "string", "score": "float64"})
+    identifications = identifications.astype(
+        {"payment_id": "string", "customer_id": "string", "method": "string", "score": "float64"}
+    )
 
     after = open_items.copy()
     if book.n:
         values = after["open_amount"].to_numpy(dtype=np.int64, copy=True)
         values[book.order] = np.asarray(book.open, dtype=np.int64)
         after["open_amount"] = pd.Series(values, index=after.index).astype(open_items["open_amount"].dtype)
-    return CashApplication(applications=applications, unapplied=unapplied, open_items_after=after, identifications=identifications)
+    return CashApplication(
+        applications=applications, unapplied=unapplied, open_items_after=after, identifications=identifications
+    )

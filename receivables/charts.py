@@ -32,7 +32,9 @@ def _save(fig: Figure, path: Path | str) -> Path:
     return path
 
 
-def aging_chart(aging: pd.DataFrame, path: Path | str, config: AgingConfig | None = None, title: str | None = None) -> Path:
+def aging_chart(
+    aging: pd.DataFrame, path: Path | str, config: AgingConfig | None = None, title: str | None = None
+) -> Path:
     """A stacked bar per company code and currency: the open amount in each aging bucket (in
     units of that currency); negative buckets (credits) stack below zero."""
     config = config or AgingConfig()
@@ -69,14 +71,22 @@ def aging_trend(history: pd.DataFrame, config: AgingConfig | None = None) -> pd.
     config = config or AgingConfig()
     late = [b.column for b in config.buckets[1:]]
     if history.empty:
-        return pd.DataFrame({"as_of": pd.Series(dtype="datetime64[ns]"), "currency": pd.Series(dtype=object),
-                             "total": pd.Series(dtype="int64"), "overdue": pd.Series(dtype="int64")})
+        return pd.DataFrame(
+            {
+                "as_of": pd.Series(dtype="datetime64[ns]"),
+                "currency": pd.Series(dtype=object),
+                "total": pd.Series(dtype="int64"),
+                "overdue": pd.Series(dtype="int64"),
+            }
+        )
     frame = history.assign(as_of=pd.to_datetime(history["as_of"]), overdue=history[late].astype("int64").sum(axis=1))
     out = frame.groupby(["as_of", "currency"], sort=True)[["total", "overdue"]].sum().astype("int64")
     return out.reset_index()
 
 
-def trend_chart(history: pd.DataFrame, path: Path | str, config: AgingConfig | None = None, title: str | None = None) -> Path:
+def trend_chart(
+    history: pd.DataFrame, path: Path | str, config: AgingConfig | None = None, title: str | None = None
+) -> Path:
     """Total open and overdue amount per as_of over past runs, one pair of lines per currency
     (solid: total open, dashed: overdue)."""
     trend = aging_trend(history, config)
@@ -89,7 +99,14 @@ def trend_chart(history: pd.DataFrame, path: Path | str, config: AgingConfig | N
         for i, (currency, part) in enumerate(trend.groupby("currency", sort=True)):
             colour = f"C{i % 10}"
             ax.plot(part["as_of"], part["total"] / 100, marker="o", color=colour, label=f"{currency} total open")
-            ax.plot(part["as_of"], part["overdue"] / 100, marker="o", linestyle="--", color=colour, label=f"{currency} overdue")
+            ax.plot(
+                part["as_of"],
+                part["overdue"] / 100,
+                marker="o",
+                linestyle="--",
+                color=colour,
+                label=f"{currency} overdue",
+            )
         ax.yaxis.set_major_formatter(_THOUSANDS)
         ax.set_ylabel("Amount (currency units)")
         ax.legend(fontsize=8)

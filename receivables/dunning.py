@@ -59,8 +59,9 @@ Decisions where the issue is silent, in the order an item meets them:
   original amount less the promised amount (less than promised has been paid on them).
   A document promise is judged exactly; for a whole-account promise (an amount in the
   customer's master currency) items paid in full have left the extract, so only what is
-  still open counts (an account whose covered items are all gone kept its promise).  A broken promise is listed on every run while it stays
-  broken, which is what the promise KPI counts for that as_of.
+  still open counts (an account whose covered items are all gone kept its promise).  A
+  broken promise is listed on every run while it stays broken, which is what the promise
+  KPI counts for that as_of.
 * **Notice ids** are derived from as_of, company code, customer and currency, so a rerun
   gives the same ids (and the e-mail outbox the same idempotency keys).
 """
@@ -72,14 +73,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from receivables.money import round_half_up_cents, to_cents
 from receivables.config_folder import ConfigFolder
+from receivables.money import round_half_up_cents, to_cents
 from receivables.settings import load_yaml_model
 
 #: why an overdue item is on no notice, first one wins
@@ -97,20 +98,55 @@ HOLD_REASONS = ("MAX_LEVEL", "TOO_SOON", "BELOW_MINIMUM")
 SKIP_REASONS = EXCLUSION_REASONS + HOLD_REASONS
 
 NOTICE_COLUMNS = [
-    "notice_id", "company_code", "customer_id", "currency", "level", "overdue_amount",
-    "credit_amount", "fees", "interest", "action", "policy", "template", "language",
+    "notice_id",
+    "company_code",
+    "customer_id",
+    "currency",
+    "level",
+    "overdue_amount",
+    "credit_amount",
+    "fees",
+    "interest",
+    "action",
+    "policy",
+    "template",
+    "language",
 ]
 ITEM_COLUMNS = [
-    "notice_id", "company_code", "document_no", "customer_id", "currency", "document_type",
-    "document_date", "due_date", "reference", "amount", "open_amount", "previous_level", "level",
-    "days_past_due", "interest", "fee",
+    "notice_id",
+    "company_code",
+    "document_no",
+    "customer_id",
+    "currency",
+    "document_type",
+    "document_date",
+    "due_date",
+    "reference",
+    "amount",
+    "open_amount",
+    "previous_level",
+    "level",
+    "days_past_due",
+    "interest",
+    "fee",
 ]
 SKIPPED_COLUMNS = [
-    "company_code", "document_no", "customer_id", "currency", "reason", "level", "days_past_due",
+    "company_code",
+    "document_no",
+    "customer_id",
+    "currency",
+    "reason",
+    "level",
+    "days_past_due",
     "open_amount",
 ]
 BROKEN_PROMISE_COLUMNS = [
-    "promise_id", "company_code", "customer_id", "document_no", "promised_amount", "promised_date",
+    "promise_id",
+    "company_code",
+    "customer_id",
+    "document_no",
+    "promised_amount",
+    "promised_date",
     "covered_open_amount",
 ]
 HISTORY_COLUMNS = ["company_code", "document_no", "level", "as_of"]
@@ -158,7 +194,7 @@ class FixedInterest(_Strict):
     percent: Decimal = Field(ge=0, le=100)
 
 
-InterestRule = Union[Literal["none", "statutory"], FixedInterest]
+InterestRule = Literal["none", "statutory"] | FixedInterest
 
 
 class DunningLevel(_Strict):
@@ -408,7 +444,9 @@ def _items(open_items: pd.DataFrame, day: pd.Timestamp) -> Columns:
         "document_no": _text(f["document_no"]),
         "document_type": _or(_upper(f, "document_type"), "INV"),
         "customer_id": _text(f["customer_id"]),
-        "document_date": _dates(f["document_date"]) if "document_date" in f else np.full(n, np.datetime64("NaT"), "datetime64[ns]"),
+        "document_date": _dates(f["document_date"])
+        if "document_date" in f
+        else np.full(n, np.datetime64("NaT"), "datetime64[ns]"),
         "due_date": due,
         "currency": _upper(f, "currency"),
         "amount": _cents(f["amount"]) if "amount" in f else _cents(f["open_amount"]),
@@ -463,13 +501,19 @@ def _open_disputes(disputes: pd.DataFrame | None, day: pd.Timestamp) -> Columns:
         return {c: np.array([], dtype=object) for c in cols}
     now = np.datetime64(day)
     opened = _dates(disputes["opened_on"])
-    resolved = _dates(disputes["resolved_on"]) if "resolved_on" in disputes else np.full(len(disputes), np.datetime64("NaT"), "datetime64[ns]")
+    resolved = (
+        _dates(disputes["resolved_on"])
+        if "resolved_on" in disputes
+        else np.full(len(disputes), np.datetime64("NaT"), "datetime64[ns]")
+    )
     started = np.isnat(opened) | (opened <= now)
     is_open = started & ((_upper(disputes, "status") == "OPEN") | (~np.isnat(resolved) & (resolved > now)))
     return {c: _text(disputes[c])[is_open] for c in cols}
 
 
-def _promises(promises: pd.DataFrame | None, items: Columns, policies: DunningPolicies, day: pd.Timestamp) -> tuple[np.ndarray, Columns]:
+def _promises(
+    promises: pd.DataFrame | None, items: Columns, policies: DunningPolicies, day: pd.Timestamp
+) -> tuple[np.ndarray, Columns]:
     """The items an active promise covers today (their keys), and the broken promises.
 
     Active: created_on <= as_of <= promised_date + grace (the customer's policy); then
@@ -558,7 +602,9 @@ def _exclusion_reasons(items: Columns, disputes: Columns, active_promises: np.nd
     return np.select(conditions, list(EXCLUSION_REASONS[:6]), default="").astype(object)
 
 
-def _net_overdue(open_amount: np.ndarray, group: np.ndarray, n_groups: int, dunnable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _net_overdue(
+    open_amount: np.ndarray, group: np.ndarray, n_groups: int, dunnable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per customer, company code and currency: what the customer owes us that we may chase
     (dunnable overdue debits plus all its credits), and the credits alone."""
     credit = open_amount < 0
@@ -569,7 +615,9 @@ def _net_overdue(open_amount: np.ndarray, group: np.ndarray, n_groups: int, dunn
     return net, credits
 
 
-def _advance(items: Columns, history: pd.DataFrame | None, table: _PolicyTable, day: pd.Timestamp, dunnable: np.ndarray) -> Columns:
+def _advance(
+    items: Columns, history: pd.DataFrame | None, table: _PolicyTable, day: pd.Timestamp, dunnable: np.ndarray
+) -> Columns:
     """Each dunnable item's level after this run: at most one step up, when the next level's
     days past due, days since the item reached its level, and minimum amount all allow it;
     otherwise the level stays, with the reason when it is not just the normal wait."""
@@ -628,7 +676,10 @@ def _notices(listed: Columns, table: _PolicyTable) -> pd.DataFrame:
         ufunc.at(out, code, listed[column].astype(np.int64))
         return out
 
-    n: Columns = {c: listed[c][first] for c in ("notice_id", "company_code", "customer_id", "currency", "policy", "language", "credit_amount")}
+    n: Columns = {
+        c: listed[c][first]
+        for c in ("notice_id", "company_code", "customer_id", "currency", "policy", "language", "credit_amount")
+    }
     n["level"] = fold("level", np.maximum)
     n["overdue_amount"] = fold("open_amount", np.add)
     n["interest"] = fold("interest", np.add)
@@ -644,7 +695,9 @@ def _notices(listed: Columns, table: _PolicyTable) -> pd.DataFrame:
 # --- interest --------------------------------------------------------------------------------
 
 
-def _rate_days(kind: str, percent: object, law: object, due: pd.Timestamp, day: pd.Timestamp, settings: InterestSettings) -> Decimal:
+def _rate_days(
+    kind: str, percent: object, law: object, due: pd.Timestamp, day: pd.Timestamp, settings: InterestSettings
+) -> Decimal:
     days = (day - due).days
     if days <= 0:
         return Decimal(0)
@@ -819,10 +872,21 @@ def _flags(f: pd.DataFrame, column: str) -> np.ndarray:
 
 
 _DTYPES = {
-    "level": "int64", "previous_level": "int64", "days_past_due": "int64", "overdue_amount": "int64",
-    "credit_amount": "int64", "fees": "int64", "interest": "int64", "open_amount": "int64", "amount": "int64",
-    "fee": "int64", "promised_amount": "int64", "covered_open_amount": "int64",
-    "document_date": "datetime64[ns]", "due_date": "datetime64[ns]", "promised_date": "datetime64[ns]",
+    "level": "int64",
+    "previous_level": "int64",
+    "days_past_due": "int64",
+    "overdue_amount": "int64",
+    "credit_amount": "int64",
+    "fees": "int64",
+    "interest": "int64",
+    "open_amount": "int64",
+    "amount": "int64",
+    "fee": "int64",
+    "promised_amount": "int64",
+    "covered_open_amount": "int64",
+    "document_date": "datetime64[ns]",
+    "due_date": "datetime64[ns]",
+    "promised_date": "datetime64[ns]",
 }
 
 
@@ -834,5 +898,7 @@ def typed_frame(f: Columns | pd.DataFrame, columns: list[str], order: list[str] 
     for c in columns:
         values = np.asarray(f[c])[rows] if c in f else np.array([], dtype=object)
         dtype = _DTYPES.get(c, "string")
-        data[c] = pd.array(np.asarray(values, dtype=object), dtype="string") if dtype == "string" else values.astype(dtype)
+        data[c] = (
+            pd.array(np.asarray(values, dtype=object), dtype="string") if dtype == "string" else values.astype(dtype)
+        )
     return pd.DataFrame(data)

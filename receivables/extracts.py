@@ -24,10 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from receivables.config_folder import ConfigFolder
 from receivables.errors import InputRejected
 from receivables.mappings import Mapping, TextFormat
 from receivables.schemas import EXTRACTS, Extract
-from receivables.config_folder import ConfigFolder
 from receivables.settings import sqlalchemy_url
 
 ROW_ERROR_COLUMNS = ["extract", "file", "row_number", "column", "value", "reason"]
@@ -115,8 +115,7 @@ def _read_file_source(
         if path is None:
             if extract.required:
                 raise InputRejected(
-                    f"the required extract '{name}' is missing; looked for "
-                    + ", ".join(mapping.files_for(name)),
+                    f"the required extract '{name}' is missing; looked for " + ", ".join(mapping.files_for(name)),
                     file=source,
                     hint=f"Check the folder and the mapping '{mapping.name}'.",
                 )
@@ -248,9 +247,7 @@ def _read_csv(data: bytes, name: str, fmt: TextFormat) -> pd.DataFrame:
 MALFORMED = "__malformed__"
 
 
-def _reinsert_bad_rows(
-    frame: pd.DataFrame, text: str, bad_rows: list[tuple[int, str]], expected: int
-) -> pd.DataFrame:
+def _reinsert_bad_rows(frame: pd.DataFrame, text: str, bad_rows: list[tuple[int, str]], expected: int) -> pd.DataFrame:
     """Give records with the wrong number of fields their row number back, so that the
     quarantine names them and the rows after them keep the numbers a user sees in the file."""
     lines = text.split("\n")
@@ -281,8 +278,7 @@ def _decode(data: bytes, name: str, encoding: str) -> str:
     except UnicodeDecodeError as exc:
         row = data[: exc.start].count(b"\n") + 1
         raise InputRejected(
-            f"the file is not valid {encoding} (byte {data[exc.start:exc.start + 1]!r} at position "
-            f"{exc.start})",
+            f"the file is not valid {encoding} (byte {data[exc.start : exc.start + 1]!r} at position {exc.start})",
             file=name,
             row=row,
             hint="If the ERP writes Latin-1 or Windows-1252, declare it as `encoding` in the mapping.",
@@ -305,7 +301,9 @@ def _split_header(header_line: str, delimiter: str) -> list[str]:
 # --- SQL source -------------------------------------------------------------------------------
 
 
-def _read_sql_source(url: str, as_of: date | None, folder: ConfigFolder) -> tuple[dict[str, pd.DataFrame], dict[str, SourceFile]]:
+def _read_sql_source(
+    url: str, as_of: date | None, folder: ConfigFolder
+) -> tuple[dict[str, pd.DataFrame], dict[str, SourceFile]]:
     """Run ``sql/extract/<extract>.sql`` against the ERP database; ``:as_of`` is a bound
     parameter, never pasted into the text."""
     import sqlalchemy as sa
@@ -349,7 +347,9 @@ def _read_sql_source(url: str, as_of: date | None, folder: ConfigFolder) -> tupl
                     data=payload,
                 )
     except sa.exc.OperationalError as exc:
-        raise InputRejected(f"the SQL source cannot be reached ({str(exc.orig).splitlines()[0]})", file=_redact(url)) from exc
+        raise InputRejected(
+            f"the SQL source cannot be reached ({str(exc.orig).splitlines()[0]})", file=_redact(url)
+        ) from exc
     finally:
         engine.dispose()
     return raws, sources
@@ -415,8 +415,15 @@ def _coerce(frame: pd.DataFrame, extract: Extract, fmt: TextFormat, file: str) -
         bad = out[MALFORMED].notna()
         if bad.any():
             errors.append(
-                _errors(extract.name, file, out.index[bad], "(row)", out.loc[bad, MALFORMED],
-                        "malformed record: the number of fields differs from the header (truncated row or unquoted delimiter)")
+                _errors(
+                    extract.name,
+                    file,
+                    out.index[bad],
+                    "(row)",
+                    out.loc[bad, MALFORMED],
+                    "malformed record: the number of fields differs from the header "
+                    "(truncated row or unquoted delimiter)",
+                )
             )
         out = out.drop(columns=[MALFORMED])
         blank_malformed = bad
@@ -424,7 +431,16 @@ def _coerce(frame: pd.DataFrame, extract: Extract, fmt: TextFormat, file: str) -
         blank_malformed = pd.Series(False, index=out.index)
     header_repeat = _repeated_header(out, extract)
     if header_repeat.any():
-        errors.append(_errors(extract.name, file, out.index[header_repeat], "(row)", "header", "repeated header line (two exports concatenated?)"))
+        errors.append(
+            _errors(
+                extract.name,
+                file,
+                out.index[header_repeat],
+                "(row)",
+                "header",
+                "repeated header line (two exports concatenated?)",
+            )
+        )
     skip = blank_malformed | header_repeat
     for col in extract.columns:
         series = out[col.name]
@@ -481,7 +497,9 @@ def _as_text(series: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(series) and series.dtype != object:
         text = series.astype("string")
     else:
-        text = series.map(lambda v: None if _blank(v) else (_num_text(v) if not isinstance(v, str) else v)).astype("string")
+        text = series.map(lambda v: None if _blank(v) else (_num_text(v) if not isinstance(v, str) else v)).astype(
+            "string"
+        )
     text = text.str.strip()
     return text.mask(text == "", pd.NA)
 
@@ -514,10 +532,17 @@ def _money(series: pd.Series, fmt: TextFormat) -> tuple[pd.Series, pd.Series, st
         bad = ~np.isnan(values) & ((np.abs(values * 100 - cents) > 1e-6) | (np.abs(cents) >= MAX_CENTS))
         out = pd.Series(np.where(np.isnan(cents) | bad, 0, cents).astype("int64"), index=series.index)
         return out.where(~np.isnan(values), pd.NA).astype("Int64"), pd.Series(bad, index=series.index), reason
-    typed_numbers = _per_value(series, lambda v: isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) and not _blank(v))
+    typed_numbers = _per_value(
+        series, lambda v: isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) and not _blank(v)
+    )
     text = _as_text(series)
     if typed_numbers.any():
-        text = text.where(~typed_numbers, series.map(lambda v: format(Decimal(str(v)), "f") if isinstance(v, (int, float, Decimal)) and not _blank(v) else v).astype("string"))
+        text = text.where(
+            ~typed_numbers,
+            series.map(
+                lambda v: format(Decimal(str(v)), "f") if isinstance(v, (int, float, Decimal)) and not _blank(v) else v
+            ).astype("string"),
+        )
     norm = text
     needs_format = ~typed_numbers
     if fmt.trailing_minus:
@@ -552,7 +577,9 @@ def _extract_amount(norm: pd.Series) -> pd.DataFrame:
     pandas runs an extract on Arrow strings row by row in Python (seconds per million rows);
     RE2's ``\\d`` only knows ASCII digits while Python's also takes e.g. Arabic-Indic ones, so
     any non-ASCII text keeps Python's ``re`` and its exact behaviour."""
-    values = pa.array(norm.array) if isinstance(norm.dtype, pd.StringDtype) and norm.dtype.storage == "pyarrow" else None
+    values = (
+        pa.array(norm.array) if isinstance(norm.dtype, pd.StringDtype) and norm.dtype.storage == "pyarrow" else None
+    )
     if values is None or pc.all(pc.string_is_ascii(values)).as_py() is False:
         return norm.str.extract(_AMOUNT)
     found = pc.extract_regex(values, _AMOUNT.pattern)
@@ -569,7 +596,10 @@ def _number_example(fmt: TextFormat) -> str:
 
 
 def _date(series: pd.Series, fmt: TextFormat) -> tuple[pd.Series, pd.Series, str]:
-    reason = f"not a valid date in the format {fmt.date_format.replace('%Y', 'yyyy').replace('%m', 'mm').replace('%d', 'dd')}"
+    reason = (
+        "not a valid date in the format "
+        f"{fmt.date_format.replace('%Y', 'yyyy').replace('%m', 'mm').replace('%d', 'dd')}"
+    )
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=series.index), reason
     is_dt = _per_value(series, lambda v: isinstance(v, (pd.Timestamp, date)))

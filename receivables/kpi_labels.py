@@ -44,8 +44,17 @@ GROUPS = {"reason": "reason", "age": "age"}
 
 #: the KPIs a run summary shows first, in this order
 HEADLINE = (
-    "ar_total", "ar_overdue", "dso_standard", "dso_count_back", "best_possible_dso",
-    "average_days_delinquent", "cei", "pct_current", "disputed_amount", "unapplied_cash", "ptp_attainment_pct",
+    "ar_total",
+    "ar_overdue",
+    "dso_standard",
+    "dso_count_back",
+    "best_possible_dso",
+    "average_days_delinquent",
+    "cei",
+    "pct_current",
+    "disputed_amount",
+    "unapplied_cash",
+    "ptp_attainment_pct",
 )
 
 

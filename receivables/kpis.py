@@ -18,9 +18,9 @@ undefined (no sales, no previous month-end snapshot ...).  The extra ``unit`` co
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,9 @@ def dso_count_back(receivables: int, monthly_sales: Sequence[tuple[int, int]]) -
     return None
 
 
-def collection_effectiveness_index(beginning: int, sales: int, ending_total: int, ending_current: int) -> Decimal | None:
+def collection_effectiveness_index(
+    beginning: int, sales: int, ending_total: int, ending_current: int
+) -> Decimal | None:
     """CEI % = (beginning receivables + sales - ending receivables) / (beginning receivables +
     sales - ending current receivables) x 100: the share of what could be collected in the
     period that was collected.  None when nothing was collectable."""
@@ -132,7 +134,9 @@ def promise_status(
     """Each promise's outcome: ``broken`` when the dunning stage recorded it so; ``kept`` when
     the promised document is no longer open, or when promised_date + grace has passed and
     dunning did not find it broken; ``open`` otherwise (still inside its window)."""
-    broken_ids = set() if broken_promises is None or broken_promises.empty else set(broken_promises["promise_id"].astype(str))
+    broken_ids = (
+        set() if broken_promises is None or broken_promises.empty else set(broken_promises["promise_id"].astype(str))
+    )
     is_broken = np.array([str(p) in broken_ids for p in promises["promise_id"]], dtype=bool)
     has_doc = promises["document_no"].notna().to_numpy()
     doc_open = _still_open(promises, open_items)
@@ -148,7 +152,11 @@ def open_disputes(disputes: pd.DataFrame, as_of: date | str | pd.Timestamp) -> p
     resolved later than as_of, so a month-end rerun sees the month-end picture)."""
     t = pd.Timestamp(as_of).normalize()
     opened = pd.to_datetime(disputes["opened_on"]) <= t
-    resolved_on = pd.to_datetime(disputes["resolved_on"]) if "resolved_on" in disputes else pd.Series(pd.NaT, index=disputes.index)
+    resolved_on = (
+        pd.to_datetime(disputes["resolved_on"])
+        if "resolved_on" in disputes
+        else pd.Series(pd.NaT, index=disputes.index)
+    )
     still_open = disputes["status"].astype(str).str.upper().eq("OPEN") | (resolved_on > t)
     return disputes.loc[opened & still_open.fillna(False).astype(bool)]
 
@@ -166,7 +174,9 @@ def age_band(days: pd.Series, bands: Sequence[int], labels: Sequence[str]) -> pd
 _FACT_COLUMNS = ["company_code", "currency", "fact", "value", "money"]
 
 
-def _facts(frame: pd.DataFrame, fact: str, value: pd.Series | int, money: bool, by: pd.Series | None = None) -> pd.DataFrame:
+def _facts(
+    frame: pd.DataFrame, fact: str, value: pd.Series | int, money: bool, by: pd.Series | None = None
+) -> pd.DataFrame:
     """Per company code and currency the sum of ``value`` as the input ``fact``, or one fact
     per label of ``by`` (``fact`` + label) when given."""
     if frame.empty:
@@ -201,7 +211,10 @@ def _naming(frame: pd.DataFrame, documents: set[str]) -> np.ndarray:
 
 
 def _pairs(frame: pd.DataFrame) -> list[tuple[str, str] | None]:
-    return [None if pd.isna(d) else (str(c), str(d)) for c, d in zip(frame["company_code"].tolist(), frame["document_no"].tolist())]
+    return [
+        None if pd.isna(d) else (str(c), str(d))
+        for c, d in zip(frame["company_code"].tolist(), frame["document_no"].tolist())
+    ]
 
 
 def _still_open(frame: pd.DataFrame, open_items: pd.DataFrame) -> np.ndarray:
@@ -213,7 +226,9 @@ def _still_open(frame: pd.DataFrame, open_items: pd.DataFrame) -> np.ndarray:
     return np.array([p is not None and p in live for p in wanted], dtype=bool)
 
 
-def _with_currency(frame: pd.DataFrame, open_items: pd.DataFrame, cleared_items: pd.DataFrame | None, customers: pd.DataFrame | None) -> pd.DataFrame:
+def _with_currency(
+    frame: pd.DataFrame, open_items: pd.DataFrame, cleared_items: pd.DataFrame | None, customers: pd.DataFrame | None
+) -> pd.DataFrame:
     """Disputes and promises carry no currency: take their document's, else the customer's."""
     wanted = _pairs(frame)
     names = {p[1] for p in wanted if p}
@@ -222,8 +237,14 @@ def _with_currency(frame: pd.DataFrame, open_items: pd.DataFrame, cleared_items:
         if docs is not None and not docs.empty:
             found = docs.loc[_naming(docs, names)]
             by_doc.update(zip(_pairs(found), found["currency"].astype(str).tolist()))
-    by_customer = {} if customers is None or customers.empty else dict(zip(customers["customer_id"].astype(str), customers["currency"].astype(str)))
-    currency = [by_doc.get(p) or by_customer.get(str(cust), "") for p, cust in zip(wanted, frame["customer_id"].tolist())]
+    by_customer = (
+        {}
+        if customers is None or customers.empty
+        else dict(zip(customers["customer_id"].astype(str), customers["currency"].astype(str)))
+    )
+    currency = [
+        by_doc.get(p) or by_customer.get(str(cust), "") for p, cust in zip(wanted, frame["customer_id"].tolist())
+    ]
     return frame.assign(currency=currency)
 
 
@@ -231,10 +252,16 @@ def _sales_invoices(open_items: pd.DataFrame, cleared_items: pd.DataFrame | None
     """Every invoice issued, open or cleared: INV rows of the open items (also those cash
     application settled today) and cleared items with a positive amount (the cleared extract has
     no document type; credit notes there are negative), each document once."""
-    inv = open_items.loc[open_items["document_type"].astype(str) == "INV", ["company_code", "document_no", "currency", "document_date", "amount"]]
+    inv = open_items.loc[
+        open_items["document_type"].astype(str) == "INV",
+        ["company_code", "document_no", "currency", "document_date", "amount"],
+    ]
     parts = [inv]
     if cleared_items is not None and not cleared_items.empty:
-        cl = cleared_items.loc[pd.to_numeric(cleared_items["amount"]) > 0, ["company_code", "document_no", "currency", "document_date", "amount"]]
+        cl = cleared_items.loc[
+            pd.to_numeric(cleared_items["amount"]) > 0,
+            ["company_code", "document_no", "currency", "document_date", "amount"],
+        ]
         # a document in both extracts counts once
         maybe = _naming(cl, set(inv["document_no"].tolist()))
         if maybe.any():
@@ -302,7 +329,9 @@ def _all_facts(
 
     if cleared_items is not None and not cleared_items.empty:
         clearing = pd.to_datetime(cleared_items["clearing_date"])
-        paid = cleared_items.loc[(clearing > period_start) & (clearing <= as_of) & (pd.to_numeric(cleared_items["amount"]) > 0)]
+        paid = cleared_items.loc[
+            (clearing > period_start) & (clearing <= as_of) & (pd.to_numeric(cleared_items["amount"]) > 0)
+        ]
         if not paid.empty:
             late = days_late(paid)
             paid_amount = pd.to_numeric(paid["amount"]).astype("int64")
@@ -328,19 +357,29 @@ def _all_facts(
             parts.append(_facts(d, "disputed_amount", d["amount"], True))
             parts.append(_facts(d, "disputed_count", 1, False))
             parts.append(_facts(d, "disputed_amount.reason.", d["amount"], True, by=d["reason_code"].astype(str)))
-            parts.append(_facts(d, "disputed_amount.age.", d["amount"], True, by=age_band(age, config.age_bands, labels)))
+            parts.append(
+                _facts(d, "disputed_amount.age.", d["amount"], True, by=age_band(age, config.age_bands, labels))
+            )
 
     if unapplied is not None and not unapplied.empty:
         u = unapplied.loc[pd.to_numeric(unapplied["remaining_amount"]).fillna(0) != 0]
         if not u.empty:
-            value_dates = {} if payments is None else dict(zip(payments["payment_id"].astype(str), pd.to_datetime(payments["value_date"])))
+            value_dates = (
+                {}
+                if payments is None
+                else dict(zip(payments["payment_id"].astype(str), pd.to_datetime(payments["value_date"])))
+            )
             value_date = pd.to_datetime(u["payment_id"].astype(str).map(value_dates))
             age = (as_of - value_date).dt.days
             first_part = ~u["payment_id"].astype(str).duplicated()
             parts.append(_facts(u, "unapplied_cash", u["remaining_amount"], True))
             parts.append(_facts(u, "unapplied_count", first_part.astype("int64"), False))
             parts.append(_facts(u, "unapplied_cash.reason.", u["remaining_amount"], True, by=u["reason"].astype(str)))
-            parts.append(_facts(u, "unapplied_cash.age.", u["remaining_amount"], True, by=age_band(age, config.age_bands, labels)))
+            parts.append(
+                _facts(
+                    u, "unapplied_cash.age.", u["remaining_amount"], True, by=age_band(age, config.age_bands, labels)
+                )
+            )
 
     parts = [p for p in parts if not p.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_FACT_COLUMNS)
@@ -351,7 +390,9 @@ def _to_base(facts: pd.DataFrame, rates: dict[str, Decimal]) -> tuple[pd.DataFra
     has_rate = facts["currency"].isin(list(rates))
     missing = facts.loc[~has_rate, ["company_code", "currency"]].drop_duplicates()
     kept = facts.loc[has_rate]
-    base = [to_base_cents(v, rates[c]) if m else int(v) for v, c, m in zip(kept["value"], kept["currency"], kept["money"])]
+    base = [
+        to_base_cents(v, rates[c]) if m else int(v) for v, c, m in zip(kept["value"], kept["currency"], kept["money"])
+    ]
     per_company = kept.assign(value=base).groupby(["company_code", "fact"], sort=True)["value"].sum()
     return per_company.reset_index(), missing
 
@@ -399,12 +440,20 @@ def _kpi_rows(
     rows.append(("ptp_attainment_pct", promise_attainment(g("ptp_kept_amount"), g("ptp_broken_amount")), "percent"))
     rows.append(("disputed_amount", money(g("disputed_amount")), "amount"))
     rows.append(("disputed_count", Decimal(g("disputed_count")), "count"))
-    rows += [(f"disputed_amount.reason.{r}", money(g(f"disputed_amount.reason.{r}")), "amount") for r in reasons["dispute"]]
-    rows += [(f"disputed_amount.age.{b}", money(g(f"disputed_amount.age.{b}")), "amount") for b in reasons["dispute_age"]]
+    rows += [
+        (f"disputed_amount.reason.{r}", money(g(f"disputed_amount.reason.{r}")), "amount") for r in reasons["dispute"]
+    ]
+    rows += [
+        (f"disputed_amount.age.{b}", money(g(f"disputed_amount.age.{b}")), "amount") for b in reasons["dispute_age"]
+    ]
     rows.append(("unapplied_cash", money(g("unapplied_cash")), "amount"))
     rows.append(("unapplied_count", Decimal(g("unapplied_count")), "count"))
-    rows += [(f"unapplied_cash.reason.{r}", money(g(f"unapplied_cash.reason.{r}")), "amount") for r in reasons["unapplied"]]
-    rows += [(f"unapplied_cash.age.{b}", money(g(f"unapplied_cash.age.{b}")), "amount") for b in reasons["unapplied_age"]]
+    rows += [
+        (f"unapplied_cash.reason.{r}", money(g(f"unapplied_cash.reason.{r}")), "amount") for r in reasons["unapplied"]
+    ]
+    rows += [
+        (f"unapplied_cash.age.{b}", money(g(f"unapplied_cash.age.{b}")), "amount") for b in reasons["unapplied_age"]
+    ]
     rows.append(("avg_days_late", average_days_late(g("late_days"), g("late_count")), "days"))
     rows.append(("avg_days_late_weighted", weighted_average_days_late(g("late_amount_days"), g("late_amount")), "days"))
     rows.append(("cleared_count", Decimal(g("late_count")), "count"))
@@ -437,8 +486,17 @@ def compute_kpis(
     config = config or KpiConfig()
     t = pd.Timestamp(as_of).normalize()
     facts = _all_facts(
-        open_items, t, cleared_items, customers, promises, broken_promises, disputes, unapplied, payments,
-        previous_month_end_aging, config,
+        open_items,
+        t,
+        cleared_items,
+        customers,
+        promises,
+        broken_promises,
+        disputes,
+        unapplied,
+        payments,
+        previous_month_end_aging,
+        config,
     )
     rates = rates_on(fx_rates, base_currency, t)
     per_company, missing = _to_base(facts, rates)

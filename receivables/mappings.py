@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from receivables.config_folder import ConfigFolder
 from receivables.errors import ConfigError
 from receivables.schemas import EXTRACTS
-from receivables.config_folder import ConfigFolder
 from receivables.settings import load_yaml_model
 
 

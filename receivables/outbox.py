@@ -45,14 +45,15 @@ import os
 import smtplib
 import time
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email import policy
 from email.headerregistry import Address
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -180,27 +181,29 @@ def enqueue(conn: Connection, as_of: date, run_id: str, emails: Iterable[Compose
             r = compose(r)
         if r.as_of != as_of:
             raise ValueError(f"email {r.key} is for {r.as_of}, not for the run's as_of {as_of}")
-        rows.append({
-            "idempotency_key": r.key,
-            "as_of": r.as_of,
-            "run_id": run_id,
-            "notice_id": r.notice_id,
-            "customer_id": r.customer_id,
-            "company_code": r.company_code,
-            "currency": r.currency,
-            "level": r.level,
-            "template": r.template,
-            "recipients": r.recipients,
-            "subject": r.subject,
-            "language": r.language,
-            "reply_to": r.reply_to,
-            "status": FAILED if r.problem else PENDING,
-            "attempts": 0,
-            "error": r.problem,
-            "mime_zlib": r.mime_zlib,
-            "created_at": now,
-            "updated_at": now,
-        })
+        rows.append(
+            {
+                "idempotency_key": r.key,
+                "as_of": r.as_of,
+                "run_id": run_id,
+                "notice_id": r.notice_id,
+                "customer_id": r.customer_id,
+                "company_code": r.company_code,
+                "currency": r.currency,
+                "level": r.level,
+                "template": r.template,
+                "recipients": r.recipients,
+                "subject": r.subject,
+                "language": r.language,
+                "reply_to": r.reply_to,
+                "status": FAILED if r.problem else PENDING,
+                "attempts": 0,
+                "error": r.problem,
+                "mime_zlib": r.mime_zlib,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     if not rows:
         return result
     # one statement per batch; ON CONFLICT DO NOTHING keeps a concurrent rerun from failing
@@ -210,13 +213,23 @@ def enqueue(conn: Connection, as_of: date, run_id: str, emails: Iterable[Compose
         result.inserted += len(inserted)
         result.already_present += len(batch) - len(inserted)
         result.rejected += sum(1 for row in batch if row["idempotency_key"] in inserted and row["status"] == FAILED)
-    log.info("outbox %s: %d new email(s), %d already present, %d rejected", as_of, result.inserted, result.already_present, result.rejected)
+    log.info(
+        "outbox %s: %d new email(s), %d already present, %d rejected",
+        as_of,
+        result.inserted,
+        result.already_present,
+        result.rejected,
+    )
     return result
 
 
 def _insert_new(conn: Connection, batch: list[dict]) -> set[str]:
     keys = [row["idempotency_key"] for row in batch]
-    present = set(conn.execute(sa.select(email_outbox.c.idempotency_key).where(email_outbox.c.idempotency_key.in_(keys))).scalars())
+    present = set(
+        conn.execute(
+            sa.select(email_outbox.c.idempotency_key).where(email_outbox.c.idempotency_key.in_(keys))
+        ).scalars()
+    )
     new = [row for row in batch if row["idempotency_key"] not in present]
     if not new:
         return set()
@@ -275,7 +288,9 @@ def deliver(
         password = smtp_password(settings)
         _check_smtp_settings(settings, mode, password)
         secrets = _secret_forms(settings, password)
-        session = _Session(smtp_factory or yagmail_connection, settings, password, secrets, max_attempts, backoff, sleep)
+        session = _Session(
+            smtp_factory or yagmail_connection, settings, password, secrets, max_attempts, backoff, sleep
+        )
         try:
             for n, row in enumerate(rows):
                 try:
@@ -319,7 +334,12 @@ def release_held(engine: Engine, key: str) -> bool:
         changed = conn.execute(
             email_outbox.update()
             .where(email_outbox.c.idempotency_key == key, email_outbox.c.status == HELD)
-            .values(status=PENDING, updated_at=_now(), error=sa.func.coalesce(email_outbox.c.error, "") + f" | Released for resend at {_now().isoformat(timespec='seconds')}.")
+            .values(
+                status=PENDING,
+                updated_at=_now(),
+                error=sa.func.coalesce(email_outbox.c.error, "")
+                + f" | Released for resend at {_now().isoformat(timespec='seconds')}.",
+            )
         ).rowcount
     if changed:
         log.info("held email %s released for resend", key[:12])
@@ -341,7 +361,12 @@ def mark_held_sent(engine: Engine, key: str) -> bool:
         conn.execute(
             email_outbox.update()
             .where(email_outbox.c.idempotency_key == key, email_outbox.c.status == HELD)
-            .values(**values, updated_at=now, error=sa.func.coalesce(email_outbox.c.error, "") + f" | Confirmed delivered to the server by an operator at {now.isoformat(timespec='seconds')}.")
+            .values(
+                **values,
+                updated_at=now,
+                error=sa.func.coalesce(email_outbox.c.error, "")
+                + f" | Confirmed delivered to the server by an operator at {now.isoformat(timespec='seconds')}.",
+            )
         )
     log.info("held email %s confirmed as delivered", key[:12])
     return True
@@ -356,7 +381,8 @@ def smtp_password(settings: Settings) -> str | None:
     if settings.smtp_password_block:
         raise ConfigError(
             f"The SMTP password is in the Prefect Secret block {settings.smtp_password_block!r}, which only a "
-            "Prefect flow run can read: run through `receivables run` or a deployment, or set RECEIVABLES_SMTP_PASSWORD."
+            "Prefect flow run can read: run through `receivables run` or a deployment, "
+            "or set RECEIVABLES_SMTP_PASSWORD."
         )
     return None
 
@@ -424,8 +450,14 @@ class _Session:
     or log in is charged to no email: it stops the delivery instead."""
 
     def __init__(
-        self, factory: SmtpFactory, settings: Settings, password: str | None, secrets: list[str],
-        max_attempts: int, backoff: float, sleep: Callable[[float], None],
+        self,
+        factory: SmtpFactory,
+        settings: Settings,
+        password: str | None,
+        secrets: list[str],
+        max_attempts: int,
+        backoff: float,
+        sleep: Callable[[float], None],
     ) -> None:
         self.factory, self.settings, self.password, self.secrets = factory, settings, password, secrets
         self.max_attempts, self.backoff, self.sleep = max_attempts, backoff, sleep
@@ -439,12 +471,15 @@ class _Session:
                 self.conn = self.factory(self.settings, self.password)
                 return self.conn
             except smtplib.SMTPAuthenticationError as exc:
-                raise _ServerUnavailable(f"the SMTP server refused the login: {self.scrub(_smtp_error(exc))}.") from None
+                raise _ServerUnavailable(
+                    f"the SMTP server refused the login: {self.scrub(_smtp_error(exc))}."
+                ) from None
             except (OSError, smtplib.SMTPException) as exc:
                 reason = self.scrub(_smtp_error(exc))
                 if attempt == self.max_attempts:
                     raise _ServerUnavailable(
-                        f"the SMTP server {self.settings.smtp_host}:{self.settings.smtp_port} cannot be reached ({reason})."
+                        f"the SMTP server {self.settings.smtp_host}:{self.settings.smtp_port} "
+                        f"cannot be reached ({reason})."
                     ) from None
                 log.warning("SMTP connection failed (%s); retrying", reason)
                 self.sleep(self.backoff * 2 ** (attempt - 1))
@@ -467,7 +502,9 @@ class _Session:
         return text
 
 
-def _deliver_one(engine: Engine, settings: Settings, session: _Session, row: Any, mode: str, report: DeliveryReport) -> None:
+def _deliver_one(
+    engine: Engine, settings: Settings, session: _Session, row: Any, mode: str, report: DeliveryReport
+) -> None:
     key = row.idempotency_key
     recipients = [a.strip() for a in row.recipients.split(";") if a.strip()]
     try:
@@ -533,7 +570,9 @@ def _deliver_one(engine: Engine, settings: Settings, session: _Session, row: Any
         if temporary and attempt < session.max_attempts:
             _release_for_retry(engine, key, error)
             report.retried += 1
-            log.warning("email %s: temporary failure (%s); retry %d of %d", key[:12], error, attempt, session.max_attempts - 1)
+            log.warning(
+                "email %s: temporary failure (%s); retry %d of %d", key[:12], error, attempt, session.max_attempts - 1
+            )
             session.sleep(session.backoff * 2 ** (attempt - 1))
             continue
         if temporary:
@@ -548,7 +587,11 @@ def _stored_message(engine: Engine, key: str) -> bytes | None:
 
 def _stored_messages(engine: Engine, keys: list[str]) -> dict[str, bytes | None]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(email_outbox.c.idempotency_key, email_outbox.c.mime_zlib).where(email_outbox.c.idempotency_key.in_(keys)))
+        rows = conn.execute(
+            sa.select(email_outbox.c.idempotency_key, email_outbox.c.mime_zlib).where(
+                email_outbox.c.idempotency_key.in_(keys)
+            )
+        )
         return {key: mime for key, mime in rows}
 
 
@@ -575,7 +618,7 @@ def _outgoing(stored: bytes | None, row: Any, settings: Settings, mode: str) -> 
         while j < len(lines) and lines[j][:1] in (b" ", b"\t"):
             j += 1  # folded continuation lines belong to the header above
         if line[:5].lower() == b"from:":
-            from_value = b" ".join(l.strip() for l in lines[i:j])[5:].strip().decode("ascii")
+            from_value = b" ".join(part.strip() for part in lines[i:j])[5:].strip().decode("ascii")
         else:
             kept.extend(lines[i:j])
         i = j
@@ -621,7 +664,15 @@ def _preview(engine: Engine, settings: Settings, rows: list, report: DeliveryRep
             try:
                 payload, _, _ = _outgoing(stored.get(row.idempotency_key), row, settings, "send")
             except ValueError as exc:
-                _finish(engine, row.idempotency_key, FAILED, f"The stored message cannot be previewed: {exc}", report, row, [])
+                _finish(
+                    engine,
+                    row.idempotency_key,
+                    FAILED,
+                    f"The stored message cannot be previewed: {exc}",
+                    report,
+                    row,
+                    [],
+                )
                 continue
             folder = Path(settings.outbox_dir) / row.as_of.isoformat()
             folder.mkdir(parents=True, exist_ok=True)
@@ -663,7 +714,9 @@ def _pending_rows(engine: Engine, as_of: date | None, mode: str) -> list:
     if mode == "redirect":
         # a test copy goes out once per email; the customer's send is still to come
         query = query.where(email_outbox.c.redirected_at.is_(None))
-    query = query.order_by(email_outbox.c.as_of, email_outbox.c.company_code, email_outbox.c.customer_id, email_outbox.c.idempotency_key)
+    query = query.order_by(
+        email_outbox.c.as_of, email_outbox.c.company_code, email_outbox.c.customer_id, email_outbox.c.idempotency_key
+    )
     with engine.connect() as conn:
         return list(conn.execute(query))
 
@@ -672,26 +725,31 @@ def _claim(engine: Engine, key: str, mode: str, message_id: str, rcpts: list[str
     """pending -> sending, committed before SMTP is touched.  The status condition makes it a
     compare-and-set: of two concurrent deliveries only one changes the row and sends."""
     with engine.begin() as conn:
-        return conn.execute(
-            email_outbox.update()
-            .where(email_outbox.c.idempotency_key == key, email_outbox.c.status == PENDING)
-            .values(
-                status=SENDING,
-                attempts=email_outbox.c.attempts + 1,
-                mode=mode,
-                # recorded before sending, so a held row names the id to look for in the server log
-                message_id=message_id,
-                delivered_to="; ".join(rcpts),
-                updated_at=_now(),
-            )
-        ).rowcount == 1
+        return (
+            conn.execute(
+                email_outbox.update()
+                .where(email_outbox.c.idempotency_key == key, email_outbox.c.status == PENDING)
+                .values(
+                    status=SENDING,
+                    attempts=email_outbox.c.attempts + 1,
+                    mode=mode,
+                    # recorded before sending, so a held row names the id to look for in the server log
+                    message_id=message_id,
+                    delivered_to="; ".join(rcpts),
+                    updated_at=_now(),
+                )
+            ).rowcount
+            == 1
+        )
 
 
 def _mark_sent(engine: Engine, key: str, mode: str, refused: dict, scrub: Callable[[str], str]) -> None:
     now = _now()
     note = None
     if refused:
-        note = scrub("Partly refused: " + "; ".join(f"{a}: {c} {_text(m)}" for a, (c, m) in refused.items()))[:ERROR_LIMIT]
+        note = scrub("Partly refused: " + "; ".join(f"{a}: {c} {_text(m)}" for a, (c, m) in refused.items()))[
+            :ERROR_LIMIT
+        ]
     # a redirect is a test copy: the customer's email is still to be sent
     values = {"status": PENDING, "redirected_at": now} if mode == "redirect" else {"status": SENT, "sent_at": now}
     with engine.begin() as conn:
@@ -713,7 +771,9 @@ def _release_for_retry(engine: Engine, key: str, error: str) -> None:
         )
 
 
-def _finish(engine: Engine, key: str, status: str, error: str, report: DeliveryReport, row: Any, recipients: list[str]) -> None:
+def _finish(
+    engine: Engine, key: str, status: str, error: str, report: DeliveryReport, row: Any, recipients: list[str]
+) -> None:
     with engine.begin() as conn:
         conn.execute(
             email_outbox.update()
@@ -735,7 +795,9 @@ def _count_held(engine: Engine, as_of: date | None) -> int:
 
 def _check_smtp_settings(settings: Settings, mode: str, password: str | None) -> None:
     if not settings.smtp_host:
-        raise ConfigError(f"Mail mode {mode} needs an SMTP server: set RECEIVABLES_SMTP_HOST (or use mail mode preview).")
+        raise ConfigError(
+            f"Mail mode {mode} needs an SMTP server: set RECEIVABLES_SMTP_HOST (or use mail mode preview)."
+        )
     if settings.smtp_user and not password:
         # never let an empty password through: yagmail would fall back to the keyring and a prompt
         raise ConfigError(
@@ -789,4 +851,4 @@ def _chunks(rows: list, size: int) -> Iterable[list]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -20,13 +20,13 @@ import os
 import resource
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -201,7 +201,9 @@ def propose_dunning(run: Run, validated: ValidatedSet, cash: cash_application.Ca
         return decide_dunning(run, proposal)
 
 
-def render_reminders(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep) -> list[reminders.ComposedEmail]:
+def render_reminders(
+    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep
+) -> list[reminders.ComposedEmail]:
     """Stage 5a: one composed email per notice whose action is ``email`` (none when this run
     writes no dunning state), rendered on ``settings.render_workers`` processes."""
     if not step.write_state:
@@ -209,12 +211,20 @@ def render_reminders(run: Run, validated: ValidatedSet, cash: cash_application.C
     with run.timed("render_reminders"):
         p = step.proposal
         return reminders.compose_notices(
-            p.notices, p.items, validated.frames["customers"], cash.open_items_after, run.as_of,
-            workers=run.settings.render_workers, companies=run.rules.companies, template_dir=run.rules.templates,
+            p.notices,
+            p.items,
+            validated.frames["customers"],
+            cash.open_items_after,
+            run.as_of,
+            workers=run.settings.render_workers,
+            companies=run.rules.companies,
+            template_dir=run.rules.templates,
         )
 
 
-def build_reports(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep) -> Reports:
+def build_reports(
+    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep
+) -> Reports:
     """Stage 6: aging with base totals, KPIs and the collector worklist."""
     with run.timed("reports"):
         f = validated.frames
@@ -239,13 +249,31 @@ def build_reports(run: Run, validated: ValidatedSet, cash: cash_application.Cash
             config=config.kpis,
         )
         work = worklist.build_worklist(
-            based.aging, p.notices, p.skipped, p.broken_promises, f["disputes"], f["customers"], cash.unapplied,
-            run.as_of, config, fx_rates=f["fx_rates"], base_currency=base,
+            based.aging,
+            p.notices,
+            p.skipped,
+            p.broken_promises,
+            f["disputes"],
+            f["customers"],
+            cash.unapplied,
+            run.as_of,
+            config,
+            fx_rates=f["fx_rates"],
+            base_currency=base,
         )
-    run.counts["reports"] = {"aging_rows": len(based.aging), "kpis": len(kpi_rows), "worklist": len(work), "missing_fx": list(based.missing_currencies)}
-    reports = Reports(aging=based.aging, kpis=kpi_rows, worklist=work.assign(currency=base), missing_fx=list(based.missing_currencies))
+    run.counts["reports"] = {
+        "aging_rows": len(based.aging),
+        "kpis": len(kpi_rows),
+        "worklist": len(work),
+        "missing_fx": list(based.missing_currencies),
+    }
+    reports = Reports(
+        aging=based.aging, kpis=kpi_rows, worklist=work.assign(currency=base), missing_fx=list(based.missing_currencies)
+    )
     if run.settings.render_workers > 1 and len(reports.aging) >= BACKGROUND_WORKBOOK_ROWS:
-        reports.workbook = _write_workbook_in_background(_workbook_path(run).with_suffix(".xlsx.partial"), _report_sheets(validated, cash, step, reports))
+        reports.workbook = _write_workbook_in_background(
+            _workbook_path(run).with_suffix(".xlsx.partial"), _report_sheets(validated, cash, step, reports)
+        )
     return reports
 
 
@@ -253,13 +281,20 @@ def _workbook_path(run: Run) -> Path:
     return run.report_dir / f"receivables-{run.as_of.isoformat()}.xlsx"
 
 
-def _report_sheets(validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports) -> dict:
+def _report_sheets(
+    validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports
+) -> dict:
     from receivables import workbook
 
     f = validated.frames
     return workbook.report_sheets(
-        reports.aging, reports.worklist, cash.unapplied, step.proposal.notices, reports.kpis,
-        customers=f["customers"], payments=f["payments"],
+        reports.aging,
+        reports.worklist,
+        cash.unapplied,
+        step.proposal.notices,
+        reports.kpis,
+        customers=f["customers"],
+        payments=f["payments"],
     )
 
 
@@ -303,7 +338,11 @@ def publish(
         if step.write_state:
             write_dunning(conn, run.as_of, run.run_id, step.proposal, redo=run.redo_dunning)
             queued = enqueue(conn, run.as_of, run.run_id, emails)
-            run.counts["outbox"] = {"inserted": queued.inserted, "already_present": queued.already_present, "rejected": queued.rejected}
+            run.counts["outbox"] = {
+                "inserted": queued.inserted,
+                "already_present": queued.already_present,
+                "rejected": queued.rejected,
+            }
         replace_for_as_of(conn, "aging", run.as_of, reports.aging, run.run_id)
         replace_for_as_of(conn, "kpis", run.as_of, reports.kpis, run.run_id)
         replace_for_as_of(conn, "collector_worklist", run.as_of, reports.worklist, run.run_id)
@@ -317,14 +356,23 @@ def deliver_reminders(run: Run, step: DunningStep) -> DeliveryReport | None:
         report = deliver(run.engine, run.settings, as_of=run.as_of)
     report.not_built = int((run.counts.get("outbox") or {}).get("rejected", 0))
     run.counts["emails"] = {
-        "mode": report.mode, "sent": report.sent, "previewed": report.previewed, "redirected": report.redirected,
-        "failed": report.failed_total, "not_built": report.not_built, "held": report.held, "held_outstanding": report.held_outstanding,
-        "not_attempted": report.not_attempted, "summary": report.summary(),
+        "mode": report.mode,
+        "sent": report.sent,
+        "previewed": report.previewed,
+        "redirected": report.redirected,
+        "failed": report.failed_total,
+        "not_built": report.not_built,
+        "held": report.held,
+        "held_outstanding": report.held_outstanding,
+        "not_attempted": report.not_attempted,
+        "summary": report.summary(),
     }
     return report
 
 
-def write_report_files(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports) -> dict[str, str]:
+def write_report_files(
+    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports
+) -> dict[str, str]:
     """The finance users' workbook and the charts, under ``reports_dir/<as_of>/``."""
     from receivables import charts, workbook
 
@@ -339,10 +387,16 @@ def write_report_files(run: Run, validated: ValidatedSet, cash: cash_application
             workbook.write_workbook(book, _report_sheets(validated, cash, step, reports))
         config = run.rules.reporting
         aging_png = charts.aging_chart(reports.aging, folder / "aging-by-bucket.png", config.aging)
-        history = money_sums(run.engine, "aging", ["as_of", "currency"], [b.column for b in config.aging.buckets] + ["total"])
+        history = money_sums(
+            run.engine, "aging", ["as_of", "currency"], [b.column for b in config.aging.buckets] + ["total"]
+        )
         trend_png = charts.trend_chart(history, folder / "trend.png", config.aging)
     # absolute: the paths are shown in artifacts and the CLI, read far from the run's folder
-    return {"workbook": str(book.resolve()), "aging_chart": str(Path(aging_png).resolve()), "trend_chart": str(Path(trend_png).resolve())}
+    return {
+        "workbook": str(book.resolve()),
+        "aging_chart": str(Path(aging_png).resolve()),
+        "trend_chart": str(Path(trend_png).resolve()),
+    }
 
 
 def report_links(run: Run, files: dict[str, str]) -> dict[str, str]:
@@ -356,7 +410,13 @@ def report_links(run: Run, files: dict[str, str]) -> dict[str, str]:
     return {name: f"{base}/{run.as_of.isoformat()}/{quote(Path(path).name)}" for name, path in files.items()}
 
 
-def summarise(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication | None = None, reports: Reports | None = None, files: dict | None = None) -> dict:
+def summarise(
+    run: Run,
+    validated: ValidatedSet,
+    cash: cash_application.CashApplication | None = None,
+    reports: Reports | None = None,
+    files: dict | None = None,
+) -> dict:
     """The key numbers of a run for the CLI, the run log and the flow's artifacts."""
     items = cash.open_items_after if cash is not None else validated.frames["open_items"]
     items = items[items["open_amount"] != 0]
@@ -393,15 +453,19 @@ def summarise(run: Run, validated: ValidatedSet, cash: cash_application.CashAppl
     if cash is not None:
         applied = cash.applications[cash.applications["status"] == "applied"]
         summary["cash_applied"] = [
-            {"currency": c, "amount": str(to_decimal(v))} for c, v in applied.groupby("currency")["applied_amount"].sum().items()
+            {"currency": c, "amount": str(to_decimal(v))}
+            for c, v in applied.groupby("currency")["applied_amount"].sum().items()
         ]
     if reports is not None:
         every = reports.kpis[reports.kpis["company_code"] == "ALL"]
         summary["kpis"] = [
             {"kpi": str(r.kpi), "value": None if pd.isna(r.value) else str(r.value), "unit": str(r.unit)}
-            for r in every.itertuples() if "." not in str(r.kpi)
+            for r in every.itertuples()
+            if "." not in str(r.kpi)
         ]
-        summary["worklist"] = reports.worklist.head(10)[["rank", "company_code", "customer_id", "next_action", "reason"]].to_dict("records")
+        summary["worklist"] = reports.worklist.head(10)[
+            ["rank", "company_code", "customer_id", "next_action", "reason"]
+        ].to_dict("records")
     return summary
 
 
@@ -431,10 +495,18 @@ def fail(run: Run, exc: BaseException) -> None:
 
 
 def run_nightly(
-    source: str, as_of: date, settings: Settings, *, reminders: bool = True, redo_dunning: bool = False, rules: Rules | None = None
+    source: str,
+    as_of: date,
+    settings: Settings,
+    *,
+    reminders: bool = True,
+    redo_dunning: bool = False,
+    rules: Rules | None = None,
 ) -> dict:
     """Every stage in order, directly; returns the run summary."""
-    run = Run(source=source, as_of=as_of, settings=settings, reminders=reminders, redo_dunning=redo_dunning, rules=rules)
+    run = Run(
+        source=source, as_of=as_of, settings=settings, reminders=reminders, redo_dunning=redo_dunning, rules=rules
+    )
     begin(run)
     try:
         extracts = ingest(run)
@@ -490,13 +562,17 @@ def _company_column(frame: pd.DataFrame) -> pd.Series:
     return frame["company_code"].astype("string").fillna("").astype(str)
 
 
-def match_cash(validated: ValidatedSet, as_of: date, rules: cash_application.MatchingRules) -> cash_application.CashApplication:
+def match_cash(
+    validated: ValidatedSet, as_of: date, rules: cash_application.MatchingRules
+) -> cash_application.CashApplication:
     """Stage 3 for one company code's share (or the whole set), without a Run."""
     f = validated.frames
     return cash_application.apply_cash(f["open_items"], f["payments"], f["customers"], rules, as_of)
 
 
-def combine_cash(validated: ValidatedSet, parts: list[cash_application.CashApplication], as_of: date) -> cash_application.CashApplication:
+def combine_cash(
+    validated: ValidatedSet, parts: list[cash_application.CashApplication], as_of: date
+) -> cash_application.CashApplication:
     """The per-company results as one, in the order the unpartitioned run produces: payments
     by value date then payment id, open items in their input order."""
     payments = validated.frames["payments"]
@@ -589,7 +665,9 @@ def render_company_reminders(
 ) -> list:
     """Stage 5a for one company code's notices, without a Run (one process: the distributed
     runner already spreads the companies over its workers)."""
-    return reminders.compose_notices(notices, items, customers, open_items_after, as_of, companies=companies, template_dir=templates)
+    return reminders.compose_notices(
+        notices, items, customers, open_items_after, as_of, companies=companies, template_dir=templates
+    )
 
 
 def combine_reminders(step: DunningStep, parts: list[list]) -> list:

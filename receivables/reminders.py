@@ -30,11 +30,12 @@ import quopri
 import re
 import zlib
 from collections import deque
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from email import encoders, policy
+from email import encoders
 from email.headerregistry import Address
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -43,7 +44,7 @@ from email.policy import Compat32
 from email.utils import formataddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import jinja2
 import pandas as pd
@@ -52,9 +53,9 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, get_decimal_symbol
 
+from receivables.config_folder import PLACEHOLDER, ConfigFolder
 from receivables.errors import ConfigError, ReceivablesError
 from receivables.money import to_decimal
-from receivables.config_folder import PLACEHOLDER, ConfigFolder
 
 #: where email templates are looked up, first folder first: the configuration folder's
 #: ``templates/email`` (when it has one), then the shipped templates
@@ -71,6 +72,8 @@ def _search_path(template_dir: str | Path | TemplateDirs | None) -> TemplateDirs
     if isinstance(template_dir, tuple):
         return template_dir
     return (str(template_dir),)
+
+
 FALLBACK_LANGUAGE = "en"
 #: bump when the fields of the idempotency key change, so old and new keys never collide
 KEY_VERSION = "v1"
@@ -204,7 +207,9 @@ def load_companies(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"The {where} must be a mapping.")
         unfilled = _placeholders(company)
         if unfilled:
-            raise ConfigError(f"The {where} still reads {PLACEHOLDER!r} in {', '.join(unfilled)}: fill in the creditor's details.")
+            raise ConfigError(
+                f"The {where} still reads {PLACEHOLDER!r} in {', '.join(unfilled)}: fill in the creditor's details."
+            )
         for field in ("name", "address", "collections_email", "bank"):
             if not company.get(field):
                 raise ConfigError(f"The {where} has no {field}.")
@@ -232,7 +237,10 @@ def _placeholders(value: Any, path: str = "") -> list[str]:
 
 @lru_cache(maxsize=8)
 def _catalog(template_dirs: TemplateDirs) -> dict[str, Any]:
-    file = next((Path(d) / "messages.yaml" for d in template_dirs if (Path(d) / "messages.yaml").is_file()), Path(template_dirs[-1]) / "messages.yaml")
+    file = next(
+        (Path(d) / "messages.yaml" for d in template_dirs if (Path(d) / "messages.yaml").is_file()),
+        Path(template_dirs[-1]) / "messages.yaml",
+    )
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -313,7 +321,9 @@ def render_reminder(
     wanted = _language(_first(notice.get("language"), customer.get("language")))
     language = wanted if _has_templates(tdir, template, wanted) else FALLBACK_LANGUAGE
     if not _has_templates(tdir, template, language):
-        raise ConfigError(f"The email templates {template}.{language}.html.j2 / .txt.j2 are missing in {' and '.join(tdir)}.")
+        raise ConfigError(
+            f"The email templates {template}.{language}.html.j2 / .txt.j2 are missing in {' and '.join(tdir)}."
+        )
     locale = _locale(language, customer.get("country"))
     currency = str(notice["currency"]).strip().upper()
     labels = {**catalog["labels"][FALLBACK_LANGUAGE], **catalog["labels"].get(language, {})}
@@ -349,7 +359,9 @@ def render_reminder(
         "L": labels,
         "customer": {"id": customer_id, "name": customer_name, "country": _text(customer.get("country"))},
         "company": {
-            "vat_id": None, "registration": None, "collections_phone": None,
+            "vat_id": None,
+            "registration": None,
+            "collections_phone": None,
             **{k: v for k, v in company.items() if k not in ("bank", "collectors", "legal_basis")},
             "legal_basis": legal_basis.get(language) or legal_basis.get(FALLBACK_LANGUAGE, ""),
             "late_payment_compensation": bool(company.get("late_payment_compensation")),
@@ -402,13 +414,19 @@ def render_reminder(
     raw_email = "" if _missing(customer.get("email")) else str(customer.get("email"))
     recipients, problem = _recipients(raw_email, customer_id)
     if problem is None and _CONTROL.search(customer_name):
-        problem = f"The name of customer {customer_id} contains a line break or control character: {_visible(customer_name)}."
+        problem = (
+            f"The name of customer {customer_id} contains a line break or control character: {_visible(customer_name)}."
+        )
     if problem is None and _CONTROL.search(subject):
-        problem = f"The subject for customer {customer_id} contains a line break or control character: {_visible(subject)}."
+        problem = (
+            f"The subject for customer {customer_id} contains a line break or control character: {_visible(subject)}."
+        )
 
     key = idempotency_key(notice, as_of_date)
     statement_rows = _statement_rows(item_rows, statement, as_of_date, currency)
-    attachments = _statement_files(statement_rows, catalog, language, locale, customer_id, customer_name, company, as_of_date, currency)
+    attachments = _statement_files(
+        statement_rows, catalog, language, locale, customer_id, customer_name, company, as_of_date, currency
+    )
     return RenderedEmail(
         key=key,
         as_of=as_of_date,
@@ -539,10 +557,14 @@ def _notice_jobs(
     open_mine = None
     if open_items is not None and not open_items.empty:
         open_mine = open_items[open_items["customer_id"].isin(wanted)]
-        details = [c for c in ("document_date", "due_date", "reference", "document_type", "amount") if c in open_mine.columns]
+        details = [
+            c for c in ("document_date", "due_date", "reference", "document_type", "amount") if c in open_mine.columns
+        ]
         missing = [c for c in details if c not in mine.columns]
         if missing:
-            mine = mine.merge(open_mine[["company_code", "document_no", *missing]], on=["company_code", "document_no"], how="left")
+            mine = mine.merge(
+                open_mine[["company_code", "document_no", *missing]], on=["company_code", "document_no"], how="left"
+            )
     items_by_notice: dict[Any, list[dict]] = {}
     for row in mine.to_dict("records"):
         items_by_notice.setdefault(row["notice_id"], []).append(row)
@@ -554,11 +576,21 @@ def _notice_jobs(
     for notice in emailed.to_dict("records"):
         code = str(notice["company_code"])
         if code not in companies:
-            raise ConfigError(f"Company code {code} has no entry in companies.yaml of the configuration folder; reminders cannot name the creditor or its bank account.")
+            raise ConfigError(
+                f"Company code {code} has no entry in companies.yaml of the configuration folder; "
+                "reminders cannot name the creditor or its bank account."
+            )
         customer = by_customer.get(notice["customer_id"])
         if customer is None:
-            raise ReceivablesError(f"Notice {notice['notice_id']} names customer {notice['customer_id']}, who is not in the customer extract.")
-        statement = statements.get((notice["company_code"], notice["customer_id"], notice["currency"])) if open_mine is not None else None
+            raise ReceivablesError(
+                f"Notice {notice['notice_id']} names customer {notice['customer_id']}, "
+                "who is not in the customer extract."
+            )
+        statement = (
+            statements.get((notice["company_code"], notice["customer_id"], notice["currency"]))
+            if open_mine is not None
+            else None
+        )
         yield (notice, items_by_notice.get(notice["notice_id"], []), customer, companies[code], statement, as_of, tdir)
 
 
@@ -584,7 +616,9 @@ def message_bytes(rendered: RenderedEmail) -> bytes:
     for value in (rendered.subject, rendered.from_name, rendered.to_name, rendered.reply_to_name, *addresses):
         # a second line of defence behind render_reminder's checks: no value may start a header
         if _CONTROL.search(value):
-            raise ValueError(f"a header value of email {rendered.key} contains a line break or control character: {_visible(value)}")
+            raise ValueError(
+                f"a header value of email {rendered.key} contains a line break or control character: {_visible(value)}"
+            )
     for addr in addresses:
         if problem := _address_problem(addr):
             raise ValueError(problem)
@@ -705,10 +739,19 @@ class ComposedEmail:
 def compose(rendered: RenderedEmail) -> ComposedEmail:
     """Build and compress the message of a rendered email for the outbox."""
     return ComposedEmail(
-        key=rendered.key, as_of=rendered.as_of, notice_id=rendered.notice_id, company_code=rendered.company_code,
-        customer_id=rendered.customer_id, currency=rendered.currency, level=rendered.level,
-        template=rendered.template, language=rendered.language, subject=rendered.subject,
-        recipients=rendered.recipients_text, reply_to=rendered.reply_to, problem=rendered.problem,
+        key=rendered.key,
+        as_of=rendered.as_of,
+        notice_id=rendered.notice_id,
+        company_code=rendered.company_code,
+        customer_id=rendered.customer_id,
+        currency=rendered.currency,
+        level=rendered.level,
+        template=rendered.template,
+        language=rendered.language,
+        subject=rendered.subject,
+        recipients=rendered.recipients_text,
+        reply_to=rendered.reply_to,
+        problem=rendered.problem,
         mime_zlib=None if rendered.problem else zlib.compress(message_bytes(rendered), 6),
     )
 
@@ -724,8 +767,16 @@ def neutralise(value: str) -> str:
 
 
 _STATEMENT_COLUMNS = (
-    "document_no", "document_type", "reference", "document_date", "due_date",
-    "days_past_due", "currency", "amount", "open_amount", "dunning_level",
+    "document_no",
+    "document_type",
+    "reference",
+    "document_date",
+    "due_date",
+    "days_past_due",
+    "currency",
+    "amount",
+    "open_amount",
+    "dunning_level",
 )
 
 
@@ -742,32 +793,45 @@ def _statement_rows(item_rows: list[dict], statement: Any, as_of: date, currency
         due = _as_date(r.get("due_date"))
         item = dunned.get(doc, {})
         open_cents = _cents(item.get("open_amount") if item else r.get("open_amount"))
-        rows.append({
-            "document_no": doc,
-            "document_type": _text(r.get("document_type")),
-            "reference": _text(r.get("reference")),
-            "document_date": _as_date(r.get("document_date")),
-            "due_date": due,
-            "days_past_due": max((as_of - due).days, 0) if due else None,
-            "currency": _text(r.get("currency")) or currency,
-            "amount": None if _missing(r.get("amount")) else _cents(r.get("amount")),
-            "open_amount": open_cents,
-            "dunning_level": int(item["level"]) if item and not _missing(item.get("level")) else None,
-        })
+        rows.append(
+            {
+                "document_no": doc,
+                "document_type": _text(r.get("document_type")),
+                "reference": _text(r.get("reference")),
+                "document_date": _as_date(r.get("document_date")),
+                "due_date": due,
+                "days_past_due": max((as_of - due).days, 0) if due else None,
+                "currency": _text(r.get("currency")) or currency,
+                "amount": None if _missing(r.get("amount")) else _cents(r.get("amount")),
+                "open_amount": open_cents,
+                "dunning_level": int(item["level"]) if item and not _missing(item.get("level")) else None,
+            }
+        )
     rows.sort(key=lambda r: (r["due_date"] or date.max, r["document_no"]))
     return rows
 
 
 def _statement_files(
-    rows: list[dict], catalog: dict, language: str, locale: Locale, customer_id: str,
-    customer_name: str, company: Mapping[str, Any], as_of: date, currency: str,
+    rows: list[dict],
+    catalog: dict,
+    language: str,
+    locale: Locale,
+    customer_id: str,
+    customer_name: str,
+    company: Mapping[str, Any],
+    as_of: date,
+    currency: str,
 ) -> tuple[Attachment, ...]:
     words = {**catalog["statement"][FALLBACK_LANGUAGE], **catalog["statement"].get(language, {})}
     headings = [words["columns"][c] for c in _STATEMENT_COLUMNS]
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", f"{words['file']}_{customer_id}_{as_of.isoformat()}")
     return (
         (f"{stem}.csv", _statement_csv(rows, headings, locale), CSV_MIMETYPE),
-        (f"{stem}.xlsx", _statement_xlsx(rows, headings, words, customer_id, customer_name, company, as_of, currency), XLSX_MIMETYPE),
+        (
+            f"{stem}.xlsx",
+            _statement_xlsx(rows, headings, words, customer_id, customer_name, company, as_of, currency),
+            XLSX_MIMETYPE,
+        ),
     )
 
 
@@ -779,26 +843,34 @@ def _statement_csv(rows: list[dict], headings: list[str], locale: Locale) -> byt
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(headings)
     for r in rows:
-        writer.writerow([
-            neutralise(r["document_no"]),
-            neutralise(r["document_type"]),
-            neutralise(r["reference"]),
-            r["document_date"].isoformat() if r["document_date"] else "",
-            r["due_date"].isoformat() if r["due_date"] else "",
-            "" if r["days_past_due"] is None else r["days_past_due"],
-            neutralise(r["currency"]),
-            # numbers we format ourselves (a credit note's "-119,00") are data, not formulas
-            "" if r["amount"] is None else str(to_decimal(r["amount"])).replace(".", decimal_mark),
-            str(to_decimal(r["open_amount"])).replace(".", decimal_mark),
-            "" if r["dunning_level"] is None else r["dunning_level"],
-        ])
+        writer.writerow(
+            [
+                neutralise(r["document_no"]),
+                neutralise(r["document_type"]),
+                neutralise(r["reference"]),
+                r["document_date"].isoformat() if r["document_date"] else "",
+                r["due_date"].isoformat() if r["due_date"] else "",
+                "" if r["days_past_due"] is None else r["days_past_due"],
+                neutralise(r["currency"]),
+                # numbers we format ourselves (a credit note's "-119,00") are data, not formulas
+                "" if r["amount"] is None else str(to_decimal(r["amount"])).replace(".", decimal_mark),
+                str(to_decimal(r["open_amount"])).replace(".", decimal_mark),
+                "" if r["dunning_level"] is None else r["dunning_level"],
+            ]
+        )
     # a BOM so that Excel reads UTF-8 (umlauts, accents) instead of the ANSI code page
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def _statement_xlsx(
-    rows: list[dict], headings: list[str], words: dict, customer_id: str, customer_name: str,
-    company: Mapping[str, Any], as_of: date, currency: str,
+    rows: list[dict],
+    headings: list[str],
+    words: dict,
+    customer_id: str,
+    customer_name: str,
+    company: Mapping[str, Any],
+    as_of: date,
+    currency: str,
 ) -> bytes:
     import xlsxwriter
 
@@ -806,7 +878,13 @@ def _statement_xlsx(
     # strings_to_formulas off: write_string never evaluates; neutralise() covers other apps
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     # a fixed creation time keeps the file byte-identical across reruns of the same as_of
-    book.set_properties({"title": words["title"], "author": str(company["name"]), "created": datetime.combine(as_of, datetime.min.time())})
+    book.set_properties(
+        {
+            "title": words["title"],
+            "author": str(company["name"]),
+            "created": datetime.combine(as_of, datetime.min.time()),
+        }
+    )
     sheet = book.add_worksheet(words["title"][:31])
     bold = book.add_format({"bold": True})
     title = book.add_format({"bold": True, "font_size": 14})
@@ -858,7 +936,10 @@ def _recipients(raw: str, customer_id: str) -> tuple[list[str], str | None]:
     if not raw:
         return [], f"Customer {customer_id} has no email address."
     if _CONTROL.search(raw):
-        return [], f"The email address of customer {customer_id} contains a line break or control character: {_visible(raw)}."
+        return (
+            [],
+            f"The email address of customer {customer_id} contains a line break or control character: {_visible(raw)}.",
+        )
     seen: list[str] = []
     for part in re.split(r"[;,]", raw):
         addr = part.strip()

@@ -54,7 +54,11 @@ def file_lines(files: dict | None, links: dict | None) -> list[str]:
 def summary_markdown(summary: dict) -> str:
     """The artifact of a run that got as far as its reports."""
     base = summary.get("base_currency", "")
-    lines = [f"# Receivables run {summary['as_of']}: {OUTCOMES.get(summary.get('outcome', 'succeeded'), summary.get('outcome'))}", ""]
+    lines = [
+        f"# Receivables run {summary['as_of']}: "
+        f"{OUTCOMES.get(summary.get('outcome', 'succeeded'), summary.get('outcome'))}",
+        "",
+    ]
     lines += _facts(summary)
     dunning = summary.get("dunning")
     if dunning:
@@ -62,10 +66,13 @@ def summary_markdown(summary: dict) -> str:
         lines.append(f"| Dunning | {dunning['notices']:,} notices, {dunning['advanced']:,} items advanced{written} |")
     cash = summary.get("cash_application")
     if cash:
-        applied = ", ".join(format_money(c["amount"], c["currency"]) for c in summary.get("cash_applied", [])) or "nothing"
+        applied = (
+            ", ".join(format_money(c["amount"], c["currency"]) for c in summary.get("cash_applied", [])) or "nothing"
+        )
         unapplied = ", ".join(f"{k} {v}" for k, v in (cash.get("unapplied") or {}).items()) or "none"
         lines.append(
-            f"| Cash application | {cash['payments_fully_applied']:,} of {cash['payments']:,} payments fully applied ({applied}); "
+            f"| Cash application | {cash['payments_fully_applied']:,} of {cash['payments']:,} payments "
+            f"fully applied ({applied}); "
             f"{cash['suggestions']:,} suggestions for review; unapplied: {unapplied} |"
         )
     lines += file_lines(summary.get("files"), summary.get("file_links"))
@@ -83,12 +90,24 @@ def summary_markdown(summary: dict) -> str:
     extracts = summary.get("extracts") or {}
     if extracts:
         lines += ["", "## Extracts", "", "| extract | read | accepted | quarantined |", "| --- | ---: | ---: | ---: |"]
-        lines += [f"| {n} | {c['read']:,} | {c['accepted']:,} | {c['quarantined']:,} |" for n, c in extracts.items() if c["read"]]
+        lines += [
+            f"| {n} | {c['read']:,} | {c['accepted']:,} | {c['quarantined']:,} |"
+            for n, c in extracts.items()
+            if c["read"]
+        ]
     return "\n".join(lines) + "\n"
 
 
-def outcome_markdown(*, as_of: str, mode: str, outcome: str, reason: str, run_id: str | None = None,
-                     counts: dict | None = None, notified: str | None = None) -> str:
+def outcome_markdown(
+    *,
+    as_of: str,
+    mode: str,
+    outcome: str,
+    reason: str,
+    run_id: str | None = None,
+    counts: dict | None = None,
+    notified: str | None = None,
+) -> str:
     """The artifact of a run that stopped before its reports: the paragraph that says why."""
     summary = {"as_of": as_of, "mode": mode, "outcome": outcome, "run_id": run_id, **(counts or {})}
     lines = [f"# Receivables run {as_of}: {OUTCOMES.get(outcome, outcome)}", ""]
@@ -112,14 +131,16 @@ def worklist_table(worklist: list[dict], currency: str, limit: int = 200) -> lis
         reason = str(r.get("reason") or "")
         if len(reason) > REASON_WIDTH:
             reason = reason[: REASON_WIDTH - 1].rstrip() + "…"
-        rows.append({
-            "next action": ACTION_LABELS.get(str(r.get("next_action")), str(r.get("next_action"))),
-            "rank": r.get("rank"),
-            "customer": f"{r.get('company_code')}/{r.get('customer_id')}",
-            "collector": r.get("collector") or "",
-            f"overdue ({currency})": format_money(r.get("overdue_amount"), "").strip(),
-            "reason": reason,
-        })
+        rows.append(
+            {
+                "next action": ACTION_LABELS.get(str(r.get("next_action")), str(r.get("next_action"))),
+                "rank": r.get("rank"),
+                "customer": f"{r.get('company_code')}/{r.get('customer_id')}",
+                "collector": r.get("collector") or "",
+                f"overdue ({currency})": format_money(r.get("overdue_amount"), "").strip(),
+                "reason": reason,
+            }
+        )
     return rows
 
 
@@ -136,5 +157,8 @@ def _facts(summary: dict, reason: str | None = None) -> list[str]:
         lines.append(f"| Flow run | {summary['flow_run_name']} |")
     if reason is None:
         lines.append(f"| Emails | {email_line(summary.get('emails'), summary.get('reminders', True))} |")
-    lines.append(f"| Quarantined rows | {quarantine_line(int(summary.get('quarantined_rows') or 0), summary.get('quarantine_reasons'), summary.get('run_id'))} |")
+    quarantined = quarantine_line(
+        int(summary.get("quarantined_rows") or 0), summary.get("quarantine_reasons"), summary.get("run_id")
+    )
+    lines.append(f"| Quarantined rows | {quarantined} |")
     return lines

@@ -200,6 +200,5 @@ FX_RATES = Extract(
 
 #: in dependency order: customers first, because the others refer to them
 EXTRACTS: dict[str, Extract] = {
-    e.name: e
-    for e in (CUSTOMERS, OPEN_ITEMS, PAYMENTS, DISPUTES, PROMISES, CLEARED_ITEMS, FX_RATES)
+    e.name: e for e in (CUSTOMERS, OPEN_ITEMS, PAYMENTS, DISPUTES, PROMISES, CLEARED_ITEMS, FX_RATES)
 }

@@ -8,10 +8,10 @@ Names are part of the contract (SPEC "Settings"): ``RECEIVABLES_DB_URL``,
 from __future__ import annotations
 
 import os
-
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -32,7 +32,7 @@ def sqlalchemy_url(url: str) -> str:
     stripped = url.strip()
     for scheme in _BARE_POSTGRES:
         if stripped.lower().startswith(scheme):
-            return "postgresql+psycopg://" + stripped[len(scheme):]
+            return "postgresql+psycopg://" + stripped[len(scheme) :]
     return stripped
 
 
@@ -107,15 +107,15 @@ class Settings(BaseSettings):
 
 #: the values of the ``--config`` file being loaded; a source of its own so that it ranks
 #: below the environment while command-line flags rank above it
-_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES", default={})
+_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES")
 
 
 class _YamlFileValues(PydanticBaseSettingsSource):
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return _FILE_VALUES.get().get(field_name), field_name, False
+        return _FILE_VALUES.get({}).get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_FILE_VALUES.get())
+        return dict(_FILE_VALUES.get({}))
 
 
 def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
@@ -130,9 +130,7 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         _FILE_VALUES.reset(token)
 
 
-def readable_validation_error(
-    what: str, exc: ValidationError, location: Callable[[tuple], str] | None = None
-) -> str:
+def readable_validation_error(what: str, exc: ValidationError, location: Callable[[tuple], str] | None = None) -> str:
     """One paragraph naming each bad field, without pydantic's URLs and input dumps.
     ``location`` may name a field better than its dotted path (e.g. a rule by its name)."""
     problems = []

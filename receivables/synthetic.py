@@ -415,9 +415,7 @@ _NOISE = {
 }
 #: how banks and domain names spell umlauts and accents in ASCII
 _TRANSLIT = str.maketrans(
-    dict(
-        zip("äöüÄÖÜßáéíóúñÁÉÍÓÚÑçÇ", "ae oe ue Ae Oe Ue ss a e i o u n A E I O U N c C".split(), strict=True)
-    )
+    dict(zip("äöüÄÖÜßáéíóúñÁÉÍÓÚÑçÇ", "ae oe ue Ae Oe Ue ss a e i o u n A E I O U N c C".split(), strict=True))
 )
 _STRING = np.dtypes.StringDType()
 _NOT_SLUG = re.compile(r"[^a-z0-9 &/-]")
@@ -590,9 +588,7 @@ def _generate_chunk(
 # --------------------------------------------------------------------------------------------
 
 
-def _make_customers(
-    rng: np.random.Generator, state: _State, params: _Params, start: int, n: int
-) -> _Customers:
+def _make_customers(rng: np.random.Generator, state: _State, params: _Params, start: int, n: int) -> _Customers:
     numbers = np.arange(start + 1, start + n + 1, dtype=np.int64)
     ids = np.strings.add("C", np.strings.zfill(numbers.astype(_STRING), 6))
     company = rng.choice(3, size=n, p=_COUNTRY_SHARE).astype(np.int8)
@@ -628,17 +624,16 @@ def _make_customers(
     profile = rng.choice(4, size=n, p=_PROFILE_SHARE)
     scale = (np.asarray(_SEGMENT_INVOICE_CENTS)[segment] * rng.lognormal(0.0, 0.6, n)).astype(np.int64)
     credit_limit = (
-        np.maximum(
-            1, np.round(np.asarray(_SEGMENT_CREDIT_UNITS)[segment] * rng.lognormal(0.0, 0.5, n))
-        ).astype(np.int64)
+        np.maximum(1, np.round(np.asarray(_SEGMENT_CREDIT_UNITS)[segment] * rng.lognormal(0.0, 0.5, n))).astype(
+            np.int64
+        )
         * 100_000
     )
     policy = np.full(n, "", dtype=object)
     override = rng.random(n) < 0.03
     # an override names another segment's policy: that policy exists wherever segments do
     policy[override] = [
-        _SEGMENTS[(s + 1 + int(k)) % 3]
-        for s, k in zip(segment[override], rng.integers(0, 2, int(override.sum())))
+        _SEGMENTS[(s + 1 + int(k)) % 3] for s, k in zip(segment[override], rng.integers(0, 2, int(override.sum())))
     ]
     block = rng.random(n) < 0.02
     pick = (rng.random(n) * np.asarray([len(x) for x in _COLLECTORS])[company]).astype(np.int64)
@@ -693,7 +688,7 @@ def _company_name(country: int, seq: int) -> str:
         k -= sum(sizes)
     # a prime stride (coprime to any tier size) walks all names of the tier in a scattered order
     j = (k * 2_654_435_761 + 12_345) % sum(sizes)
-    for pattern, size in zip(tier, sizes):
+    for pattern, size in zip(tier, sizes):  # noqa: B007 - pattern is used after the loop, the one it stopped at
         if j < size:
             break
         j -= size
@@ -750,9 +745,7 @@ def _make_ibans(rng: np.random.Generator, numbers: np.ndarray, company: np.ndarr
             pick = rng.integers(0, len(_GB_BANKS), int(us.sum()))
             letters = np.asarray([b[0] for b in _GB_BANKS])[pick]
             digits = np.asarray([b[1] for b in _GB_BANKS])[pick]
-            sort = np.asarray([b[2] for b in _GB_BANKS])[pick] * 10_000 + rng.integers(
-                0, 10_000, int(us.sum())
-            )
+            sort = np.asarray([b[2] for b in _GB_BANKS])[pick] * 10_000 + rng.integers(0, 10_000, int(us.sum()))
             acct = (slot[us] * 13_579_137) % 10**8
             r = digits % 97
             r = (r * 10**6 + sort) % 97
@@ -801,9 +794,7 @@ def _make_emails(rng: np.random.Generator, names: list[str], company: np.ndarray
             emails.append("")  # no address on file: these customers need a letter or a call
             continue
         words = [
-            w
-            for w in name.replace(",", " ").split()
-            if w not in _LEGAL_FORMS[c] and w not in ("&", "Co.", "de", "of")
+            w for w in name.replace(",", " ").split() if w not in _LEGAL_FORMS[c] and w not in ("&", "Co.", "de", "of")
         ]
         domain = _ascii_slug(" ".join(words[:2]))[:30].strip("-") + _TLD[c]
         boxes = _DEPARTMENT_MAILBOXES[c]
@@ -843,17 +834,15 @@ def _make_open_items(rng: np.random.Generator, cust: _Customers, params: _Params
     pmt = doc_type == _PMT
     amount[pmt] = -np.maximum(1_000, (scale[pmt] * rng.lognormal(-0.5, 0.8, int(pmt.sum())))).astype(np.int64)
     adj = doc_type == _ADJ
-    adj_amount = np.maximum(100, (scale[adj] * 0.05 * rng.lognormal(0.0, 0.8, int(adj.sum())))).astype(
-        np.int64
-    )
+    adj_amount = np.maximum(100, (scale[adj] * 0.05 * rng.lognormal(0.0, 0.8, int(adj.sum())))).astype(np.int64)
     amount[adj] = np.where(rng.random(int(adj.sum())) < 0.7, adj_amount, -adj_amount)
 
     open_amount = amount.copy()
     partial = (doc_type == _INV) & (rng.random(m) < 0.07)
     # part-paid or part-credited invoices: same sign, strictly less than the original
-    open_amount[partial] = np.maximum(
-        100, (amount[partial] * rng.uniform(0.15, 0.9, int(partial.sum())))
-    ).astype(np.int64)
+    open_amount[partial] = np.maximum(100, (amount[partial] * rng.uniform(0.15, 0.9, int(partial.sum())))).astype(
+        np.int64
+    )
 
     age = rng.exponential(np.asarray(_PROFILE_AGE_SCALE)[cust.profile[c]]) % 230
     doc_date = as_of - age.astype(np.int64)
@@ -989,9 +978,7 @@ def _assign_references(rng: np.random.Generator, items: _Items, state: _State) -
     rf = np.flatnonzero(items.ref_kind == _REF_RF)
     if len(rf):
         # ISO 11649: the body encodes company and document counter, so it is unique
-        body = (np.asarray([1000, 2000, 3000])[items.company[rf]] * 10**8 + items.counter[rf] % 10**8).astype(
-            np.int64
-        )
+        body = (np.asarray([1000, 2000, 3000])[items.company[rf]] * 10**8 + items.counter[rf] % 10**8).astype(np.int64)
         check = 98 - (body % 97 * (10**6 % 97) + 271500) % 97  # "RF00" -> 27 15 00
         digits = np.strings.add(
             np.strings.add("RF", np.strings.zfill(check.astype(_STRING), 2)),
@@ -1022,9 +1009,7 @@ def _make_disputes(
     reason = rng.choice(len(schemas.DISPUTE_REASONS), size=k, p=_DISPUTE_REASON_SHARE)
     open_amount = items.open[rows]
     full = rng.random(k) < 0.6
-    amount = np.where(
-        full, open_amount, np.maximum(1, (open_amount * rng.uniform(0.1, 0.9, k)).astype(np.int64))
-    )
+    amount = np.where(full, open_amount, np.maximum(1, (open_amount * rng.uniform(0.1, 0.9, k)).astype(np.int64)))
     opened = np.minimum(items.doc_date[rows] + rng.integers(5, 45, k), as_of)
     resolved = rng.random(k) < 0.15
     resolved_on = np.where(resolved, np.minimum(opened + rng.integers(1, 30, k), as_of), -1)
@@ -1112,9 +1097,7 @@ def _make_promises(
                 add(c, "", amount, promised, promised - 3 - int(r[5] * 17))
         # a kept promise leaves its trace on a recently cleared document
         cs, ce = cleared_start[c], cleared_end[c]
-        recent = cs + np.flatnonzero(
-            (cleared.clearing_date[cs:ce] >= as_of - 60) & (cleared.amount[cs:ce] > 0)
-        )
+        recent = cs + np.flatnonzero((cleared.clearing_date[cs:ce] >= as_of - 60) & (cleared.amount[cs:ce] > 0))
         if len(recent) and r[5] < 0.4:
             j = int(recent[int(r[3] * len(recent))])
             promised = min(int(cleared.clearing_date[j]) + int(r[2] * 4), as_of)
@@ -1189,9 +1172,7 @@ _COMBINATION_MAX_ITEMS = 30
 def _sum_counts(values: np.ndarray, total: int) -> list[int]:
     """How many sets of 1, 2, ... items sum exactly to total (larger sets only for few items)."""
     n = len(values)
-    largest = (
-        _COMBINATION_MAX_SIZE if n <= _COMBINATION_MAX_ITEMS else 3 if n <= 2 * _COMBINATION_MAX_ITEMS else 2
-    )
+    largest = _COMBINATION_MAX_SIZE if n <= _COMBINATION_MAX_ITEMS else 3 if n <= 2 * _COMBINATION_MAX_ITEMS else 2
     counts = [int(np.count_nonzero(values == total))]
     for size in range(2, largest + 1):
         if size > n:
@@ -1214,11 +1195,7 @@ def _reachable(values: np.ndarray, total: int) -> bool:
     """
     if np.any(values == total):
         return True
-    i, j = (
-        _subsets(len(values), 2)
-        if len(values) <= 2 * _COMBINATION_MAX_ITEMS
-        else np.triu_indices(len(values), 1)
-    )
+    i, j = _subsets(len(values), 2) if len(values) <= 2 * _COMBINATION_MAX_ITEMS else np.triu_indices(len(values), 1)
     pairs = np.sort(values[i] + values[j])
     if len(pairs) == 0:
         return False
@@ -1368,14 +1345,10 @@ class _PaymentBuilder:
         remaining = np.zeros(n, dtype=np.int64)
         if scenario == "short_payment":
             # bank charges or rounding: cents or a few units, never beyond the tolerance
-            short = np.where(
-                self.rng.random(n) < 0.5, self.rng.integers(1, 100, n), self.rng.integers(1, 6, n) * 100
-            )
+            short = np.where(self.rng.random(n) < 0.5, self.rng.integers(1, 100, n), self.rng.integers(1, 6, n) * 100)
             short = np.maximum(
                 1,
-                np.minimum(
-                    short, np.minimum(SHORT_PAYMENT_MAX_CENTS, opened * SHORT_PAYMENT_MAX_PERCENT // 100)
-                ),
+                np.minimum(short, np.minimum(SHORT_PAYMENT_MAX_CENTS, opened * SHORT_PAYMENT_MAX_PERCENT // 100)),
             )
             amount = opened - short
             writeoff = short
@@ -1462,9 +1435,7 @@ class _PaymentBuilder:
             c = int(it.cust[a])
             s, e = self._slice(c)
             value = int(it.open[a])
-            if np.count_nonzero(it.open[s:e] == value) != 1 or np.any(
-                (self.after[s:e] == value) & self.partial[s:e]
-            ):
+            if np.count_nonzero(it.open[s:e] == value) != 1 or np.any((self.after[s:e] == value) & self.partial[s:e]):
                 return None
             self.free[a] = False
             return _Draft("exact_amount", c, int(it.company[a]), value, self._value_date(a), [a], [value])
@@ -1492,9 +1463,7 @@ class _PaymentBuilder:
                 return None
             self.free[chosen] = False
             applied = [int(it.open[i]) for i in chosen]
-            return _Draft(
-                "combination", c, int(it.company[a]), total, self._value_date(*chosen), chosen, applied
-            )
+            return _Draft("combination", c, int(it.company[a]), total, self._value_date(*chosen), chosen, applied)
 
         self._loop(k, self.free & self.full, attempt)
 
@@ -1667,9 +1636,7 @@ def _mangle_name(name: str, u: float, keep_identity: bool = False) -> str:
         return name
     if u < 0.50:
         return name.upper()
-    plain = " ".join(
-        name.translate(_TRANSLIT).upper().replace("&", " ").replace(".", "").replace(",", "").split()
-    )
+    plain = " ".join(name.translate(_TRANSLIT).upper().replace("&", " ").replace(".", "").replace(",", "").split())
     if u < 0.75:
         return plain
     if u < 0.90:
@@ -1707,9 +1674,7 @@ def _quote_document(items: _Items, row: int, u: float, allow_reference: bool, la
     return (doc, f"INV {k}", f"INV{k:06d}", f"inv-{k}", f"INV#{k}")[v]
 
 
-def _remittance(
-    d: _Draft, items: _Items, language: str, customer_id: str, value_date: int, r: np.ndarray
-) -> str:
+def _remittance(d: _Draft, items: _Items, language: str, customer_id: str, value_date: int, r: np.ndarray) -> str:
     def pick(options: Sequence[str], x: float) -> str:
         return options[int(x * len(options)) % len(options)]
 
@@ -1736,9 +1701,7 @@ def _remittance(
     else:
         row = d.items[0]
         quoted = _quote_document(items, row, r[4], allow_reference=True, language=language)
-        if items.ref_kind[row] != _REF_NONE and items.ref_text[row].replace(" ", "")[-10:] in quoted.replace(
-            " ", ""
-        ):
+        if items.ref_kind[row] != _REF_NONE and items.ref_text[row].replace(" ", "")[-10:] in quoted.replace(" ", ""):
             text = pick(_REF_TEXT[language], r[3]).format(x=quoted)
         else:
             text = pick(_SINGLE_TEXT[language], r[3]).format(x=quoted)
@@ -1746,11 +1709,7 @@ def _remittance(
                 text = f"{text} / {items.ref_text[row]}"  # "INV 123 / PO 4500012345"
         if scenario == "discount" and r[6] < 0.6:
             bp = d.discount_bp
-            pct = (
-                f"{bp // 100}"
-                if bp % 100 == 0
-                else f"{bp // 100}{'.' if language == 'en' else ','}{bp % 100 // 10}"
-            )
+            pct = f"{bp // 100}" if bp % 100 == 0 else f"{bp // 100}{'.' if language == 'en' else ','}{bp % 100 // 10}"
             text = f"{text} {_DISCOUNT_NOTE[language].format(p=pct)}"
         elif scenario == "short_payment" and r[6] < 0.3:
             text = f"{text} {_SHORT_NOTE[language]}"
@@ -1951,6 +1910,4 @@ def _write_manifest(
         "scenarios": dict(summary.scenarios),
         "files": digests,
     }
-    (out_dir / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -22,11 +22,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from receivables.config_folder import ConfigFolder
 from receivables.errors import ConfigError, InputRejected, ReceivablesError
 from receivables.extracts import ROW_ERROR_COLUMNS, ExtractSet
 from receivables.money import to_decimal
 from receivables.schemas import DISPUTE_REASONS, DOCUMENT_TYPES, EXTRACTS
-from receivables.config_folder import ConfigFolder
+
 #: a derived column the suites check for referential integrity: the customer exists and was
 #: accepted (see _SuiteRunner.run); failures are reported against customer_id
 CUSTOMER_ACCEPTED = "_customer_accepted"
@@ -48,7 +49,11 @@ class ValidatedSet:
 def load_suite(extract: str, suites: ConfigFolder | Path = ConfigFolder()) -> dict:
     """The extract's suite: ``expectations/<extract>.json`` of the configuration folder (else
     the shipped one), or of a folder of suites."""
-    path = suites.file(f"expectations/{extract}.json") if isinstance(suites, ConfigFolder) else Path(suites) / f"{extract}.json"
+    path = (
+        suites.file(f"expectations/{extract}.json")
+        if isinstance(suites, ConfigFolder)
+        else Path(suites) / f"{extract}.json"
+    )
     try:
         suite = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -58,11 +63,16 @@ def load_suite(extract: str, suites: ConfigFolder | Path = ConfigFolder()) -> di
     for i, exp in enumerate(suite.get("expectations", [])):
         severity = exp.get("meta", {}).get("severity")
         if severity not in ("critical", "row"):
-            raise ConfigError(f"Validation suite {path}, expectation {i + 1} ({exp.get('type')}): meta.severity must be 'critical' or 'row'.")
+            raise ConfigError(
+                f"Validation suite {path}, expectation {i + 1} ({exp.get('type')}): "
+                "meta.severity must be 'critical' or 'row'."
+            )
     return suite
 
 
-def validate_extract_set(extracts: ExtractSet, as_of: date, suites: ConfigFolder | Path = ConfigFolder()) -> ValidatedSet:
+def validate_extract_set(
+    extracts: ExtractSet, as_of: date, suites: ConfigFolder | Path = ConfigFolder()
+) -> ValidatedSet:
     """Run every extract's suite; raise ``InputRejected`` on a critical failure, else split each
     extract into accepted rows and quarantine records."""
     runner = _SuiteRunner()
@@ -94,8 +104,14 @@ def validate_extract_set(extracts: ExtractSet, as_of: date, suites: ConfigFolder
             raise ReceivablesError(f"Row accounting failed for {name}: {counts[name]}")
         if name == "customers":
             params["customer_ids"] = set(good["customer_id"])
-    records = pd.concat([q for q in quarantine if not q.empty], ignore_index=True) if any(not q.empty for q in quarantine) else pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    records = records.sort_values(["extract", "row_number", "column"], kind="stable", key=_extract_order).reset_index(drop=True)
+    records = (
+        pd.concat([q for q in quarantine if not q.empty], ignore_index=True)
+        if any(not q.empty for q in quarantine)
+        else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    )
+    records = records.sort_values(["extract", "row_number", "column"], kind="stable", key=_extract_order).reset_index(
+        drop=True
+    )
     return ValidatedSet(frames=accepted, quarantine=records[QUARANTINE_COLUMNS], counts=counts)
 
 
@@ -121,9 +137,11 @@ def _explain_customer_refs(failures: pd.DataFrame, raw_ids: set[str]) -> pd.Data
     if refs.any():
         failures = failures.copy()
         failures.loc[refs, "reason"] = failures.loc[refs, "value"].map(
-            lambda v: f"customer {v} is quarantined in the customers extract, so its rows cannot be used"
-            if v in raw_ids
-            else f"customer {v} does not exist in the customers extract (orphan row)"
+            lambda v: (
+                f"customer {v} is quarantined in the customers extract, so its rows cannot be used"
+                if v in raw_ids
+                else f"customer {v} does not exist in the customers extract (orphan row)"
+            )
         )
     return failures
 

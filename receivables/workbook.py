@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -79,7 +79,6 @@ DEFAULT_LABELS: dict[str, str] = {
     "value": "Value",
     "unit": "Unit",
 }
-
 
 
 def labels_for(config: AgingConfig) -> dict[str, str]:
@@ -147,7 +146,8 @@ def write_workbook(
     for name, frame in sheets.items():
         if len(frame) >= EXCEL_MAX_ROWS:
             raise ReceivablesError(
-                f"The sheet '{name}' has {len(frame):,} rows, more than the {EXCEL_MAX_ROWS - 1:,} data rows an Excel sheet holds; "
+                f"The sheet '{name}' has {len(frame):,} rows, "
+                f"more than the {EXCEL_MAX_ROWS - 1:,} data rows an Excel sheet holds; "
                 "the workbook was not written. Use the warehouse table for this one."
             )
     workbook = xlsxwriter.Workbook(
@@ -162,14 +162,18 @@ def write_workbook(
     )
     if created is not None:
         workbook.set_properties({"created": created})
-    header = workbook.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "#FFFFFF", "border": 1, "valign": "top", "text_wrap": True})
+    header = workbook.add_format(
+        {"bold": True, "bg_color": "#1F3864", "font_color": "#FFFFFF", "border": 1, "valign": "top", "text_wrap": True}
+    )
     money_fmt = workbook.add_format({"num_format": "#,##0.00"})
     date_fmt = workbook.add_format({"num_format": "yyyy-mm-dd"})
     taken: set[str] = set()
     try:
         for name, frame in sheets.items():
             money = set(money_columns.get(name, ())) if isinstance(money_columns, Mapping) else set(money_columns)
-            _write_sheet(workbook.add_worksheet(_sheet_name(name, taken)), frame, money, labels, header, money_fmt, date_fmt)
+            _write_sheet(
+                workbook.add_worksheet(_sheet_name(name, taken)), frame, money, labels, header, money_fmt, date_fmt
+            )
     finally:
         workbook.close()
     return path
@@ -191,7 +195,9 @@ def _cells(series: pd.Series, kind: str) -> list:
             return out
     values = series.astype(object).tolist()
     if kind == "money":
-        return [None if _missing(v) else (int(v) / 100 if isinstance(v, (int, np.integer)) else float(v)) for v in values]
+        return [
+            None if _missing(v) else (int(v) / 100 if isinstance(v, (int, np.integer)) else float(v)) for v in values
+        ]
     if kind == "date":
         return [None if _missing(v) else pd.Timestamp(v).to_pydatetime().replace(tzinfo=None) for v in values]
     if isinstance(series.dtype, pd.StringDtype):  # text only: no per-value type tests
@@ -209,7 +215,9 @@ def _cells(series: pd.Series, kind: str) -> list:
     return out
 
 
-def _write_sheet(ws, frame: pd.DataFrame, money: set[str], labels: Mapping[str, str], header, money_fmt, date_fmt) -> None:
+def _write_sheet(
+    ws, frame: pd.DataFrame, money: set[str], labels: Mapping[str, str], header, money_fmt, date_fmt
+) -> None:
     columns = list(frame.columns)
     kinds = ["money" if c in money else "date" if _is_date_column(frame[c]) else "value" for c in columns]
     cells = [_cells(frame[c], kind) for c, kind in zip(columns, kinds)]
@@ -261,7 +269,11 @@ def report_sheets(
 ) -> dict[str, pd.DataFrame]:
     """The run's workbook sheets from the stage frames, with the customer's name beside its id
     and the payment's value date, payer and remittance text beside unapplied cash."""
-    names = {} if customers is None or customers.empty else dict(zip(customers["customer_id"].astype(str), customers["name"]))
+    names = (
+        {}
+        if customers is None or customers.empty
+        else dict(zip(customers["customer_id"].astype(str), customers["name"]))
+    )
 
     def named(frame: pd.DataFrame) -> pd.DataFrame:
         if "customer_id" not in frame.columns or "name" in frame.columns:
@@ -272,9 +284,22 @@ def report_sheets(
 
     cash = named(unapplied)
     if payments is not None and not payments.empty:
-        extra = [c for c in ("value_date", "payer_name", "remittance_info") if c in payments.columns and c not in cash.columns]
+        extra = [
+            c
+            for c in ("value_date", "payer_name", "remittance_info")
+            if c in payments.columns and c not in cash.columns
+        ]
         cash = cash.merge(payments[["payment_id", *extra]].drop_duplicates("payment_id"), on="payment_id", how="left")
-    worklist_cols = ["rank", "company_code", "customer_id", "collector", "priority", "overdue_amount", "next_action", "reason"]
+    worklist_cols = [
+        "rank",
+        "company_code",
+        "customer_id",
+        "collector",
+        "priority",
+        "overdue_amount",
+        "next_action",
+        "reason",
+    ]
     return {
         "Aging": named(aging),
         "Worklist": named(worklist[[c for c in worklist_cols if c in worklist.columns]]),

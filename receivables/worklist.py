@@ -38,7 +38,16 @@ ACTION_LABELS = {
     "call": "Call the customer",
     "write_off_candidate": "Consider a write-off",
 }
-WORKLIST_COLUMNS = ["rank", "company_code", "customer_id", "collector", "priority", "overdue_amount", "reason", "next_action"]
+WORKLIST_COLUMNS = [
+    "rank",
+    "company_code",
+    "customer_id",
+    "collector",
+    "priority",
+    "overdue_amount",
+    "reason",
+    "next_action",
+]
 #: reasons of one kind listed in full before "and N more"
 _LISTED = 3
 
@@ -119,13 +128,16 @@ def build_worklist(
         reasons[key][action].append(text)
 
     if notices is not None and not notices.empty:
-        for n in notices.sort_values(["company_code", "customer_id", "currency", "level"], kind="stable").itertuples(index=False):
+        for n in notices.sort_values(["company_code", "customer_id", "currency", "level"], kind="stable").itertuples(
+            index=False
+        ):
             action = {"handover": "handover", "call_task": "call"}.get(str(n.action))
             if action:
                 add(
                     (str(n.company_code), str(n.customer_id)),
                     action,
-                    f"dunning level {int(n.level)} {'handover' if action == 'handover' else 'call'} for {_money(int(n.overdue_amount), str(n.currency))} overdue",
+                    f"dunning level {int(n.level)} {'handover' if action == 'handover' else 'call'} "
+                    f"for {_money(int(n.overdue_amount), str(n.currency))} overdue",
                 )
 
     if broken_promises is not None and not broken_promises.empty:
@@ -134,13 +146,16 @@ def build_worklist(
             add(
                 (str(p.company_code), str(p.customer_id)),
                 "chase_broken_promise",
-                f"broken promise {p.promise_id}{what}: {_money(int(p.promised_amount))} promised for {pd.Timestamp(p.promised_date).date()}",
+                f"broken promise {p.promise_id}{what}: {_money(int(p.promised_amount))} promised "
+                f"for {pd.Timestamp(p.promised_date).date()}",
             )
 
     if disputes is not None and not disputes.empty:
         live = open_disputes(disputes, t)
         live = live.assign(age_days=(t - pd.to_datetime(live["opened_on"])).dt.days)
-        live = live.loc[live["age_days"] >= w.dispute_follow_up_days].sort_values(["age_days", "dispute_id"], ascending=[False, True], kind="stable")
+        live = live.loc[live["age_days"] >= w.dispute_follow_up_days].sort_values(
+            ["age_days", "dispute_id"], ascending=[False, True], kind="stable"
+        )
         for d in live.itertuples(index=False):
             add(
                 (str(d.company_code), str(d.customer_id)),
@@ -178,7 +193,11 @@ def build_worklist(
             amount = int(amount)
             if overdue.get(key, 0) > 0 and base(amount, str(cur), key) >= unapplied_min:
                 why = "/".join(whys[(cc, cust, cur)])
-                add(key, "call", f"unapplied cash {_money(amount, str(cur))} ({why}) to clarify against the overdue items")
+                add(
+                    key,
+                    "call",
+                    f"unapplied cash {_money(amount, str(cur))} ({why}) to clarify against the overdue items",
+                )
 
     esc = w.escalate
     esc_days, esc_cents = esc.min_days_past_due, esc.min_overdue_cents
@@ -192,17 +211,27 @@ def build_worklist(
             if key in total:
                 limit = base(int(c.credit_limit), str(c.currency), key)
                 if total[key] > limit:
-                    add(key, "escalate", f"open balance {_money(total[key], unit)} above the credit limit of {_money(limit, unit)}")
+                    add(
+                        key,
+                        "escalate",
+                        f"open balance {_money(total[key], unit)} above the credit limit of {_money(limit, unit)}",
+                    )
 
     wo = w.write_off
     wo_cents = wo.max_cents
     for key, late in overdue.items():
         if 0 < late <= wo_cents and not young_overdue.get(key, False):
-            add(key, "write_off_candidate", f"only {_money(late, unit)} overdue, all of it {wo.min_days_past_due}+ days past due")
+            add(
+                key,
+                "write_off_candidate",
+                f"only {_money(late, unit)} overdue, all of it {wo.min_days_past_due}+ days past due",
+            )
 
     collectors = {}
     if customers is not None and not customers.empty and "collector" in customers:
-        collectors = {str(c): (None if pd.isna(v) else str(v)) for c, v in zip(customers["customer_id"], customers["collector"])}
+        collectors = {
+            str(c): (None if pd.isna(v) else str(v)) for c, v in zip(customers["customer_id"], customers["collector"])
+        }
 
     rows = []
     for key, by_action in reasons.items():
@@ -214,7 +243,9 @@ def build_worklist(
             if len(listed) > _LISTED:
                 texts.append(f"and {len(listed) - _LISTED} more {a.replace('_', ' ')} reason(s)")
         if unconverted.get(key):
-            texts.append(f"amounts in {', '.join(sorted(unconverted[key]))} left out: no FX rate on or before {t.date()}")
+            texts.append(
+                f"amounts in {', '.join(sorted(unconverted[key]))} left out: no FX rate on or before {t.date()}"
+            )
         rows.append(
             {
                 "company_code": key[0],
@@ -227,9 +258,15 @@ def build_worklist(
             }
         )
     if not rows:
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(WORKLIST_COLUMNS, ["int64", object, object, object, "float64", "int64", object, object])})
-    out = pd.DataFrame(rows).sort_values(["priority", "customer_id", "company_code"], ascending=[False, True, True], kind="stable")
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=d)
+                for c, d in zip(WORKLIST_COLUMNS, ["int64", object, object, object, "float64", "int64", object, object])
+            }
+        )
+    out = pd.DataFrame(rows).sort_values(
+        ["priority", "customer_id", "company_code"], ascending=[False, True, True], kind="stable"
+    )
     out.insert(0, "rank", np.arange(1, len(out) + 1, dtype="int64"))
     out["overdue_amount"] = out["overdue_amount"].astype("int64")
     return out.reset_index(drop=True)[WORKLIST_COLUMNS]
-

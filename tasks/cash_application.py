@@ -17,7 +17,11 @@ def apply_cash_task(run: Run, validated: ValidatedSet) -> CashApplication:
     c = run.counts["cash_application"]
     get_run_logger().info(
         "cash application: %d of %d payments fully applied, %d applications, %d suggestions, unapplied %s",
-        c["payments_fully_applied"], c["payments"], c["applications"], c["suggestions"], c["unapplied"],
+        c["payments_fully_applied"],
+        c["payments"],
+        c["applications"],
+        c["suggestions"],
+        c["unapplied"],
     )
     return result
 

@@ -16,7 +16,10 @@ def dunning_task(run: Run, validated: ValidatedSet, cash) -> DunningStep:
     d = run.counts["dunning"]
     get_run_logger().info(
         "dunning: %d notices %s, %d items advanced%s",
-        d["notices"], d["by_action"], d["advanced"], "" if step.write_state else f"; state not written: {step.why_not}",
+        d["notices"],
+        d["by_action"],
+        d["advanced"],
+        "" if step.write_state else f"; state not written: {step.why_not}",
     )
     return step
 

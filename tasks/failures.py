@@ -9,7 +9,8 @@ the flow's log.  Such tasks return the ``Rejection`` instead of raising, and the
 from __future__ import annotations
 
 import functools
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from receivables.errors import ConfigError, InputRejected
 from receivables.warehouse.run_lock import RunInProgress

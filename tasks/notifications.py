@@ -10,7 +10,8 @@ hook always writes one clear error line to the flow run's log, and in addition
 - calls the Prefect notification block named by ``RECEIVABLES_OPS_NOTIFY_BLOCK``
   (``"<block-type-slug>/<name>"``, e.g. ``slack-webhook/finance-ops``).
 
-Without either, a warning in the run's log says that nobody was notified.  The run log row of the run already holds the status and the reason (``pipeline.fail``).  A
+Without either, a warning in the run's log says that nobody was notified.  The run log row
+of the run already holds the status and the reason (``pipeline.fail``).  A
 notification that cannot be delivered is logged and never turns the failure into another
 error.  Neither the SMTP password nor a database password ever appears in what is sent.
 """
@@ -42,7 +43,8 @@ def notify_finance_ops(flow, flow_run, state) -> None:
         logger.warning(
             "No failure notification channel is configured, so nobody was notified: set %s "
             "(addresses) or %s (a Prefect notification block) in the worker's environment.",
-            OPS_EMAIL, OPS_NOTIFY_BLOCK,
+            OPS_EMAIL,
+            OPS_NOTIFY_BLOCK,
         )
         return
     if recipients:
@@ -50,7 +52,11 @@ def notify_finance_ops(flow, flow_run, state) -> None:
             send_ops_email(recipients, subject, body, flow_run.parameters.get("config"))
             logger.info("Failure notice emailed to %s.", ", ".join(recipients))
         except Exception as exc:  # a notice that cannot go out must not mask the failure itself
-            logger.error("The failure notice could not be emailed to %s: %s", ", ".join(recipients), _scrub(f"{type(exc).__name__}: {exc}", secrets))
+            logger.error(
+                "The failure notice could not be emailed to %s: %s",
+                ", ".join(recipients),
+                _scrub(f"{type(exc).__name__}: {exc}", secrets),
+            )
     if block:
         try:
             from prefect.blocks.core import Block
@@ -58,7 +64,9 @@ def notify_finance_ops(flow, flow_run, state) -> None:
             Block.load(block, _sync=True).notify(body, subject=subject, _sync=True)
             logger.info("Failure notice sent through the Prefect block %s.", block)
         except Exception as exc:
-            logger.error("The failure notice could not be sent through the Prefect block %s: %s", block, type(exc).__name__)
+            logger.error(
+                "The failure notice could not be sent through the Prefect block %s: %s", block, type(exc).__name__
+            )
 
 
 def failure_notice(flow_run, state) -> tuple[str, str, list[str]]:
@@ -102,7 +110,9 @@ def send_ops_email(recipients: list[str], subject: str, body: str, config: str |
         # the failure may be that very settings file: the environment alone still knows SMTP
         settings = load_settings(None)
     if not settings.smtp_host:
-        raise ConfigError(f"{OPS_EMAIL} is set but RECEIVABLES_SMTP_HOST is not, so there is no server to send through.")
+        raise ConfigError(
+            f"{OPS_EMAIL} is set but RECEIVABLES_SMTP_HOST is not, so there is no server to send through."
+        )
     sender = settings.mail_from or f"receivables@{socket.getfqdn()}"
     msg = EmailMessage()
     msg["Subject"] = subject
@@ -155,7 +165,9 @@ def notification_note() -> str:
     """What a failed run's summary says about who hears of it."""
     recipients = [a.strip() for a in os.environ.get(OPS_EMAIL, "").split(";") if a.strip()]
     block = os.environ.get(OPS_NOTIFY_BLOCK)
-    channels = ([f"email to {', '.join(recipients)}"] if recipients else []) + ([f"Prefect block {block}"] if block else [])
+    channels = ([f"email to {', '.join(recipients)}"] if recipients else []) + (
+        [f"Prefect block {block}"] if block else []
+    )
     if not channels:
         return f"No failure notification channel is configured ({OPS_EMAIL}, {OPS_NOTIFY_BLOCK}): nobody was notified."
     return "Finance ops are notified: " + "; ".join(channels) + "."

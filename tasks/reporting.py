@@ -24,20 +24,37 @@ def report_files_task(run: Run, validated: ValidatedSet, cash, step: DunningStep
     files = pipeline.write_report_files(run, validated, cash, step, reports)
     # a link only where users can open it: a file:// link from the Prefect UI opens nothing
     for name, link in pipeline.report_links(run, files).items():
-        create_link_artifact(key=name.replace("_", "-"), link=link, link_text=files[name].rsplit("/", 1)[-1], description=f"{name} for {run.as_of}")
+        create_link_artifact(
+            key=name.replace("_", "-"),
+            link=link,
+            link_text=files[name].rsplit("/", 1)[-1],
+            description=f"{name} for {run.as_of}",
+        )
     return files
 
 
 @task(name="summarise", cache_policy=NO_CACHE)
-def summary_task(run: Run, validated: ValidatedSet, cash=None, reports: Reports | None = None, files: dict | None = None) -> dict:
+def summary_task(
+    run: Run, validated: ValidatedSet, cash=None, reports: Reports | None = None, files: dict | None = None
+) -> dict:
     summary = pipeline.summarise(run, validated, cash, reports, files)
-    create_markdown_artifact(key="run-summary", markdown=run_summary.summary_markdown(summary), description=f"AR run {run.as_of}")
+    create_markdown_artifact(
+        key="run-summary", markdown=run_summary.summary_markdown(summary), description=f"AR run {run.as_of}"
+    )
     if not validated.quarantine.empty:
-        create_table_artifact(key="quarantine", table=_records(validated.quarantine.head(500)), description="Quarantined input rows (first 500)")
+        create_table_artifact(
+            key="quarantine",
+            table=_records(validated.quarantine.head(500)),
+            description="Quarantined input rows (first 500)",
+        )
     if reports is not None:
         base = run.settings.base_currency
         worklist = _records(reports.worklist.head(200), money=("overdue_amount",))
-        create_table_artifact(key="collector-worklist", table=run_summary.worklist_table(worklist, base), description="Collector worklist (top 200)")
+        create_table_artifact(
+            key="collector-worklist",
+            table=run_summary.worklist_table(worklist, base),
+            description="Collector worklist (top 200)",
+        )
         kpis = [
             {"KPI": kpi_label(k["kpi"]), "value": format_kpi(k["value"], k["unit"], base), "code": k["kpi"]}
             for k in summary.get("kpis", [])
@@ -46,8 +63,16 @@ def summary_task(run: Run, validated: ValidatedSet, cash=None, reports: Reports 
     return summary
 
 
-def outcome_artifact(*, as_of, mode: str, outcome: str, reason: str, run_id: str | None = None,
-                     counts: dict | None = None, notified: str | None = None) -> None:
+def outcome_artifact(
+    *,
+    as_of,
+    mode: str,
+    outcome: str,
+    reason: str,
+    run_id: str | None = None,
+    counts: dict | None = None,
+    notified: str | None = None,
+) -> None:
     """The run-summary artifact of a run that stopped before its reports (rejected input,
     a failure): the paragraph that says why, under the same key as a normal summary."""
     markdown = run_summary.outcome_markdown(
@@ -63,4 +88,7 @@ def _records(frame, money: tuple[str, ...] = ()) -> list[dict]:
     out = frame.astype(object).where(frame.notna(), None)
     for col in money:
         out[col] = [None if v is None else str(to_decimal(v)) for v in out[col]]
-    return [{k: (v if isinstance(v, (int, float, str, type(None))) else str(v)) for k, v in r.items()} for r in out.to_dict("records")]
+    return [
+        {k: (v if isinstance(v, (int, float, str, type(None))) else str(v)) for k, v in r.items()}
+        for r in out.to_dict("records")
+    ]

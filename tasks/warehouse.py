@@ -19,7 +19,9 @@ def begin_task(run: Run) -> None:
     pipeline.begin(run)
 
 
-@task(name="archive-inputs", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
+@task(
+    name="archive-inputs", retries=2, retry_delay_seconds=10, retry_condition_fn=transient_only, cache_policy=NO_CACHE
+)
 def archive_task(run: Run, extracts: ExtractSet) -> Path:
     return pipeline.archive(run, extracts)
 

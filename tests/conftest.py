@@ -15,6 +15,10 @@ import pytest
 
 from receivables.settings import sqlalchemy_url
 
+#: the repository root and this folder, for tests that read files beside the code
+REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -27,9 +31,12 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 VALID_SET = {
     "customers.csv": (
         "customer_id,name,email,language,country,currency,payment_terms_days,credit_limit,segment,dunning_policy,dunning_block,collector,iban,company_code\n"
-        "C001,Müller & Söhne GmbH,buchhaltung@mueller-soehne.de,de,DE,EUR,30,50000.00,STANDARD,,false,Anna Schmidt,DE89370400440532013000,1000\n"
-        "C002,Café Peñalver S.L.,pagos@penalver.es,es,ES,EUR,45,20000.00,STANDARD,,false,Lucía Gómez,ES9121000418450200051332,2000\n"
-        "C003,Acme Supply Inc.,ap@acme-supply.com;controller@acme-supply.com,en,US,USD,30,100000.00,KEY_ACCOUNT,,false,John Miller,,3000\n"
+        "C001,Müller & Söhne GmbH,buchhaltung@mueller-soehne.de,de,DE,EUR,30,50000.00,"
+        "STANDARD,,false,Anna Schmidt,DE89370400440532013000,1000\n"
+        "C002,Café Peñalver S.L.,pagos@penalver.es,es,ES,EUR,45,20000.00,"
+        "STANDARD,,false,Lucía Gómez,ES9121000418450200051332,2000\n"
+        "C003,Acme Supply Inc.,ap@acme-supply.com;controller@acme-supply.com,en,US,USD,30,100000.00,"
+        "KEY_ACCOUNT,,false,John Miller,,3000\n"
     ),
     "open_items.csv": (
         "company_code,document_no,document_type,customer_id,document_date,due_date,currency,amount,open_amount,reference,dunning_block,discount_pct,discount_days\n"
@@ -168,6 +175,16 @@ def prefect_server(tmp_path_factory):
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_ENABLED="false",
         PREFECT_LOGGING_SERVER_LEVEL="WARNING",
+        # the services a test night needs (scheduler, run and event recording) stay on; the
+        # housekeeping loops only compete with the tests for the two cores
+        PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_ENABLED="false",
+        PREFECT_SERVER_SERVICES_CLEANUP_RECONCILER_ENABLED="false",
+        PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED="[]",
+        PREFECT_SERVER_SERVICES_FOREMAN_ENABLED="false",
+        PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
+        PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED="false",
+        PREFECT_SERVER_SERVICES_REPOSSESSOR_ENABLED="false",
+        PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED="false",
     )
     env.pop("PREFECT_API_URL", None)
     log_path = _PREFECT_SERVER["log"] = home / "server.log"
@@ -175,8 +192,18 @@ def prefect_server(tmp_path_factory):
     previous = os.environ.get("PREFECT_API_URL")
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(Path(sys.executable).with_name("prefect")),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + 120
@@ -259,4 +286,6 @@ def cli():
         return runner.invoke(app, list(args), catch_exceptions=True)
 
     return invoke
+
+
 from tests.smtp_server import smtp_server  # noqa: E402,F401  (a fixture shared by the email tests)

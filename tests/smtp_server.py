@@ -72,6 +72,7 @@ def smtp_server():
         logins: list = []
         kwargs = {}
         if password is not None:
+
             def authenticator(server, session, envelope, mechanism, auth_data):
                 logins.append((auth_data.login, auth_data.password))
                 if auth_data.password == password.encode():

@@ -6,9 +6,9 @@ leaves exactly one copy, other dates are untouched.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -154,7 +154,11 @@ def money_sums(engine: Engine, table_name: str, by: list[str], money: list[str])
     past as_of grows with each night."""
     table = metadata.tables[table_name]
     cents = lambda col: sa.func.sum(sa.cast(sa.func.round(table.c[col] * 100), sa.BigInteger)).label(col)  # noqa: E731
-    query = sa.select(*[table.c[c] for c in by], *[cents(c) for c in money]).group_by(*[table.c[c] for c in by]).order_by(*[table.c[c] for c in by])
+    query = (
+        sa.select(*[table.c[c] for c in by], *[cents(c) for c in money])
+        .group_by(*[table.c[c] for c in by])
+        .order_by(*[table.c[c] for c in by])
+    )
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).all(), columns=[*by, *money])
     return frame.astype({c: "int64" for c in money})

@@ -70,7 +70,9 @@ def previous_levels(conn_or_engine: Connection | Engine, as_of: date | str) -> p
         .where(before)
         .subquery("ranked")
     )
-    last = sa.select(ranked.c.company_code, ranked.c.document_no, ranked.c.level).where(ranked.c.rn == 1).subquery("last")
+    last = (
+        sa.select(ranked.c.company_code, ranked.c.document_no, ranked.c.level).where(ranked.c.rn == 1).subquery("last")
+    )
     # the latest date the item stood at another level: its current level started after it
     changed = (
         sa.select(t.c.company_code, t.c.document_no, sa.func.max(t.c.as_of).label("changed_on"))
@@ -115,7 +117,9 @@ def dunning_allowed(conn_or_engine: Connection | Engine, as_of: date | str, redo
     return latest is None or _day(as_of) >= latest or redo
 
 
-def write_dunning(conn: Connection, as_of: date | str, run_id: str, proposal: DunningProposal, *, redo: bool = False) -> dict[str, int]:
+def write_dunning(
+    conn: Connection, as_of: date | str, run_id: str, proposal: DunningProposal, *, redo: bool = False
+) -> dict[str, int]:
     """Replace this as_of's dunning state with ``proposal``, in the caller's transaction.
 
     Refuses (DunningStateError) a date before the latest dunning date unless ``redo``."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -32,7 +32,7 @@ STALE_AFTER = timedelta(hours=12)
 class RunInProgress(ReceivablesError):
     """Another run holds the lock for this as_of; this run stopped before touching anything."""
 
-    def __init__(self, held: "HeldLock") -> None:
+    def __init__(self, held: HeldLock) -> None:
         self.held = held
         super().__init__(
             f"A run for {held.as_of.isoformat()} is already in progress (run {held.run_id} since "
@@ -52,10 +52,12 @@ class HeldLock:
 
     @property
     def age(self) -> timedelta:
-        return datetime.now(timezone.utc) - self.acquired_at
+        return datetime.now(UTC) - self.acquired_at
 
 
-def acquire(engine: Engine, as_of: date, run_id: str, *, flow_run_id: str | None = None, stale_after: timedelta = STALE_AFTER) -> HeldLock | None:
+def acquire(
+    engine: Engine, as_of: date, run_id: str, *, flow_run_id: str | None = None, stale_after: timedelta = STALE_AFTER
+) -> HeldLock | None:
     """Take the lock for ``as_of`` or raise ``RunInProgress``.
 
     Returns the stale lock that was broken to get it (for the log), else None.  The insert
@@ -68,8 +70,11 @@ def acquire(engine: Engine, as_of: date, run_id: str, *, flow_run_id: str | None
             with engine.begin() as conn:
                 conn.execute(
                     run_locks.insert().values(
-                        as_of=as_of, run_id=run_id, flow_run_id=flow_run_id,
-                        acquired_at=datetime.now(timezone.utc), host=socket.gethostname()[:255],
+                        as_of=as_of,
+                        run_id=run_id,
+                        flow_run_id=flow_run_id,
+                        acquired_at=datetime.now(UTC),
+                        host=socket.gethostname()[:255],
                     )
                 )
             return broken
@@ -111,5 +116,7 @@ def held_locks(engine: Engine) -> list[HeldLock]:
 def _held(row) -> HeldLock:
     acquired = row["acquired_at"]
     if acquired.tzinfo is None:  # SQLite drops the offset; we always write UTC
-        acquired = acquired.replace(tzinfo=timezone.utc)
-    return HeldLock(as_of=row["as_of"], run_id=row["run_id"], flow_run_id=row["flow_run_id"], acquired_at=acquired, host=row["host"])
+        acquired = acquired.replace(tzinfo=UTC)
+    return HeldLock(
+        as_of=row["as_of"], run_id=row["run_id"], flow_run_id=row["flow_run_id"], acquired_at=acquired, host=row["host"]
+    )

@@ -6,7 +6,7 @@ A run is written as ``running`` when it starts and finished as ``succeeded``, ``
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import sqlalchemy as sa
@@ -35,15 +35,24 @@ def start_run(
                 as_of=as_of,
                 mode=mode,
                 status="running",
-                started_at=datetime.now(timezone.utc),
+                started_at=datetime.now(UTC),
                 source=source,
                 mapping=mapping,
             )
         )
 
 
-def finish_run(engine: Engine, run_id: str, *, status: str, counts: dict | None = None, timings: dict | None = None, input_hashes: dict | None = None, error: str | None = None) -> None:
-    values = {"status": status, "finished_at": datetime.now(timezone.utc), "error": error}
+def finish_run(
+    engine: Engine,
+    run_id: str,
+    *,
+    status: str,
+    counts: dict | None = None,
+    timings: dict | None = None,
+    input_hashes: dict | None = None,
+    error: str | None = None,
+) -> None:
+    values = {"status": status, "finished_at": datetime.now(UTC), "error": error}
     if counts is not None:
         values["counts"] = counts
     if timings is not None:

@@ -90,8 +90,15 @@ def _patch(case: str) -> None:
 
 
 KILL_POINTS = (
-    "after_ingest", "after_validate", "after_archive", "during_publish", "after_publish",
-    "during_deliver", "between_send_and_mark_sent", "after_deliver", "before_finish",
+    "after_ingest",
+    "after_validate",
+    "after_archive",
+    "during_publish",
+    "after_publish",
+    "during_deliver",
+    "between_send_and_mark_sent",
+    "after_deliver",
+    "before_finish",
 )
 
 

@@ -11,47 +11,47 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('email_outbox', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('company_code', sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column('currency', sa.String(length=3), nullable=True))
-        batch_op.add_column(sa.Column('level', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('template', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('reply_to', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('mime_zlib', sa.LargeBinary(), nullable=True))
-        batch_op.add_column(sa.Column('mode', sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column('delivered_to', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('eml_path', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('redirected_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('created_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_email_outbox_status', ['status'], unique=False)
+    with op.batch_alter_table("email_outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("company_code", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("currency", sa.String(length=3), nullable=True))
+        batch_op.add_column(sa.Column("level", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("template", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("reply_to", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("mime_zlib", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column("mode", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("delivered_to", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("eml_path", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("redirected_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("created_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index("ix_email_outbox_status", ["status"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('email_outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_email_outbox_status')
-        batch_op.drop_column('updated_at')
-        batch_op.drop_column('created_at')
-        batch_op.drop_column('redirected_at')
-        batch_op.drop_column('eml_path')
-        batch_op.drop_column('delivered_to')
-        batch_op.drop_column('mode')
-        batch_op.drop_column('mime_zlib')
-        batch_op.drop_column('reply_to')
-        batch_op.drop_column('template')
-        batch_op.drop_column('level')
-        batch_op.drop_column('currency')
-        batch_op.drop_column('company_code')
+    with op.batch_alter_table("email_outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_email_outbox_status")
+        batch_op.drop_column("updated_at")
+        batch_op.drop_column("created_at")
+        batch_op.drop_column("redirected_at")
+        batch_op.drop_column("eml_path")
+        batch_op.drop_column("delivered_to")
+        batch_op.drop_column("mode")
+        batch_op.drop_column("mime_zlib")
+        batch_op.drop_column("reply_to")
+        batch_op.drop_column("template")
+        batch_op.drop_column("level")
+        batch_op.drop_column("currency")
+        batch_op.drop_column("company_code")

@@ -7,10 +7,11 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02
 """
+
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"

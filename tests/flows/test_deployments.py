@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,10 +17,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from tests.conftest import VALID_AS_OF
+from tests.conftest import REPO, VALID_AS_OF
 from tests.smtp_server import smtp_server  # noqa: F401 - fixture
 
-REPO = Path(__file__).resolve().parent.parent
 PREFECT = Path(sys.executable).with_name("prefect")
 AS_OF = date.fromisoformat(VALID_AS_OF)
 CANARY = "Ops-Canary-Pw-91b2!"
@@ -38,7 +37,13 @@ def test_prefect_yaml_is_strictly_valid(monkeypatch) -> None:
     check does not: every key is one Prefect reads, every schedule fires when we think, every
     entrypoint imports and every parameter validates against the flow's signature."""
     from cronsim import CronSim
-    from prefect.cli.deploy._models import ConcurrencyLimitSpec, DeploymentConfig, PrefectYamlModel, RawScheduleConfig, WorkPoolConfig
+    from prefect.cli.deploy._models import (
+        ConcurrencyLimitSpec,
+        DeploymentConfig,
+        PrefectYamlModel,
+        RawScheduleConfig,
+        WorkPoolConfig,
+    )
     from prefect.flows import load_flow_from_entrypoint
     from prefect.utilities.callables import parameter_schema
 
@@ -52,7 +57,9 @@ def test_prefect_yaml_is_strictly_valid(monkeypatch) -> None:
     for d in raw["deployments"]:
         assert set(d) <= set(DeploymentConfig.model_fields), (d["name"], set(d) - set(DeploymentConfig.model_fields))
         assert d["entrypoint"] and d.get("description")
-        assert set(d["work_pool"]) <= set(WorkPoolConfig.model_fields) and d["work_pool"]["name"] == "receivables-process"
+        assert (
+            set(d["work_pool"]) <= set(WorkPoolConfig.model_fields) and d["work_pool"]["name"] == "receivables-process"
+        )
         limit = ConcurrencyLimitSpec.model_validate(d["concurrency_limit"])
         assert set(d["concurrency_limit"]) <= set(ConcurrencyLimitSpec.model_fields)
         assert limit.limit == 1 and limit.collision_strategy == "ENQUEUE"
@@ -126,14 +133,23 @@ def _client_call(fn):
 
 
 @pytest.mark.prefect
-def test_deploy_from_prefect_yaml_schedules_and_runs(workdir: Path, valid_set: Path, prefect_server, prefect_server_log: Path) -> None:
+def test_deploy_from_prefect_yaml_schedules_and_runs(
+    workdir: Path, valid_set: Path, prefect_server, prefect_server_log: Path
+) -> None:
     """The steps of docs/operations.md against a real server (scheduler on): create the work
     pool, `prefect deploy --all`; the scheduler then creates the nightly runs at 02:00 Berlin
     time without a traceback in the server's log (SQLAlchemy 2.1 broke exactly this).  A run
     of `rerun` triggered with parameters and executed as a worker would is read back:
     Completed, named and tagged by its business date, with the run-summary artifact."""
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, DeploymentFilter, DeploymentFilterId
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
     from prefect.client.schemas.objects import StateType
     from prefect.deployments import run_deployment
 
@@ -141,16 +157,25 @@ def test_deploy_from_prefect_yaml_schedules_and_runs(workdir: Path, valid_set: P
     started = time.monotonic()
     pool = subprocess.run(
         [str(PREFECT), "work-pool", "create", "receivables-process", "--type", "process", "--overwrite"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert pool.returncode == 0, pool.stdout + pool.stderr
-    deploy = subprocess.run([str(PREFECT), "--no-prompt", "deploy", "--all"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    deploy = subprocess.run(
+        [str(PREFECT), "--no-prompt", "deploy", "--all"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
     for name in ("nightly", "month-end-close", "rerun"):
         assert f"receivables-nightly/{name}" in deploy.stdout
 
     async def read_deployments(client):
-        return {n: await client.read_deployment_by_name(f"receivables-nightly/{n}") for n in ("nightly", "month-end-close", "rerun")}
+        return {
+            n: await client.read_deployment_by_name(f"receivables-nightly/{n}")
+            for n in ("nightly", "month-end-close", "rerun")
+        }
 
     deployments = _client_call(read_deployments)
     (schedule,) = deployments["nightly"].schedules
@@ -159,13 +184,17 @@ def test_deploy_from_prefect_yaml_schedules_and_runs(workdir: Path, valid_set: P
     for d in deployments.values():
         assert d.global_concurrency_limit.limit == 1 and d.concurrency_options.collision_strategy.value == "ENQUEUE"
     assert deployments["month-end-close"].parameters == {"extracts": "/data/erp/month-end", "reminders": False}
-    assert deployments["rerun"].pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(REPO)
+    assert deployments["rerun"].pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(
+        REPO
+    )
 
     # the scheduler, not the deploy command, creates the upcoming nightly runs
     async def scheduled(client):
         return await client.read_flow_runs(
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployments["nightly"].id])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+            ),
         )
 
     deadline = time.monotonic() + 60
@@ -176,7 +205,7 @@ def test_deploy_from_prefect_yaml_schedules_and_runs(workdir: Path, valid_set: P
     assert upcoming, "the scheduler created no nightly run; server log:\n" + prefect_server_log.read_text()[-4000:]
     berlin = [r.expected_start_time.astimezone(ZoneInfo("Europe/Berlin")) for r in upcoming]
     assert {(t.hour, t.minute) for t in berlin} <= {(2, 0), (3, 0)}
-    assert min(berlin) - datetime.now(timezone.utc) < timedelta(days=1, hours=1)
+    assert min(berlin) - datetime.now(UTC) < timedelta(days=1, hours=1)
     assert all("source:nightly" in r.tags for r in upcoming)
 
     flow_run = run_deployment(
@@ -186,13 +215,20 @@ def test_deploy_from_prefect_yaml_schedules_and_runs(workdir: Path, valid_set: P
     )
     # what a process worker does with the run: pull steps (cd into the checkout), import, run
     execute = subprocess.run(
-        [str(PREFECT), "flow-run", "execute", str(flow_run.id)], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+        [str(PREFECT), "flow-run", "execute", str(flow_run.id)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert execute.returncode == 0, execute.stdout[-3000:] + execute.stderr[-3000:]
 
     async def read_back(client):
         run = await client.read_flow_run(flow_run.id)
-        artifacts = await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+        )
         return run, artifacts
 
     run, artifacts = _client_call(read_back)
@@ -201,7 +237,10 @@ def test_deploy_from_prefect_yaml_schedules_and_runs(workdir: Path, valid_set: P
     assert run.name == f"ar-{VALID_AS_OF}-report"
     assert {f"as_of:{VALID_AS_OF}", "mode:preview", "source:rerun", "report-only"} <= set(run.tags)
     summary = next(a for a in artifacts if a.key == "run-summary")
-    assert f"# Receivables run {VALID_AS_OF}: Succeeded" in summary.data and "state not written: report-only run" in summary.data
+    assert (
+        f"# Receivables run {VALID_AS_OF}: Succeeded" in summary.data
+        and "state not written: report-only run" in summary.data
+    )
     engine = sa.create_engine(os.environ["RECEIVABLES_DB_URL"])
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT status, flow_run_id, flow_run_name FROM run_log")).all()
@@ -214,30 +253,46 @@ def test_deploy_from_prefect_yaml_schedules_and_runs(workdir: Path, valid_set: P
 
 
 @pytest.mark.prefect
-def test_serve_creates_and_runs_the_scheduled_run(workdir: Path, valid_set: Path, prefect_server, prefect_server_log: Path) -> None:
+def test_serve_creates_and_runs_the_scheduled_run(
+    workdir: Path, valid_set: Path, prefect_server, prefect_server_log: Path
+) -> None:
     """`receivables serve` (no work pool) with a deployment scheduled a few seconds ahead:
     the server's scheduler creates the run, the serving process picks it up and runs it."""
-    anchor = datetime.now(timezone.utc) + timedelta(seconds=12)
+    anchor = datetime.now(UTC) + timedelta(seconds=12)
     served = workdir / "prefect-serve.yaml"
-    served.write_text(yaml.safe_dump({"deployments": [{
-        "name": "serve-check",
-        "entrypoint": "flows/nightly.py:nightly",
-        "description": "test-only: one run a few seconds after serve starts",
-        "tags": ["receivables", "source:nightly"],
-        "parameters": {"extracts": str(valid_set), "as_of": VALID_AS_OF},
-        "schedules": [{"interval": 3600, "anchor_date": anchor.isoformat(), "timezone": "UTC"}],
-    }]}), encoding="utf-8")
+    served.write_text(
+        yaml.safe_dump(
+            {
+                "deployments": [
+                    {
+                        "name": "serve-check",
+                        "entrypoint": "flows/nightly.py:nightly",
+                        "description": "test-only: one run a few seconds after serve starts",
+                        "tags": ["receivables", "source:nightly"],
+                        "parameters": {"extracts": str(valid_set), "as_of": VALID_AS_OF},
+                        "schedules": [{"interval": 3600, "anchor_date": anchor.isoformat(), "timezone": "UTC"}],
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     env = dict(os.environ, PREFECT_API_URL=prefect_server, PREFECT_RUNNER_POLL_FREQUENCY="2")
     log = (workdir / "serve.log").open("w")
     serve = subprocess.Popen(
         [str(Path(sys.executable).with_name("receivables")), "serve", "--prefect-file", str(served)],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
     async def runs(client):
         from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
 
-        return await client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["serve-check"])))
+        return await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["serve-check"]))
+        )
 
     try:
         deadline = time.monotonic() + 120
@@ -263,7 +318,9 @@ def test_serve_creates_and_runs_the_scheduled_run(workdir: Path, valid_set: Path
     assert {f"as_of:{VALID_AS_OF}", "mode:preview", "source:nightly"} <= set(run.tags)
     engine = sa.create_engine(os.environ["RECEIVABLES_DB_URL"])
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT status, flow_run_name FROM run_log")).all() == [("succeeded", f"ar-{VALID_AS_OF}-preview")]
+        assert conn.execute(sa.text("SELECT status, flow_run_name FROM run_log")).all() == [
+            ("succeeded", f"ar-{VALID_AS_OF}-preview")
+        ]
     engine.dispose()
     assert "Traceback" not in prefect_server_log.read_text()
 
@@ -319,7 +376,10 @@ def test_two_runs_for_the_same_as_of_never_interleave(workdir: Path, cli) -> Non
     crashed = _run()
     pipeline.begin(crashed)
     with first.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE run_locks SET acquired_at = :t"), {"t": datetime.now(timezone.utc) - run_lock.STALE_AFTER - timedelta(minutes=1)})
+        conn.execute(
+            sa.text("UPDATE run_locks SET acquired_at = :t"),
+            {"t": datetime.now(UTC) - run_lock.STALE_AFTER - timedelta(minutes=1)},
+        )
     late = _run()
     pipeline.begin(late)
     assert run_lock.holder(first.engine, AS_OF).run_id == late.run_id
@@ -330,7 +390,13 @@ def test_two_runs_for_the_same_as_of_never_interleave(workdir: Path, cli) -> Non
 
 
 @pytest.mark.prefect
-def test_a_failed_run_notifies_finance_ops(workdir: Path, valid_set: Path, prefect_server, smtp_server, monkeypatch) -> None:  # noqa: F811
+def test_a_failed_run_notifies_finance_ops(
+    workdir: Path,
+    valid_set: Path,
+    prefect_server,
+    smtp_server,  # noqa: F811 - the fixture imported above
+    monkeypatch,
+) -> None:
     from flows.nightly import nightly
     from receivables.pipeline import warehouse_engine
     from receivables.warehouse import run_lock
@@ -371,7 +437,13 @@ def test_failure_notice_without_smtp_only_logs(workdir: Path, monkeypatch, caplo
 
     monkeypatch.setenv("RECEIVABLES_OPS_EMAIL", "finance-ops@example.com")
     monkeypatch.setenv("RECEIVABLES_DB_URL", f"postgresql://ar:{CANARY}@db/warehouse")
-    flow_run = SimpleNamespace(id=uuid4(), name="bright-otter", deployment_id=None, parameters={"as_of": "2026-11-30", "extracts": "/x"}, flow_id=uuid4())
+    flow_run = SimpleNamespace(
+        id=uuid4(),
+        name="bright-otter",
+        deployment_id=None,
+        parameters={"as_of": "2026-11-30", "extracts": "/x"},
+        flow_id=uuid4(),
+    )
     state = Failed(message=f"connection to postgresql://ar:{CANARY}@db failed")
     subject, body, _ = failure_notice(flow_run, state)
     assert CANARY not in body and "***" in body and subject == "[receivables] run for 2026-11-30 failed"
@@ -413,15 +485,16 @@ def generated_set(tmp_path_factory) -> Path:
 
 
 def _report_rows(db_url: str) -> dict[str, pd.DataFrame]:
-    from receivables.warehouse.database import read_table
-    from receivables.warehouse.database import connect
+    from receivables.warehouse.database import connect, read_table
 
     engine = connect(db_url)
     out = {}
     for table, key in REPORT_TABLES.items():
         frame = read_table(engine, table).drop(columns=["run_id", "id"], errors="ignore")
         frame["as_of"] = frame["as_of"].astype(str)
-        out[table] = frame.sort_values(key, kind="stable").reset_index(drop=True).astype(object).where(frame.notna(), None)
+        out[table] = (
+            frame.sort_values(key, kind="stable").reset_index(drop=True).astype(object).where(frame.notna(), None)
+        )
     engine.dispose()
     return out
 
@@ -453,7 +526,9 @@ def _assert_same(rows: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame
 
 
 @pytest.mark.prefect
-def test_dask_partitioned_by_company_gives_the_same_rows(workdir: Path, generated_set: Path, sqlite_rows, monkeypatch) -> None:
+def test_dask_partitioned_by_company_gives_the_same_rows(
+    workdir: Path, generated_set: Path, sqlite_rows, monkeypatch
+) -> None:
     from dask.distributed import LocalCluster
     from prefect_dask import DaskTaskRunner
 
@@ -470,7 +545,9 @@ def test_dask_partitioned_by_company_gives_the_same_rows(workdir: Path, generate
     async def task_names(client):
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[_run_flow.last_flow_run_id])))
+        runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[_run_flow.last_flow_run_id]))
+        )
         return {r.name for r in runs}
 
     names = _client_call(task_names)
@@ -483,7 +560,9 @@ def test_dask_partitioned_by_company_gives_the_same_rows(workdir: Path, generate
 
 @pytest.mark.postgres
 @pytest.mark.prefect
-def test_postgres_warehouse_gives_the_same_rows(workdir: Path, generated_set: Path, sqlite_rows, pg_url: str, monkeypatch) -> None:
+def test_postgres_warehouse_gives_the_same_rows(
+    workdir: Path, generated_set: Path, sqlite_rows, pg_url: str, monkeypatch
+) -> None:
     from flows.nightly import nightly
 
     rows = _run_flow(nightly, generated_set, workdir, pg_url, monkeypatch)
@@ -529,7 +608,12 @@ def test_prefect_server_on_postgres_records_the_run(workdir: Path, valid_set: Pa
     )
     env.pop("PREFECT_API_URL", None)
     log = (workdir / "server.log").open("w")
-    server = subprocess.Popen([str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     api = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + 90
@@ -543,8 +627,20 @@ def test_prefect_server_on_postgres_records_the_run(workdir: Path, valid_set: Pa
             time.sleep(0.5)
         run_env = dict(os.environ, PREFECT_API_URL=api, PREFECT_HOME=str(workdir / "prefect-home"))
         proc = subprocess.run(
-            [str(Path(sys.executable).with_name("receivables")), "run", "--extracts", str(valid_set), "--as-of", VALID_AS_OF, "--report-only"],
-            cwd=workdir, env=run_env, capture_output=True, text=True, timeout=180,
+            [
+                str(Path(sys.executable).with_name("receivables")),
+                "run",
+                "--extracts",
+                str(valid_set),
+                "--as-of",
+                VALID_AS_OF,
+                "--report-only",
+            ],
+            cwd=workdir,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
         flow_runs = httpx.post(f"{api}/flow_runs/filter", json={"limit": 5}, timeout=10).json()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from receivables.config_folder import ConfigFolder
 from receivables.errors import InputRejected
 from receivables.extracts import read_extract_set
 from receivables.mappings import load_mapping
 from receivables.schemas import EXTRACTS
-from receivables.config_folder import ConfigFolder
 from receivables.validation import load_suite, validate_extract_set
 from tests.conftest import VALID_SET, write_set
 
@@ -20,7 +20,9 @@ from tests.conftest import VALID_SET, write_set
 @pytest.mark.parametrize("name", list(EXTRACTS))
 def test_every_required_value_has_a_not_null_expectation(name: str) -> None:
     suite = load_suite(name)
-    not_null = {e["kwargs"]["column"] for e in suite["expectations"] if e["type"] == "expect_column_values_to_not_be_null"}
+    not_null = {
+        e["kwargs"]["column"] for e in suite["expectations"] if e["type"] == "expect_column_values_to_not_be_null"
+    }
     required = {c.name for c in EXTRACTS[name].columns if not c.nullable}
     assert required <= not_null, required - not_null
     for exp in suite["expectations"]:
@@ -40,7 +42,9 @@ def test_valid_set_passes_untouched(valid_set: Path) -> None:
 def test_a_row_with_several_problems_is_quarantined_once_with_every_reason(tmp_path: Path) -> None:
     line = "3000,INV-000300,INV,C404,2026-10-01,2026-09-01,XYZ,10.00,20.00,,false,,"
     files = dict(VALID_SET, **{"open_items.csv": VALID_SET["open_items.csv"] + line + "\n"})
-    validated = validate_extract_set(read_extract_set(str(write_set(tmp_path / "x", files)), load_mapping()), date(2026, 10, 31))
+    validated = validate_extract_set(
+        read_extract_set(str(write_set(tmp_path / "x", files)), load_mapping()), date(2026, 10, 31)
+    )
     rows = validated.quarantine[validated.quarantine["row_number"] == 8]
     assert set(rows["column"]) == {"customer_id", "due_date+document_date", "currency", "amount+open_amount"}
     assert validated.counts["open_items"] == {"read": 7, "accepted": 6, "quarantined": 1}
@@ -54,8 +58,11 @@ def test_critical_expectation_from_a_suite_file_stops_the_run(tmp_path: Path, va
         suite = json.loads(ConfigFolder().file(f"expectations/{name}.json").read_text())
         if name == "payments":
             suite["expectations"].append(
-                {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 2},
-                 "meta": {"severity": "critical", "reason": "more unapplied payments than the bank statement holds"}}
+                {
+                    "type": "expect_table_row_count_to_be_between",
+                    "kwargs": {"max_value": 2},
+                    "meta": {"severity": "critical", "reason": "more unapplied payments than the bank statement holds"},
+                }
             )
         (suites / f"{name}.json").write_text(json.dumps(suite))
     with pytest.raises(InputRejected) as err:

@@ -115,9 +115,7 @@ def test_keys_are_unique(extract_set: _Set) -> None:
         frame = extract_set[name]
         assert not frame.duplicated(list(extract.key)).any(), name
     both = pd.concat([extract_set["open_items"], extract_set["cleared_items"]])
-    assert not both.duplicated(["company_code", "document_no"]).any(), (
-        "an open item reuses a cleared document number"
-    )
+    assert not both.duplicated(["company_code", "document_no"]).any(), "an open item reuses a cleared document number"
 
 
 def test_every_reference_to_a_customer_resolves(extract_set: _Set) -> None:
@@ -127,9 +125,7 @@ def test_every_reference_to_a_customer_resolves(extract_set: _Set) -> None:
         ids = frame["customer_id"][frame["customer_id"] != ""]
         assert ids.isin(customers.index).all(), name
         known = frame[frame["customer_id"] != ""]
-        assert (
-            known["company_code"].values == customers.loc[known["customer_id"], "company_code"].values
-        ).all(), name
+        assert (known["company_code"].values == customers.loc[known["customer_id"], "company_code"].values).all(), name
     items = extract_set["open_items"]
     assert (items["currency"].values == customers.loc[items["customer_id"], "currency"].values).all()
 
@@ -219,9 +215,7 @@ def test_payments_disputes_promises_cleared_are_consistent(extract_set: _Set) ->
         resolved["resolved_on"] <= AS_OF.isoformat()
     ).all()
     assert (disputes.loc[disputes["status"] == "OPEN", "resolved_on"] == "").all()
-    disputed_open = _cents(
-        items.loc[list(zip(disputes["company_code"], disputes["document_no"])), "open_amount"]
-    )
+    disputed_open = _cents(items.loc[list(zip(disputes["company_code"], disputes["document_no"])), "open_amount"])
     assert (_cents(disputes["amount"]).values <= disputed_open.values).all()
 
     promises = extract_set["promises"]
@@ -238,12 +232,7 @@ def test_payments_disputes_promises_cleared_are_consistent(extract_set: _Set) ->
     fx = extract_set["fx_rates"]
     assert set(fx["currency"]) == {"EUR", "USD"}
     assert (fx.loc[fx["currency"] == "EUR", "rate_to_base"].map(Decimal) == 1).all()
-    assert (
-        fx.loc[fx["currency"] == "USD", "rate_to_base"]
-        .map(Decimal)
-        .between(Decimal("0.8"), Decimal("1.0"))
-        .all()
-    )
+    assert fx.loc[fx["currency"] == "USD", "rate_to_base"].map(Decimal).between(Decimal("0.8"), Decimal("1.0")).all()
 
 
 def _norm(text: str) -> str:
@@ -275,10 +264,7 @@ def test_ground_truth_is_consistent_with_the_extracts(extract_set: _Set) -> None
     items = extract_set["open_items"].set_index(["company_code", "document_no"])
     assert set(truth["payment_id"]) == set(pay.index)
     assert set(truth["scenario"]) <= set(SCENARIOS)
-    money = {
-        k: _cents(truth[k])
-        for k in ("applied_amount", "discount_amount", "writeoff_amount", "remaining_amount")
-    }
+    money = {k: _cents(truth[k]) for k in ("applied_amount", "discount_amount", "writeoff_amount", "remaining_amount")}
 
     # per payment: what is applied plus what stays unapplied is exactly the payment
     totals = pd.DataFrame(money).assign(payment_id=truth["payment_id"]).groupby("payment_id")
@@ -301,9 +287,7 @@ def test_ground_truth_is_consistent_with_the_extracts(extract_set: _Set) -> None
     assert (item["customer_id"].values[known] == payment["customer_id"].values[known]).all()
     assert (payment["value_date"].values >= item["document_date"].values).all()
     open_amount = _cents(item["open_amount"]).values
-    used = (money["applied_amount"] + money["discount_amount"] + money["writeoff_amount"])[
-        labelled.index
-    ].values
+    used = (money["applied_amount"] + money["discount_amount"] + money["writeoff_amount"])[labelled.index].values
     assert ((used > 0) == (open_amount > 0)).all()
     assert (abs(used) <= abs(open_amount)).all()
 

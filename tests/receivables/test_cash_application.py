@@ -16,14 +16,15 @@ from receivables.cash_application import (
     UNAPPLIED_COLUMNS,
     CashApplication,
     MatchingRules,
+    apply_cash,
     find_references,
     load_matching_rules,
     normalise_name,
     normalise_reference,
     rf_reference_valid,
-    apply_cash,
 )
 from receivables.errors import ConfigError
+from tests.conftest import REPO
 
 AS_OF = date(2026, 3, 2)
 
@@ -134,7 +135,16 @@ def items_frame(*rows: dict) -> pd.DataFrame:
 def payments_frame(*rows: dict) -> pd.DataFrame:
     return _typed(
         list(rows),
-        ["payment_id", "company_code", "currency", "customer_id", "payer_name", "payer_iban", "remittance_info", "bank_reference"],
+        [
+            "payment_id",
+            "company_code",
+            "currency",
+            "customer_id",
+            "payer_name",
+            "payer_iban",
+            "remittance_info",
+            "bank_reference",
+        ],
         ["value_date"],
         ["amount"],
     )
@@ -142,12 +152,20 @@ def payments_frame(*rows: dict) -> pd.DataFrame:
 
 def customers_frame(*rows: dict) -> pd.DataFrame:
     rows = rows or (customer("C1", "Müller Logistik GmbH"), customer("C2", "Distribuciones García S.L."))
-    return _typed(list(rows), ["customer_id", "name", "email", "language", "country", "currency", "iban", "company_code"], [], [])
+    return _typed(
+        list(rows), ["customer_id", "name", "email", "language", "country", "currency", "iban", "company_code"], [], []
+    )
 
 
-def run(items: list[dict], payments: list[dict], customers: list[dict] | None = None, rules: MatchingRules | None = None) -> CashApplication:
+def run(
+    items: list[dict], payments: list[dict], customers: list[dict] | None = None, rules: MatchingRules | None = None
+) -> CashApplication:
     result = apply_cash(
-        items_frame(*items), payments_frame(*payments), customers_frame(*(customers or [])), rules or MatchingRules(), AS_OF
+        items_frame(*items),
+        payments_frame(*payments),
+        customers_frame(*(customers or [])),
+        rules or MatchingRules(),
+        AS_OF,
     )
     check_invariants(items_frame(*items), payments_frame(*payments), result, (rules or MatchingRules()).auto_threshold)
     return result
@@ -160,7 +178,11 @@ def check_invariants(items: pd.DataFrame, payments: pd.DataFrame, result: CashAp
     assert list(un.columns) == UNAPPLIED_COLUMNS
     assert after.index.equals(items.index) and list(after.columns) == list(items.columns)
     applied = apps[apps["status"] == "applied"]
-    got = applied.groupby("payment_id")["applied_amount"].sum().add(un.groupby("payment_id")["remaining_amount"].sum(), fill_value=0)
+    got = (
+        applied.groupby("payment_id")["applied_amount"]
+        .sum()
+        .add(un.groupby("payment_id")["remaining_amount"].sum(), fill_value=0)
+    )
     expected = payments.set_index("payment_id")["amount"]
     assert got.reindex(expected.index, fill_value=0).astype("int64").to_dict() == expected.astype("int64").to_dict()
     assert (un["remaining_amount"] > 0).all()
@@ -175,7 +197,10 @@ def check_invariants(items: pd.DataFrame, payments: pd.DataFrame, result: CashAp
     # what left the items is exactly what was applied, discounted and written off
     taken = applied.assign(t=applied["applied_amount"] + applied["discount_amount"] + applied["writeoff_amount"])
     per_item = taken.groupby(["company_code", "document_no"])["t"].sum()
-    moved = (items.set_index(["company_code", "document_no"])["open_amount"] - after.set_index(["company_code", "document_no"])["open_amount"])
+    moved = (
+        items.set_index(["company_code", "document_no"])["open_amount"]
+        - after.set_index(["company_code", "document_no"])["open_amount"]
+    )
     assert moved[moved != 0].sort_index().to_dict() == per_item[per_item != 0].sort_index().to_dict()
     pays = payments.set_index("payment_id")
     keyed = items.set_index(["company_code", "document_no"])
@@ -217,7 +242,10 @@ KNOWN = {"9000012345", "9000012346", "9000012399", "123", "F2026000123", "RF1853
         ("RE 9000012345", ["9000012345"]),
         ("re9000012345", ["9000012345"]),
         ("Nr.9000012345", ["9000012345"]),
-        ("Rechnung Nr. 9000012345 und 9000012346 abzgl. Gutschrift 9000012399", ["9000012345", "9000012346", "9000012399"]),
+        (
+            "Rechnung Nr. 9000012345 und 9000012346 abzgl. Gutschrift 9000012399",
+            ["9000012345", "9000012346", "9000012399"],
+        ),
         ("Factura F-2026-000123", ["F2026000123"]),
         ("factura f 2026 000123", ["F2026000123"]),
         ("INV 123 / PO 4500012345", ["123", "4500012345"]),
@@ -236,7 +264,17 @@ def test_references_are_found_as_whole_normalised_tokens(text: str, expected: li
 
 @pytest.mark.parametrize(
     "text",
-    ["91234", "2026-0123-9", "1234", "F1234", "A123B", "90000123451", "Betrag 1.234,56", "RF18 5390 0754 70345", "9000012345X"],
+    [
+        "91234",
+        "2026-0123-9",
+        "1234",
+        "F1234",
+        "A123B",
+        "90000123451",
+        "Betrag 1.234,56",
+        "RF18 5390 0754 70345",
+        "9000012345X",
+    ],
 )
 def test_a_document_number_never_matches_inside_another_token(text: str) -> None:
     assert "123" not in find_references(text, KNOWN)
@@ -262,14 +300,28 @@ def test_column_and_token_normalisation_agree() -> None:
     from receivables.cash_application import ReferenceNormalisation, _Tokeniser
 
     tok = _Tokeniser(ReferenceNormalisation())
-    samples = ["INV-000123", "inv 0123", "F-2026-000123", "0009000012345", "RF18 5390 0754 7034", "A0B00C", "000", "0", "PO 4500012345", "x_0.1-2"]
+    samples = [
+        "INV-000123",
+        "inv 0123",
+        "F-2026-000123",
+        "0009000012345",
+        "RF18 5390 0754 7034",
+        "A0B00C",
+        "000",
+        "0",
+        "PO 4500012345",
+        "x_0.1-2",
+    ]
     column = tok.norm_array(pa.array(samples)).to_pylist()
     assert column == [tok.norm(t.replace(" ", "")) for t in samples]
     assert column[:3] == ["INV123", "INV123", "F2026000123"]
 
 
 def test_us_style_document_numbers_as_customers_quote_them() -> None:
-    items = [item("INV-000123", 5000, currency="USD", company="3000"), item("INV-001234", 7000, currency="USD", company="3000")]
+    items = [
+        item("INV-000123", 5000, currency="USD", company="3000"),
+        item("INV-001234", 7000, currency="USD", company="3000"),
+    ]
     for text in ("INV 123", "INV000123", "inv-123", "INV#123", "Payment for invoice INV-000123 dated 10/01/2026"):
         r = run(items, [payment("P1", 5000, text, currency="USD", company="3000")])
         assert lines(r) == [("P1", "INV-000123", 5000, "reference", 0, 0)], text
@@ -317,7 +369,10 @@ def test_reference_subset_when_the_text_names_one_more_than_is_paid() -> None:
         [item("9000000001", 10000), item("9000000002", 20000), item("9000000003", 40000)],
         [payment("P1", 30000, "RE 9000000001 9000000002 9000000003")],
     )
-    assert sorted(lines(r)) == [("P1", "9000000001", 10000, "reference", 0, 0), ("P1", "9000000002", 20000, "reference", 0, 0)]
+    assert sorted(lines(r)) == [
+        ("P1", "9000000001", 10000, "reference", 0, 0),
+        ("P1", "9000000002", 20000, "reference", 0, 0),
+    ]
     assert set(r.applications["confidence"]) == {0.95}
 
 
@@ -364,7 +419,9 @@ def test_a_named_reference_wins_over_an_earlier_amount_only_payment() -> None:
 
 def test_conflicts_go_to_the_earlier_value_date_then_the_lower_payment_id() -> None:
     items = [item("9000000001", 10000)]
-    r = run(items, [payment("P9", 10000, "RE 9000000001", value_date="2026-02-27"), payment("P1", 10000, "RE 9000000001")])
+    r = run(
+        items, [payment("P9", 10000, "RE 9000000001", value_date="2026-02-27"), payment("P1", 10000, "RE 9000000001")]
+    )
     assert lines(r) == [("P9", "9000000001", 10000, "reference", 0, 0)]
     # the second payment names an invoice already paid in this run: a duplicate, a credit
     assert unapplied(r) == [("P1", 10000, "OVERPAYMENT")]
@@ -485,7 +542,9 @@ def test_tolerances_come_from_the_config() -> None:
 
 
 def test_overpayment_settles_the_named_item_and_leaves_the_rest_as_credit() -> None:
-    r = run([item("9000000001", 100000), item("9000000002", 5000)], [payment("P1", 105000, "RE 9000000001", customer=None)])
+    r = run(
+        [item("9000000001", 100000), item("9000000002", 5000)], [payment("P1", 105000, "RE 9000000001", customer=None)]
+    )
     assert lines(r) == [("P1", "9000000001", 100000, "overpayment", 0, 0)]
     assert unapplied(r) == [("P1", 5000, "OVERPAYMENT")]
     assert r.unapplied["customer_id"].tolist() == ["C1"]
@@ -539,10 +598,16 @@ def test_exact_amount_stays_within_the_customer_company_and_currency() -> None:
 def test_combination_of_open_items_only_when_unique() -> None:
     items = [item("9000000001", 10000), item("9000000002", 25050), item("9000000003", 40000), item("9000000004", 7777)]
     r = run(items, [payment("P1", 35050)])
-    assert sorted(lines(r)) == [("P1", "9000000001", 10000, "combination", 0, 0), ("P1", "9000000002", 25050, "combination", 0, 0)]
+    assert sorted(lines(r)) == [
+        ("P1", "9000000001", 10000, "combination", 0, 0),
+        ("P1", "9000000002", 25050, "combination", 0, 0),
+    ]
     # 50000 = 10000 + 40000 only, 17777 = 10000 + 7777 only
     r = run(items, [payment("P1", 17777)])
-    assert sorted(lines(r)) == [("P1", "9000000001", 10000, "combination", 0, 0), ("P1", "9000000004", 7777, "combination", 0, 0)]
+    assert sorted(lines(r)) == [
+        ("P1", "9000000001", 10000, "combination", 0, 0),
+        ("P1", "9000000004", 7777, "combination", 0, 0),
+    ]
     # 65050 = 25050 + 40000 = 10000 + 25050 + 7777 + ... no: two ways -> ambiguous
     items2 = [item("9000000001", 10000), item("9000000002", 20000), item("9000000003", 30000)]
     r = run(items2, [payment("P1", 30000 + 10000 + 20000 - 30000 + 30000)])  # 60000 = 10000+20000+30000 only
@@ -643,7 +708,11 @@ def test_payer_names_as_banks_deliver_them() -> None:
 
 
 def test_unknown_payer_is_unidentified() -> None:
-    r = run([item("9000000001", 100)], [payment("P1", 100, "thanks", customer=None, payer_name="Zeta Industries")], CUSTOMERS)
+    r = run(
+        [item("9000000001", 100)],
+        [payment("P1", 100, "thanks", customer=None, payer_name="Zeta Industries")],
+        CUSTOMERS,
+    )
     assert unapplied(r) == [("P1", 100, "UNIDENTIFIED")]
 
 
@@ -698,7 +767,9 @@ def test_inputs_are_not_modified_and_zero_rows_are_kept() -> None:
 
 
 def test_no_payments_and_no_items() -> None:
-    r = apply_cash(items_frame(), payments_frame(payment("P1", 100)).iloc[0:0], customers_frame(), MatchingRules(), AS_OF)
+    r = apply_cash(
+        items_frame(), payments_frame(payment("P1", 100)).iloc[0:0], customers_frame(), MatchingRules(), AS_OF
+    )
     assert r.applications.empty and r.unapplied.empty and r.open_items_after.empty
     r = run([], [payment("P1", 100, "RE 9000000001")])
     assert unapplied(r) == [("P1", 100, "NO_MATCH")]
@@ -742,7 +813,11 @@ def books(draw: st.DrawFn) -> tuple[list[dict], list[dict]]:
             | st.integers(1, 60000)
         )
         named = draw(st.booleans())
-        text = " ".join("RE " + i["document_no"] for i in paid) if named else draw(st.sampled_from([None, "PO 4500012345", "thanks"]))
+        text = (
+            " ".join("RE " + i["document_no"] for i in paid)
+            if named
+            else draw(st.sampled_from([None, "PO 4500012345", "thanks"]))
+        )
         payments.append(
             payment(
                 f"P{k}",
@@ -767,7 +842,9 @@ def _canonical(result: CashApplication) -> tuple:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(books(), st.randoms(use_true_random=False))
-def test_money_is_conserved_and_the_result_does_not_depend_on_row_order(book: tuple[list[dict], list[dict]], rnd) -> None:
+def test_money_is_conserved_and_the_result_does_not_depend_on_row_order(
+    book: tuple[list[dict], list[dict]], rnd
+) -> None:
     items, payments = book
     result = run(items, payments)  # checks conservation, signs, company and currency
     shuffled_items, shuffled_payments = list(items), list(payments)
@@ -786,16 +863,27 @@ def test_the_benchmark_scores_a_tiny_generated_set(tmp_path: Path) -> None:
     import importlib.util
     import json
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "cash_application.py"
+    path = REPO / "benchmarks" / "cash_application.py"
     spec = importlib.util.spec_from_file_location("cash_application_benchmark", path)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = tmp_path / "results.json"
-    assert bench.main(["--customers", "40", "--seed", "3", "--cache", str(tmp_path / "cache"), "--out", str(out), "--check"]) == 0
+    assert (
+        bench.main(
+            ["--customers", "40", "--seed", "3", "--cache", str(tmp_path / "cache"), "--out", str(out), "--check"]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["overall"]["precision_count"] >= 0.999 and report["overall"]["recall"] >= 0.95
     assert set(report["per_scenario"]) and set(report["per_rule"]) <= {
-        "reference", "exact_amount", "combination", "cash_discount", "short_payment", "partial_payment", "overpayment"
+        "reference",
+        "exact_amount",
+        "combination",
+        "cash_discount",
+        "short_payment",
+        "partial_payment",
+        "overpayment",
     }
     assert report["bars"]["precision_count"]["ok"]

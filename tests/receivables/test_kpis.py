@@ -38,7 +38,17 @@ def cents(*amounts: str) -> pd.Series:
 
 
 def open_items_frame(rows: list[tuple]) -> pd.DataFrame:
-    cols = ["company_code", "document_no", "document_type", "customer_id", "document_date", "due_date", "currency", "amount", "open_amount"]
+    cols = [
+        "company_code",
+        "document_no",
+        "document_type",
+        "customer_id",
+        "document_date",
+        "due_date",
+        "currency",
+        "amount",
+        "open_amount",
+    ]
     f = pd.DataFrame(rows, columns=cols)
     for c in ("document_date", "due_date"):
         f[c] = pd.to_datetime(f[c])
@@ -48,86 +58,119 @@ def open_items_frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 # The scenario of docs/kpis.md.  Company 1000 books in EUR (the base currency), 3000 in USD.
-OPEN = open_items_frame([
-    ("1000", "A", "INV", "C1", "2026-10-01", "2026-10-31", "EUR", "3000.00", "3000.00"),  # due today: current
-    ("1000", "B", "INV", "C1", "2026-09-01", "2026-10-01", "EUR", "2000.00", "1500.00"),  # 30 days past due
-    ("1000", "C", "INV", "C2", "2026-07-15", "2026-08-14", "EUR", "1000.00", "1000.00"),  # dated before the period
-    ("1000", "D", "CRN", "C2", "2026-10-10", "2026-10-10", "EUR", "-500.00", "-500.00"),  # overdue credit note
-    ("1000", "E", "INV", "C2", "2026-08-20", "2026-09-19", "EUR", "1500.00", "0.00"),  # settled by today's cash
-    ("3000", "U1", "INV", "C3", "2026-10-15", "2026-11-14", "USD", "1000.00", "1000.00"),
-    ("3000", "U2", "INV", "C3", "2026-09-01", "2026-10-01", "USD", "1000.00", "1000.00"),
-])
+OPEN = open_items_frame(
+    [
+        ("1000", "A", "INV", "C1", "2026-10-01", "2026-10-31", "EUR", "3000.00", "3000.00"),  # due today: current
+        ("1000", "B", "INV", "C1", "2026-09-01", "2026-10-01", "EUR", "2000.00", "1500.00"),  # 30 days past due
+        ("1000", "C", "INV", "C2", "2026-07-15", "2026-08-14", "EUR", "1000.00", "1000.00"),  # dated before the period
+        ("1000", "D", "CRN", "C2", "2026-10-10", "2026-10-10", "EUR", "-500.00", "-500.00"),  # overdue credit note
+        ("1000", "E", "INV", "C2", "2026-08-20", "2026-09-19", "EUR", "1500.00", "0.00"),  # settled by today's cash
+        ("3000", "U1", "INV", "C3", "2026-10-15", "2026-11-14", "USD", "1000.00", "1000.00"),
+        ("3000", "U2", "INV", "C3", "2026-09-01", "2026-10-01", "USD", "1000.00", "1000.00"),
+    ]
+)
 
-CLEARED = pd.DataFrame({
-    "company_code": ["1000", "1000", "1000", "1000"],
-    "document_no": ["F", "G", "H", "I"],
-    "customer_id": ["C1", "C1", "C2", "C2"],
-    "document_date": pd.to_datetime(["2026-08-10", "2026-06-01", "2026-09-05", "2026-10-05"]),
-    "due_date": pd.to_datetime(["2026-09-09", "2026-07-01", "2026-09-05", "2026-11-04"]),
-    "currency": ["EUR"] * 4,
-    "amount": cents("4500.00", "500.00", "-200.00", "1000.00"),
-    "clearing_date": pd.to_datetime(["2026-09-19", "2026-08-15", "2026-09-20", "2026-10-25"]),
-})
+CLEARED = pd.DataFrame(
+    {
+        "company_code": ["1000", "1000", "1000", "1000"],
+        "document_no": ["F", "G", "H", "I"],
+        "customer_id": ["C1", "C1", "C2", "C2"],
+        "document_date": pd.to_datetime(["2026-08-10", "2026-06-01", "2026-09-05", "2026-10-05"]),
+        "due_date": pd.to_datetime(["2026-09-09", "2026-07-01", "2026-09-05", "2026-11-04"]),
+        "currency": ["EUR"] * 4,
+        "amount": cents("4500.00", "500.00", "-200.00", "1000.00"),
+        "clearing_date": pd.to_datetime(["2026-09-19", "2026-08-15", "2026-09-20", "2026-10-25"]),
+    }
+)
 
-CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "currency": ["EUR", "EUR", "USD"], "company_code": ["1000", "1000", "3000"]})
+CUSTOMERS = pd.DataFrame(
+    {"customer_id": ["C1", "C2", "C3"], "currency": ["EUR", "EUR", "USD"], "company_code": ["1000", "1000", "3000"]}
+)
 
-FX = pd.DataFrame({
-    "currency": ["USD", "USD", "USD", "EUR"],
-    "rate_to_base": [Decimal("0.8"), Decimal("0.9"), Decimal("0.5"), Decimal("1")],
-    "rate_date": pd.to_datetime(["2026-09-30", "2026-10-30", "2026-11-01", "2026-10-30"]),
-})
+FX = pd.DataFrame(
+    {
+        "currency": ["USD", "USD", "USD", "EUR"],
+        "rate_to_base": [Decimal("0.8"), Decimal("0.9"), Decimal("0.5"), Decimal("1")],
+        "rate_date": pd.to_datetime(["2026-09-30", "2026-10-30", "2026-11-01", "2026-10-30"]),
+    }
+)
 
-PROMISES = pd.DataFrame({
-    "promise_id": ["P1", "P2", "P3", "P4", "P5"],
-    "company_code": ["1000"] * 5,
-    "customer_id": ["C1", "C2", "C1", "C2", "C2"],
-    "document_no": ["B", "I", "A", None, "C"],
-    "promised_amount": cents("300.00", "1000.00", "3000.00", "200.00", "1000.00"),
-    "promised_date": pd.to_datetime(["2026-10-20", "2026-10-24", "2026-11-10", "2026-10-20", "2026-10-30"]),
-    "created_on": pd.to_datetime(["2026-10-10"] * 5),
-})
-BROKEN = pd.DataFrame({"promise_id": ["P1"], "company_code": ["1000"], "customer_id": ["C1"], "document_no": ["B"],
-                       "promised_amount": cents("300.00"), "promised_date": pd.to_datetime(["2026-10-20"])})
+PROMISES = pd.DataFrame(
+    {
+        "promise_id": ["P1", "P2", "P3", "P4", "P5"],
+        "company_code": ["1000"] * 5,
+        "customer_id": ["C1", "C2", "C1", "C2", "C2"],
+        "document_no": ["B", "I", "A", None, "C"],
+        "promised_amount": cents("300.00", "1000.00", "3000.00", "200.00", "1000.00"),
+        "promised_date": pd.to_datetime(["2026-10-20", "2026-10-24", "2026-11-10", "2026-10-20", "2026-10-30"]),
+        "created_on": pd.to_datetime(["2026-10-10"] * 5),
+    }
+)
+BROKEN = pd.DataFrame(
+    {
+        "promise_id": ["P1"],
+        "company_code": ["1000"],
+        "customer_id": ["C1"],
+        "document_no": ["B"],
+        "promised_amount": cents("300.00"),
+        "promised_date": pd.to_datetime(["2026-10-20"]),
+    }
+)
 
-DISPUTES = pd.DataFrame({
-    "dispute_id": ["D1", "D2", "D3", "D4", "D5"],
-    "company_code": ["1000"] * 5,
-    "document_no": ["B", "C", "A", "C", "A"],
-    "customer_id": ["C1", "C2", "C1", "C2", "C1"],
-    "reason_code": ["PRICING", "QUALITY", "PRICING", "PRICING", "OTHER"],
-    "amount": cents("250.00", "400.00", "100.00", "50.00", "75.00"),
-    "status": ["OPEN", "OPEN", "RESOLVED", "RESOLVED", "OPEN"],
-    "opened_on": pd.to_datetime(["2026-10-21", "2026-08-31", "2026-10-01", "2026-07-01", "2026-11-02"]),
-    "resolved_on": pd.to_datetime([None, None, "2026-10-15", "2026-11-05", None]),
-})
+DISPUTES = pd.DataFrame(
+    {
+        "dispute_id": ["D1", "D2", "D3", "D4", "D5"],
+        "company_code": ["1000"] * 5,
+        "document_no": ["B", "C", "A", "C", "A"],
+        "customer_id": ["C1", "C2", "C1", "C2", "C1"],
+        "reason_code": ["PRICING", "QUALITY", "PRICING", "PRICING", "OTHER"],
+        "amount": cents("250.00", "400.00", "100.00", "50.00", "75.00"),
+        "status": ["OPEN", "OPEN", "RESOLVED", "RESOLVED", "OPEN"],
+        "opened_on": pd.to_datetime(["2026-10-21", "2026-08-31", "2026-10-01", "2026-07-01", "2026-11-02"]),
+        "resolved_on": pd.to_datetime([None, None, "2026-10-15", "2026-11-05", None]),
+    }
+)
 
-UNAPPLIED = pd.DataFrame({
-    "payment_id": ["P10", "P11", "P12"],
-    "company_code": ["1000"] * 3,
-    "customer_id": ["C1", None, "C2"],
-    "remaining_amount": cents("120.00", "80.00", "50.00"),
-    "currency": ["EUR"] * 3,
-    "reason": ["NO_MATCH", "UNIDENTIFIED", "OVERPAYMENT"],
-})
-PAYMENTS = pd.DataFrame({"payment_id": ["P10", "P11", "P12"], "value_date": pd.to_datetime(["2026-10-30", "2026-09-15", "2026-10-31"])})
+UNAPPLIED = pd.DataFrame(
+    {
+        "payment_id": ["P10", "P11", "P12"],
+        "company_code": ["1000"] * 3,
+        "customer_id": ["C1", None, "C2"],
+        "remaining_amount": cents("120.00", "80.00", "50.00"),
+        "currency": ["EUR"] * 3,
+        "reason": ["NO_MATCH", "UNIDENTIFIED", "OVERPAYMENT"],
+    }
+)
+PAYMENTS = pd.DataFrame(
+    {"payment_id": ["P10", "P11", "P12"], "value_date": pd.to_datetime(["2026-10-30", "2026-09-15", "2026-10-31"])}
+)
 
 # the aging the warehouse holds for 2026-09-30, read back as Decimal
-SNAPSHOT = pd.DataFrame({
-    "as_of": [date(2026, 9, 30)] * 3,
-    "company_code": ["1000", "1000", "3000"],
-    "customer_id": ["C1", "C2", "C3"],
-    "currency": ["EUR", "EUR", "USD"],
-    "not_due": [Decimal("4000.00"), Decimal("2000.00"), Decimal("2000.00")],
-    **{c: [Decimal("0.00")] * 3 for c in ("d1_30", "d31_60", "d61_90", "d91_120", "d121_plus")},
-    "total": [Decimal("4000.00"), Decimal("2000.00"), Decimal("2000.00")],
-    "total_base": [Decimal("4000.00"), Decimal("2000.00"), Decimal("1600.00")],
-})
+SNAPSHOT = pd.DataFrame(
+    {
+        "as_of": [date(2026, 9, 30)] * 3,
+        "company_code": ["1000", "1000", "3000"],
+        "customer_id": ["C1", "C2", "C3"],
+        "currency": ["EUR", "EUR", "USD"],
+        "not_due": [Decimal("4000.00"), Decimal("2000.00"), Decimal("2000.00")],
+        **{c: [Decimal("0.00")] * 3 for c in ("d1_30", "d31_60", "d61_90", "d91_120", "d121_plus")},
+        "total": [Decimal("4000.00"), Decimal("2000.00"), Decimal("2000.00")],
+        "total_base": [Decimal("4000.00"), Decimal("2000.00"), Decimal("1600.00")],
+    }
+)
 
 
 def run(**overrides) -> pd.DataFrame:
     args = dict(
-        cleared_items=CLEARED, customers=CUSTOMERS, promises=PROMISES, broken_promises=BROKEN, disputes=DISPUTES,
-        unapplied=UNAPPLIED, payments=PAYMENTS, fx_rates=FX, base_currency="EUR",
+        cleared_items=CLEARED,
+        customers=CUSTOMERS,
+        promises=PROMISES,
+        broken_promises=BROKEN,
+        disputes=DISPUTES,
+        unapplied=UNAPPLIED,
+        payments=PAYMENTS,
+        fx_rates=FX,
+        base_currency="EUR",
         previous_month_end_aging=aging_from_warehouse(SNAPSHOT),
     )
     args.update(overrides)
@@ -187,7 +230,15 @@ def test_age_band_edges() -> None:
     assert labels == ["0_30", "31_60", "61_90", "91_plus"]
     ages = pd.Series([0, 30, 31, 60, 61, 90, 91, 5000, np.nan])
     assert age_band(ages, (30, 60, 90), labels).tolist() == [
-        "0_30", "0_30", "31_60", "31_60", "61_90", "61_90", "91_plus", "91_plus", "unknown",
+        "0_30",
+        "0_30",
+        "31_60",
+        "31_60",
+        "61_90",
+        "61_90",
+        "91_plus",
+        "91_plus",
+        "unknown",
     ]
 
 
@@ -244,7 +295,10 @@ def test_disputed_amount_by_reason_and_age(kpis) -> None:
     assert kpis["1000", "disputed_amount.reason.QUALITY"] == Decimal("400.00")
     assert kpis["1000", "disputed_amount.reason.OTHER"] == Decimal("0.00")
     assert [kpis["1000", f"disputed_amount.age.{b}"] for b in ("0_30", "31_60", "61_90", "91_plus")] == [
-        Decimal("250.00"), Decimal("0.00"), Decimal("400.00"), Decimal("50.00"),
+        Decimal("250.00"),
+        Decimal("0.00"),
+        Decimal("400.00"),
+        Decimal("50.00"),
     ]
 
 
@@ -296,7 +350,9 @@ def test_all_company_codes(kpis) -> None:
 
 def test_currency_without_rate_is_left_out_and_counted() -> None:
     extra = open_items_frame([("4000", "G1", "INV", "C4", "2026-10-01", "2026-10-31", "GBP", "100.00", "100.00")])
-    frame = compute_kpis(pd.concat([OPEN, extra], ignore_index=True), AS_OF, cleared_items=CLEARED, fx_rates=FX, base_currency="EUR")
+    frame = compute_kpis(
+        pd.concat([OPEN, extra], ignore_index=True), AS_OF, cleared_items=CLEARED, fx_rates=FX, base_currency="EUR"
+    )
     k = frame.set_index(["company_code", "kpi"])["value"]
     assert k["4000", "currencies_without_fx_rate"] == 1
     assert k["4000", "ar_total"] == Decimal("0.00")
@@ -314,11 +370,21 @@ def test_shape_order_and_rerun_determinism() -> None:
     assert all(v is None or isinstance(v, Decimal) for v in first["value"])
     # the same inputs in another row order give the same rows
     rng = np.random.default_rng(7)
-    shuffled = {name: f.iloc[rng.permutation(len(f))] for name, f in
-                dict(cleared_items=CLEARED, promises=PROMISES, disputes=DISPUTES, unapplied=UNAPPLIED).items()}
-    again = compute_kpis(OPEN.iloc[rng.permutation(len(OPEN))], AS_OF, customers=CUSTOMERS, broken_promises=BROKEN,
-                         payments=PAYMENTS, fx_rates=FX, base_currency="EUR",
-                         previous_month_end_aging=aging_from_warehouse(SNAPSHOT), **shuffled)
+    shuffled = {
+        name: f.iloc[rng.permutation(len(f))]
+        for name, f in dict(cleared_items=CLEARED, promises=PROMISES, disputes=DISPUTES, unapplied=UNAPPLIED).items()
+    }
+    again = compute_kpis(
+        OPEN.iloc[rng.permutation(len(OPEN))],
+        AS_OF,
+        customers=CUSTOMERS,
+        broken_promises=BROKEN,
+        payments=PAYMENTS,
+        fx_rates=FX,
+        base_currency="EUR",
+        previous_month_end_aging=aging_from_warehouse(SNAPSHOT),
+        **shuffled,
+    )
     pd.testing.assert_frame_equal(first, again)
 
 
@@ -338,11 +404,18 @@ def test_aging_feeds_the_same_totals(kpis) -> None:
 
 
 def test_a_document_in_both_extracts_is_one_sale() -> None:
-    twice = pd.DataFrame({
-        "company_code": ["1000", "3000"], "document_no": ["B", "B"], "customer_id": ["C1", "C3"],
-        "document_date": pd.to_datetime(["2026-09-01", "2026-09-01"]), "due_date": pd.to_datetime(["2026-10-01"] * 2),
-        "currency": ["EUR", "USD"], "amount": cents("2000.00", "100.00"), "clearing_date": pd.to_datetime(["2026-10-30"] * 2),
-    })
+    twice = pd.DataFrame(
+        {
+            "company_code": ["1000", "3000"],
+            "document_no": ["B", "B"],
+            "customer_id": ["C1", "C3"],
+            "document_date": pd.to_datetime(["2026-09-01", "2026-09-01"]),
+            "due_date": pd.to_datetime(["2026-10-01"] * 2),
+            "currency": ["EUR", "USD"],
+            "amount": cents("2000.00", "100.00"),
+            "clearing_date": pd.to_datetime(["2026-10-30"] * 2),
+        }
+    )
     k = compute_kpis(OPEN, AS_OF, cleared_items=twice, fx_rates=FX).set_index(["company_code", "kpi"])["value"]
     assert k["1000", "sales_period"] == Decimal("6500.00")  # A 3000 + B 2000 + E 1500; B not twice
     assert k["3000", "sales_period"] == Decimal("1890.00")  # 3000's own document B is another sale: 2100 USD x 0.9

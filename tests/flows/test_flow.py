@@ -17,7 +17,9 @@ from tests.conftest import VALID_AS_OF, VALID_SET, read_flow_run, warehouse_rows
 pytestmark = pytest.mark.prefect
 
 
-def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: Path, prefect_server, monkeypatch) -> None:
+def test_nightly_flow_run_is_recorded_with_artifacts(
+    workdir: Path, valid_set: Path, prefect_server, monkeypatch
+) -> None:
     from flows.nightly import nightly
 
     monkeypatch.setenv("RECEIVABLES_REPORTS_BASE_URL", "https://files.example.com/ar-reports/")
@@ -34,7 +36,9 @@ def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: P
     assert "2000" not in {t["company_code"] for t in summary["open_totals"]}
     assert summary["cash_applied"] == [{"currency": "EUR", "amount": "2035.20"}]
 
-    (run_id, flow_run_id, status, counts, hashes), = warehouse_rows(workdir, "SELECT run_id, flow_run_id, status, counts, input_hashes FROM run_log")
+    ((run_id, flow_run_id, status, counts, hashes),) = warehouse_rows(
+        workdir, "SELECT run_id, flow_run_id, status, counts, input_hashes FROM run_log"
+    )
     flow_run, artifacts, _ = read_flow_run(flow_run_id)
     assert flow_run.state.is_completed() and status == "succeeded"
     assert json.loads(counts)["extracts"]["payments"] == {"read": 3, "accepted": 2, "quarantined": 1}
@@ -59,8 +63,11 @@ def test_nightly_flow_run_is_recorded_with_artifacts(workdir: Path, valid_set: P
         f"| Flow run | ar-{VALID_AS_OF}-preview |",
         "| Emails | 1 previewed, 0 sent, 0 failed, 0 held |",
     ]
-    assert f"| Quarantined rows | 1: 1 × " in markdown and "run_id `" in markdown
-    assert f"| Workbook | `{book}` ([open](https://files.example.com/ar-reports/{VALID_AS_OF}/receivables-{VALID_AS_OF}.xlsx)) |" in markdown
+    assert "| Quarantined rows | 1: 1 × " in markdown and "run_id `" in markdown
+    assert (
+        f"| Workbook | `{book}` "
+        f"([open](https://files.example.com/ar-reports/{VALID_AS_OF}/receivables-{VALID_AS_OF}.xlsx)) |" in markdown
+    )
     assert f"![aging chart](https://files.example.com/ar-reports/{VALID_AS_OF}/aging-by-bucket.png)" in markdown
     assert "| payments | 3 | 2 | 1 |" in markdown and "| 1000 | 1,261.50 EUR |" in markdown
     assert "| DSO (standard) | " in markdown and " days |" in markdown and "{" not in markdown
@@ -86,9 +93,11 @@ def test_rejected_input_fails_the_flow_run_with_the_paragraph(workdir: Path, val
     state = nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), return_state=True)
     assert state.is_failed() and state.name == "Rejected"
     assert "customers.csv" in state.message and "empty" in state.message
-    (flow_run_id, status, error), = warehouse_rows(workdir, "SELECT flow_run_id, status, error FROM run_log")
+    ((flow_run_id, status, error),) = warehouse_rows(workdir, "SELECT flow_run_id, status, error FROM run_log")
     flow_run, artifacts, _ = read_flow_run(flow_run_id)
-    assert flow_run.state.is_failed() and flow_run.state.name == "Rejected" and "customers.csv" in flow_run.state.message
+    assert (
+        flow_run.state.is_failed() and flow_run.state.name == "Rejected" and "customers.csv" in flow_run.state.message
+    )
     assert flow_run.name == f"ar-{VALID_AS_OF}-preview"
     assert status == "rejected" and "customers.csv" in error
     markdown = next(a.data for a in artifacts if a.key == "run-summary")
@@ -112,7 +121,7 @@ def test_cli_rejection_in_a_real_terminal_session(workdir: Path, valid_set: Path
     assert "Traceback" not in proc.stdout + proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert "open_items.csv" in last and "'due_date' is missing" in last and "faelligkeit" in last
-    (flow_run_id,), = warehouse_rows(workdir, "SELECT flow_run_id FROM run_log")
+    ((flow_run_id,),) = warehouse_rows(workdir, "SELECT flow_run_id FROM run_log")
     flow_run, _, _ = read_flow_run(flow_run_id)
     assert flow_run.state.name == "Rejected" and flow_run.name == f"ar-{VALID_AS_OF}-preview"
     assert {"source:cli", f"as_of:{VALID_AS_OF}", "mode:preview"} <= set(flow_run.tags)
@@ -133,22 +142,30 @@ def test_bad_as_of_and_unknown_mapping_exit_2(workdir: Path, valid_set: Path, cl
 
 
 TABLES_TO_COMPARE = {
-    "cash_applications": "payment_id, document_no, applied_amount, rule, confidence, status, writeoff_amount, discount_amount",
+    "cash_applications": (
+        "payment_id, document_no, applied_amount, rule, confidence, status, writeoff_amount, discount_amount"
+    ),
     "unapplied_cash": "payment_id, remaining_amount, reason",
     "dunning_notices": "notice_id, level, overdue_amount, fees, interest, action",
     "dunning_items": "notice_id, document_no, previous_level, level, open_amount, interest, fee",
-    "aging": "company_code, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_120, d121_plus, total, total_base",
+    "aging": (
+        "company_code, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_120, d121_plus, total, total_base"
+    ),
     "kpis": "company_code, kpi, value",
     "collector_worklist": "rank, company_code, customer_id, priority, overdue_amount, reason, next_action",
-    "quarantine": "extract, row_number, \"column\", value, reason",
+    "quarantine": 'extract, row_number, "column", value, reason',
 }
 
 
 def _report_rows(workdir: Path) -> dict[str, list]:
-    return {t: warehouse_rows(workdir, f"SELECT {cols} FROM {t} ORDER BY {cols}") for t, cols in TABLES_TO_COMPARE.items()}
+    return {
+        t: warehouse_rows(workdir, f"SELECT {cols} FROM {t} ORDER BY {cols}") for t, cols in TABLES_TO_COMPARE.items()
+    }
 
 
-def test_send_mode_through_the_flow_once_per_notice_in_the_customers_language(workdir: Path, valid_set: Path, prefect_server, smtp_server, monkeypatch) -> None:
+def test_send_mode_through_the_flow_once_per_notice_in_the_customers_language(
+    workdir: Path, valid_set: Path, prefect_server, smtp_server, monkeypatch
+) -> None:
     server = smtp_server()
     monkeypatch.setenv("RECEIVABLES_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("RECEIVABLES_SMTP_PORT", str(server.port))
@@ -162,7 +179,9 @@ def test_send_mode_through_the_flow_once_per_notice_in_the_customers_language(wo
     state = nightly(extracts=str(valid_set), as_of=date(2026, 10, 31), mode="send", return_state=True)
     assert state.is_completed(), state.message
     first_rows = _report_rows(workdir)
-    notices = warehouse_rows(workdir, "SELECT customer_id FROM dunning_notices WHERE action = 'email' ORDER BY customer_id")
+    notices = warehouse_rows(
+        workdir, "SELECT customer_id FROM dunning_notices WHERE action = 'email' ORDER BY customer_id"
+    )
     assert [n[0] for n in notices] == ["C001", "C002"]
     received = {m.rcpt_tos[0]: m.message for m in server.received}
     assert sorted(received) == ["buchhaltung@mueller-soehne.de", "pagos@penalver.es"]

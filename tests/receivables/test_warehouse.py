@@ -18,8 +18,16 @@ from receivables.warehouse.database import money_sums, read_table
 from receivables.warehouse.tables import metadata
 
 SPEC_TABLES = {
-    "run_log", "quarantine", "cash_applications", "unapplied_cash", "dunning_notices",
-    "dunning_items", "email_outbox", "aging", "kpis", "collector_worklist",
+    "run_log",
+    "quarantine",
+    "cash_applications",
+    "unapplied_cash",
+    "dunning_notices",
+    "dunning_items",
+    "email_outbox",
+    "aging",
+    "kpis",
+    "collector_worklist",
 }
 
 
@@ -46,8 +54,19 @@ def test_rerun_replaces_only_its_as_of(warehouse_url: str) -> None:
     engine = connect(warehouse_url)
     migrate(engine)
     frame = lambda cents: pd.DataFrame(  # noqa: E731 - a tiny table builder
-        {"company_code": ["1000"], "customer_id": ["C001"], "currency": ["EUR"], "not_due": [cents], "d1_30": [0], "d31_60": [0],
-         "d61_90": [0], "d91_120": [0], "d121_plus": [1], "total": [cents + 1], "total_base": [cents + 1]}
+        {
+            "company_code": ["1000"],
+            "customer_id": ["C001"],
+            "currency": ["EUR"],
+            "not_due": [cents],
+            "d1_30": [0],
+            "d31_60": [0],
+            "d61_90": [0],
+            "d91_120": [0],
+            "d121_plus": [1],
+            "total": [cents + 1],
+            "total_base": [cents + 1],
+        }
     )
     with engine.begin() as conn:
         replace_for_as_of(conn, "aging", date(2026, 10, 30), frame(100), "run-a")
@@ -65,19 +84,26 @@ def test_bulk_write_keeps_every_kind_of_value_and_gap(warehouse_url: str) -> Non
     frames hold: cents as exact amounts, pandas' missing values of every dtype as NULL."""
     engine = connect(warehouse_url)
     migrate(engine)
-    items = pd.DataFrame({
-        "notice_id": pd.array(["N1", "N1", "N2"], dtype="string"),
-        "company_code": ["1000", "1000", "2000"],
-        "document_no": pd.array(["D1", "D2", "D3"], dtype="string"),
-        "previous_level": [0, 1, 0], "level": [1, 2, 1], "days_past_due": [5, 40, 1],
-        "open_amount": pd.array([123456789012, -1, 0], dtype="Int64"),
-        "customer_id": ["C1", "C1", "C2"], "currency": ["EUR", "EUR", "USD"], "document_type": ["INV", "CRN", "INV"],
-        "document_date": pd.to_datetime(["2026-08-01", None, "2026-09-30"]),
-        "due_date": [pd.Timestamp("2026-08-31"), pd.NaT, pd.Timestamp("2026-10-30")],
-        "reference": pd.array(["RF18 5390", pd.NA, "Ünïcode ‘quotes’"], dtype="string"),
-        "amount": pd.array([123456789012, pd.NA, 5], dtype="Int64"),
-        "interest": [0, 0, 7], "fee": [500, 0, 0],
-    })
+    items = pd.DataFrame(
+        {
+            "notice_id": pd.array(["N1", "N1", "N2"], dtype="string"),
+            "company_code": ["1000", "1000", "2000"],
+            "document_no": pd.array(["D1", "D2", "D3"], dtype="string"),
+            "previous_level": [0, 1, 0],
+            "level": [1, 2, 1],
+            "days_past_due": [5, 40, 1],
+            "open_amount": pd.array([123456789012, -1, 0], dtype="Int64"),
+            "customer_id": ["C1", "C1", "C2"],
+            "currency": ["EUR", "EUR", "USD"],
+            "document_type": ["INV", "CRN", "INV"],
+            "document_date": pd.to_datetime(["2026-08-01", None, "2026-09-30"]),
+            "due_date": [pd.Timestamp("2026-08-31"), pd.NaT, pd.Timestamp("2026-10-30")],
+            "reference": pd.array(["RF18 5390", pd.NA, "Ünïcode ‘quotes’"], dtype="string"),
+            "amount": pd.array([123456789012, pd.NA, 5], dtype="Int64"),
+            "interest": [0, 0, 7],
+            "fee": [500, 0, 0],
+        }
+    )
     with engine.begin() as conn:
         assert replace_for_as_of(conn, "dunning_items", date(2026, 10, 31), items, "run-a") == 3
     rows = read_table(engine, "dunning_items").sort_values("document_no")
@@ -96,20 +122,60 @@ def test_money_sums_are_exact_cents_per_group(warehouse_url: str) -> None:
     keeps the amounts as floating point (0.1 + 0.2 is not 0.3 there)."""
     engine = connect(warehouse_url)
     migrate(engine)
+
     def aging(customers: int, cents: int) -> pd.DataFrame:
-        return pd.DataFrame({
-            "company_code": "1000", "customer_id": [f"C{i}" for i in range(customers)], "currency": ["EUR", "USD"] * (customers // 2),
-            "not_due": cents, "d1_30": 10, "d31_60": 20, "d61_90": 0, "d91_120": 0, "d121_plus": 123456789, "total": cents + 123456819,
-        })
+        return pd.DataFrame(
+            {
+                "company_code": "1000",
+                "customer_id": [f"C{i}" for i in range(customers)],
+                "currency": ["EUR", "USD"] * (customers // 2),
+                "not_due": cents,
+                "d1_30": 10,
+                "d31_60": 20,
+                "d61_90": 0,
+                "d91_120": 0,
+                "d121_plus": 123456789,
+                "total": cents + 123456819,
+            }
+        )
+
     with engine.begin() as conn:
         replace_for_as_of(conn, "aging", date(2026, 10, 30), aging(1000, 1), "run-a")
         replace_for_as_of(conn, "aging", date(2026, 10, 31), aging(10, 3), "run-b")
     sums = money_sums(engine, "aging", ["as_of", "currency"], ["not_due", "d1_30", "d121_plus", "total"])
     assert sums.to_dict("records") == [
-        {"as_of": date(2026, 10, 30), "currency": "EUR", "not_due": 500, "d1_30": 5000, "d121_plus": 61728394500, "total": 61728410000},
-        {"as_of": date(2026, 10, 30), "currency": "USD", "not_due": 500, "d1_30": 5000, "d121_plus": 61728394500, "total": 61728410000},
-        {"as_of": date(2026, 10, 31), "currency": "EUR", "not_due": 15, "d1_30": 50, "d121_plus": 617283945, "total": 617284110},
-        {"as_of": date(2026, 10, 31), "currency": "USD", "not_due": 15, "d1_30": 50, "d121_plus": 617283945, "total": 617284110},
+        {
+            "as_of": date(2026, 10, 30),
+            "currency": "EUR",
+            "not_due": 500,
+            "d1_30": 5000,
+            "d121_plus": 61728394500,
+            "total": 61728410000,
+        },
+        {
+            "as_of": date(2026, 10, 30),
+            "currency": "USD",
+            "not_due": 500,
+            "d1_30": 5000,
+            "d121_plus": 61728394500,
+            "total": 61728410000,
+        },
+        {
+            "as_of": date(2026, 10, 31),
+            "currency": "EUR",
+            "not_due": 15,
+            "d1_30": 50,
+            "d121_plus": 617283945,
+            "total": 617284110,
+        },
+        {
+            "as_of": date(2026, 10, 31),
+            "currency": "USD",
+            "not_due": 15,
+            "d1_30": 50,
+            "d121_plus": 617283945,
+            "total": 617284110,
+        },
     ]
     engine.dispose()
 
@@ -117,7 +183,16 @@ def test_money_sums_are_exact_cents_per_group(warehouse_url: str) -> None:
 def test_failed_write_leaves_the_previous_rows(warehouse_url: str) -> None:
     engine = connect(warehouse_url)
     migrate(engine)
-    good = pd.DataFrame({"extract": ["open_items"], "file": ["f"], "row_number": [2], "column": ["amount"], "value": ["x"], "reason": ["bad"]})
+    good = pd.DataFrame(
+        {
+            "extract": ["open_items"],
+            "file": ["f"],
+            "row_number": [2],
+            "column": ["amount"],
+            "value": ["x"],
+            "reason": ["bad"],
+        }
+    )
     with engine.begin() as conn:
         replace_for_as_of(conn, "quarantine", date(2026, 10, 31), good, "run-a")
     broken = good.assign(reason=[None])  # NOT NULL violation half-way through the replacement

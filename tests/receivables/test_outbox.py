@@ -23,15 +23,12 @@ from receivables.settings import Settings
 from receivables.warehouse import connect, migrate
 from receivables.warehouse.database import read_table
 from receivables.warehouse.tables import email_outbox
-
+from tests.receivables.test_reminders import CUSTOMERS, items_for, notice_for
 from tests.smtp_server import Recorder, Server, free_port
-from tests.test_reminders import CUSTOMERS, items_for, notice_for
 
 AS_OF = date(2026, 10, 31)
 CANARY = "Canary-Pw-7f3c9e!"
 COMPANIES = load_companies()
-
-
 
 
 class BusyThenOk(Recorder):
@@ -50,7 +47,7 @@ class RefuseUnknown(Recorder):
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("unknown"):
-            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -99,7 +96,9 @@ def rendered(*customer_ids: str, customers: dict | None = None, as_of: date = AS
     emails = []
     for cid in customer_ids:
         notice = notice_for(cid, **notice_kw)
-        emails.append(render_reminder(notice, items_for(notice), customers[cid], COMPANIES[notice["company_code"]], as_of))
+        emails.append(
+            render_reminder(notice, items_for(notice), customers[cid], COMPANIES[notice["company_code"]], as_of)
+        )
     return emails
 
 
@@ -129,8 +128,11 @@ def test_send_delivers_one_email_per_notice_and_a_rerun_sends_none(workdir, engi
     assert (report.sent, report.failed, report.held) == (3, 0, 0) and report.ok
     assert len(server.received) == 3
     by_rcpt = {tuple(r.rcpt_tos): r for r in server.received}
-    assert set(by_rcpt) == {("buchhaltung@mueller-soehne.de",), ("pagos@penalver.es",),
-                            ("ap@acme-supply.com", "controller@acme-supply.com")}
+    assert set(by_rcpt) == {
+        ("buchhaltung@mueller-soehne.de",),
+        ("pagos@penalver.es",),
+        ("ap@acme-supply.com", "controller@acme-supply.com"),
+    }
     assert {r.mail_from for r in server.received} == {"ar@nordwerk.example"}
 
     # the German customer reads German, the Spanish one Spanish
@@ -236,7 +238,9 @@ def test_redirect_sends_everything_to_the_test_address_and_keeps_the_real_send(w
     assert all([a.addr_spec for a in r.message["To"].addresses] == ["qa@nordwerk.example"] for r in server.received)
     assert all(str(r.message["Message-ID"]).endswith(".redirect@nordwerk.example>") for r in server.received)
     state = rows(engine)
-    assert all(row["status"] == "pending" and row["redirected_at"] and row["mode"] == "redirect" for row in state.values())
+    assert all(
+        row["status"] == "pending" and row["redirected_at"] and row["mode"] == "redirect" for row in state.values()
+    )
 
     # one test copy per email; the customers' own send is still to come
     assert deliver(engine, settings, as_of=AS_OF, **NO_WAIT).redirected == 0
@@ -269,7 +273,9 @@ def test_preview_writes_eml_files_sends_nothing_and_does_not_block_the_send(work
         assert str(msg["Message-ID"]) == f"<{email.key}@nordwerk.example>"
         assert [a.addr_spec for a in msg["To"].addresses] == list(email.recipients)
     state = rows(engine)
-    assert all(row["status"] == "pending" and row["mode"] == "preview" and row["attempts"] == 0 for row in state.values())
+    assert all(
+        row["status"] == "pending" and row["mode"] == "preview" and row["attempts"] == 0 for row in state.values()
+    )
     # previewing again rewrites the same files, still sends nothing
     assert deliver(engine, preview_settings, as_of=AS_OF).previewed == 2
 
@@ -310,7 +316,9 @@ def test_crlf_in_an_address_or_a_name_never_becomes_a_header(workdir, engine, sm
     assert "\\r\\nBcc: victim@evil.example" in state["C001"]["recipients"]  # visible for the audit
 
 
-def test_the_password_never_appears_in_the_outbox_logs_or_files(workdir, engine, smtp_server, caplog, monkeypatch) -> None:
+def test_the_password_never_appears_in_the_outbox_logs_or_files(
+    workdir, engine, smtp_server, caplog, monkeypatch
+) -> None:
     # yagmail must never fall back to the keyring or a prompt
     import getpass
 
@@ -326,7 +334,9 @@ def test_the_password_never_appears_in_the_outbox_logs_or_files(workdir, engine,
     # a server that echoes the credential in its refusal: the error is scrubbed
     enqueue_run(engine, rendered("C003"), run_id="run-2")
     echo = smtp_server(password="something-else", echo_password=True)
-    report = deliver(engine, settings_for(workdir, echo, smtp_user="mailer", smtp_password=CANARY), as_of=AS_OF, **NO_WAIT)
+    report = deliver(
+        engine, settings_for(workdir, echo, smtp_user="mailer", smtp_password=CANARY), as_of=AS_OF, **NO_WAIT
+    )
     assert report.aborted and "refused the login" in report.aborted and "***" in report.aborted
     assert report.not_attempted == 1 and rows(engine)["C003"]["status"] == "pending"
 
@@ -334,21 +344,32 @@ def test_the_password_never_appears_in_the_outbox_logs_or_files(workdir, engine,
     preview = deliver(engine, settings_for(workdir, smtp_password=CANARY, mail_mode="preview"), as_of=AS_OF)
     assert preview.previewed == 1
 
-    forms = [CANARY, base64.b64encode(CANARY.encode()).decode(), base64.b64encode(f"\0mailer\0{CANARY}".encode()).decode()]
+    forms = [
+        CANARY,
+        base64.b64encode(CANARY.encode()).decode(),
+        base64.b64encode(f"\0mailer\0{CANARY}".encode()).decode(),
+    ]
     table = read_table(engine, "email_outbox").drop(columns=["mime_zlib"]).astype(str).to_csv()
     bodies = b"".join(v or b"" for v in read_table(engine, "email_outbox")["mime_zlib"])
     files = b"".join(p.read_bytes() for p in (workdir / "outbox").rglob("*.eml"))
     # our logs and yagmail's; the test server's own protocol trace (mail.log) naturally sees AUTH
     logs = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
     assert "receivables.outbox" in {r.name for r in caplog.records}
-    texts = {"table": table, "logs": logs, "report": report.summary() + str(report), "settings": repr(settings) + str(settings)}
+    texts = {
+        "table": table,
+        "logs": logs,
+        "report": report.summary() + str(report),
+        "settings": repr(settings) + str(settings),
+    }
     for form in forms:
         for where, text in texts.items():
             assert form not in text, where
         assert form.encode() not in bodies and form.encode() not in files
 
 
-def test_a_user_without_a_password_is_a_configuration_error_not_a_prompt(workdir, engine, smtp_server, monkeypatch) -> None:
+def test_a_user_without_a_password_is_a_configuration_error_not_a_prompt(
+    workdir, engine, smtp_server, monkeypatch
+) -> None:
     import getpass
 
     monkeypatch.setattr(getpass, "getpass", lambda *a, **k: pytest.fail("prompted for a password"))

@@ -39,7 +39,10 @@ SUMMARY = {
     "outcome": "succeeded",
     "base_currency": "EUR",
     "quarantined_rows": 1234,
-    "quarantine_reasons": [{"reason": "amount is not a number", "count": 1200}, {"reason": "unknown currency", "count": 34}],
+    "quarantine_reasons": [
+        {"reason": "amount is not a number", "count": 1200},
+        {"reason": "unknown currency", "count": 34},
+    ],
     "emails": {"mode": "send", "sent": 1523, "previewed": 0, "failed": 2, "not_built": 1, "held": 1},
     "dunning": {"notices": 1600, "advanced": 2100, "state_written": True, "why_not": None},
     "files": {"workbook": "/srv/ar/reports/2026-11-20/receivables-2026-11-20.xlsx"},
@@ -62,7 +65,9 @@ def test_summary_starts_with_what_a_person_looks_for() -> None:
         "| Mail mode | send |",
         "| Outcome | Succeeded |",
         "| Flow run | ar-2026-11-20-send |",
-        "| Emails | 0 previewed, 1,523 sent, 2 failed, 1 held (1 could not be built: no usable address) |".replace("1,523", "1523"),
+        "| Emails | 0 previewed, 1,523 sent, 2 failed, 1 held (1 could not be built: no usable address) |".replace(
+            "1,523", "1523"
+        ),
         "| Quarantined rows | 1,234: 1200 × amount is not a number; 34 × unknown currency "
         "(warehouse table `quarantine`, run_id `r-1`; the `quarantine` artifact) |",
     ]
@@ -77,8 +82,12 @@ def test_summary_starts_with_what_a_person_looks_for() -> None:
 
 def test_a_stopped_run_says_why_and_who_was_told() -> None:
     text = outcome_markdown(
-        as_of="2026-11-20", mode="send", outcome="rejected", reason="customers.csv is empty. Nothing was written.",
-        run_id="r-2", notified="No failure notification channel is configured: nobody was notified.",
+        as_of="2026-11-20",
+        mode="send",
+        outcome="rejected",
+        reason="customers.csv is empty. Nothing was written.",
+        run_id="r-2",
+        notified="No failure notification channel is configured: nobody was notified.",
     )
     lines = text.splitlines()
     assert lines[0] == "# Receivables run 2026-11-20: Rejected (input refused, nothing written)"
@@ -88,8 +97,17 @@ def test_a_stopped_run_says_why_and_who_was_told() -> None:
 
 def test_worklist_table_fits_a_screen() -> None:
     rows = worklist_table(
-        [{"rank": 1, "company_code": "1000", "customer_id": "C1", "collector": "Anna", "overdue_amount": "190183.04",
-          "next_action": "resolve_dispute", "reason": "x" * 351}],
+        [
+            {
+                "rank": 1,
+                "company_code": "1000",
+                "customer_id": "C1",
+                "collector": "Anna",
+                "overdue_amount": "190183.04",
+                "next_action": "resolve_dispute",
+                "reason": "x" * 351,
+            }
+        ],
         "EUR",
     )
     (row,) = rows
@@ -106,16 +124,41 @@ def history_db(tmp_path: Path) -> str:
 
     url = f"sqlite:///{tmp_path / 'w.db'}"
     engine = warehouse_engine(url)
-    long_error = "open_items.csv, row 17, column due_date: the value '31.02.2026' is not a date. " * 6 + "Nothing was written."
-    start_run(engine, run_id="a" * 36, as_of=date(2026, 11, 19), mode="send", source="/x", mapping="canonical",
-              flow_run_id="f" * 36, flow_run_name="ar-2026-11-19-send")
-    finish_run(engine, "a" * 36, status="succeeded", counts={
-        "extracts": {"open_items": {"read": 10, "accepted": 10, "quarantined": 0}}, "quarantined_rows": 0,
-        "cash_application": {"payments": 4, "payments_fully_applied": 3}, "dunning": {"notices": 2},
-        "emails": {"sent": 2, "failed": 1, "held": 0},
-    })
-    start_run(engine, run_id="b" * 36, as_of=date(2026, 11, 20), mode="send", source="/x", mapping="canonical",
-              flow_run_id="e" * 36, flow_run_name="ar-2026-11-20-send")
+    long_error = (
+        "open_items.csv, row 17, column due_date: the value '31.02.2026' is not a date. " * 6 + "Nothing was written."
+    )
+    start_run(
+        engine,
+        run_id="a" * 36,
+        as_of=date(2026, 11, 19),
+        mode="send",
+        source="/x",
+        mapping="canonical",
+        flow_run_id="f" * 36,
+        flow_run_name="ar-2026-11-19-send",
+    )
+    finish_run(
+        engine,
+        "a" * 36,
+        status="succeeded",
+        counts={
+            "extracts": {"open_items": {"read": 10, "accepted": 10, "quarantined": 0}},
+            "quarantined_rows": 0,
+            "cash_application": {"payments": 4, "payments_fully_applied": 3},
+            "dunning": {"notices": 2},
+            "emails": {"sent": 2, "failed": 1, "held": 0},
+        },
+    )
+    start_run(
+        engine,
+        run_id="b" * 36,
+        as_of=date(2026, 11, 20),
+        mode="send",
+        source="/x",
+        mapping="canonical",
+        flow_run_id="e" * 36,
+        flow_run_name="ar-2026-11-20-send",
+    )
     finish_run(engine, "b" * 36, status="rejected", error=long_error)
     return url
 
@@ -159,6 +202,9 @@ def test_an_email_that_cannot_be_built_counts_as_failed_everywhere(workdir: Path
     write_set(valid_set, dict(VALID_SET, **{"customers.csv": customers}))
     summary = run_nightly(str(valid_set), date(2026, 10, 31), load_settings())
     assert summary["emails"]["failed"] == 1 and summary["emails"]["not_built"] == 1
-    assert email_line(summary["emails"]) == "0 previewed, 0 sent, 1 failed, 0 held (1 could not be built: no usable address)"
+    assert (
+        email_line(summary["emails"])
+        == "0 previewed, 0 sent, 1 failed, 0 held (1 could not be built: no usable address)"
+    )
     (run,) = json.loads(cli("history", "--json").output)["runs"]
     assert run["emails"]["failed"] == 1 and run["status"] == "succeeded"

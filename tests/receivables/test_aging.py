@@ -72,16 +72,18 @@ def test_every_bucket_edge(days: int, bucket: str) -> None:
 
 
 def test_sums_per_company_customer_and_currency() -> None:
-    frame = items([
-        ("1000", "C1", "EUR", 0, 100000),
-        ("1000", "C1", "EUR", 15, 2550),
-        ("1000", "C1", "EUR", 20, -1000, "CRN"),  # a credit note is aged by its own due date
-        ("1000", "C1", "USD", 45, 700),            # another currency: its own row
-        ("2000", "C1", "EUR", 200, 999),           # another company code: its own row
-        ("1000", "C2", "EUR", 95, 1),
-        ("1000", "C2", "EUR", 95, 0),              # settled by cash application: ignored
-        ("1000", "C3", "EUR", 10, 0),              # nothing open: no row at all
-    ])
+    frame = items(
+        [
+            ("1000", "C1", "EUR", 0, 100000),
+            ("1000", "C1", "EUR", 15, 2550),
+            ("1000", "C1", "EUR", 20, -1000, "CRN"),  # a credit note is aged by its own due date
+            ("1000", "C1", "USD", 45, 700),  # another currency: its own row
+            ("2000", "C1", "EUR", 200, 999),  # another company code: its own row
+            ("1000", "C2", "EUR", 95, 1),
+            ("1000", "C2", "EUR", 95, 0),  # settled by cash application: ignored
+            ("1000", "C3", "EUR", 10, 0),  # nothing open: no row at all
+        ]
+    )
     aging = age_open_items(frame, AS_OF)
     assert aging[["company_code", "customer_id", "currency", *BUCKETS, "total"]].values.tolist() == [
         ["1000", "C1", "EUR", 100000, 1550, 0, 0, 0, 0, 101550],
@@ -104,18 +106,39 @@ def test_configured_edges() -> None:
     # a 5-day grace before "overdue", and 1-35 as the first overdue bucket
     edges = [5, 35, 60, 90, 120, None]
     config = AgingConfig(buckets=tuple(Bucket(column=b, label=b, max_days=e) for b, e in zip(BUCKETS, edges)))
-    aging = age_open_items(items([("1", "C", "EUR", 5, 1), ("1", "C", "EUR", 6, 10), ("1", "C", "EUR", 35, 100), ("1", "C", "EUR", 36, 1000)]), AS_OF, config)
+    aging = age_open_items(
+        items(
+            [("1", "C", "EUR", 5, 1), ("1", "C", "EUR", 6, 10), ("1", "C", "EUR", 35, 100), ("1", "C", "EUR", 36, 1000)]
+        ),
+        AS_OF,
+        config,
+    )
     assert aging[BUCKETS].values.tolist() == [[1, 110, 1000, 0, 0, 0]]
 
 
 def test_empty_and_all_settled() -> None:
-    assert age_open_items(items([]), AS_OF).columns.tolist() == ["company_code", "customer_id", "currency", *BUCKETS, "total"]
+    assert age_open_items(items([]), AS_OF).columns.tolist() == [
+        "company_code",
+        "customer_id",
+        "currency",
+        *BUCKETS,
+        "total",
+    ]
     assert age_open_items(items([("1000", "C1", "EUR", 3, 0)]), AS_OF).empty
 
 
 def test_rerun_and_row_order_give_identical_frames() -> None:
     rng = np.random.default_rng(1)
-    rows = [(str(rng.choice(["1000", "2000"])), f"C{rng.integers(5)}", str(rng.choice(["EUR", "USD"])), int(rng.integers(-20, 200)), int(rng.integers(-5000, 90000))) for _ in range(300)]
+    rows = [
+        (
+            str(rng.choice(["1000", "2000"])),
+            f"C{rng.integers(5)}",
+            str(rng.choice(["EUR", "USD"])),
+            int(rng.integers(-20, 200)),
+            int(rng.integers(-5000, 90000)),
+        )
+        for _ in range(300)
+    ]
     frame = items(rows)
     first = age_open_items(frame, AS_OF)
     pd.testing.assert_frame_equal(first, age_open_items(frame, AS_OF))
@@ -125,11 +148,13 @@ def test_rerun_and_row_order_give_identical_frames() -> None:
 
 # --- base-currency totals ------------------------------------------------------------------------
 
-FX = pd.DataFrame({
-    "currency": ["USD", "USD", "USD", "CHF"],
-    "rate_to_base": [Decimal("0.8"), Decimal("0.9"), Decimal("0.5"), Decimal("1.05")],
-    "rate_date": pd.to_datetime(["2026-09-30", "2026-10-30", "2026-11-01", "2026-10-31"]),
-})
+FX = pd.DataFrame(
+    {
+        "currency": ["USD", "USD", "USD", "CHF"],
+        "rate_to_base": [Decimal("0.8"), Decimal("0.9"), Decimal("0.5"), Decimal("1.05")],
+        "rate_date": pd.to_datetime(["2026-09-30", "2026-10-30", "2026-11-01", "2026-10-31"]),
+    }
+)
 
 
 def test_rates_latest_on_or_before_as_of() -> None:
@@ -139,14 +164,19 @@ def test_rates_latest_on_or_before_as_of() -> None:
 
 
 def test_total_base_rounded_half_up_and_missing_rate_reported() -> None:
-    aging = age_open_items(items([
-        ("1000", "C1", "USD", 0, 105),     # 1.05 x 0.9 = 0.945 -> 0.95 (half-up, not banker's 0.94)
-        ("1000", "C2", "USD", 0, -105),    # -0.945 -> -0.95: away from zero, like an invoice
-        ("1000", "C3", "USD", 0, 101),     # 0.909 -> 0.91
-        ("1000", "C4", "EUR", 10, 123456), # base currency: as it is
-        ("1000", "C5", "GBP", 10, 5000),   # no rate: NA, and said so
-        ("1000", "C6", "CHF", 10, 1000),   # a rate dated on as_of counts
-    ]), AS_OF)
+    aging = age_open_items(
+        items(
+            [
+                ("1000", "C1", "USD", 0, 105),  # 1.05 x 0.9 = 0.945 -> 0.95 (half-up, not banker's 0.94)
+                ("1000", "C2", "USD", 0, -105),  # -0.945 -> -0.95: away from zero, like an invoice
+                ("1000", "C3", "USD", 0, 101),  # 0.909 -> 0.91
+                ("1000", "C4", "EUR", 10, 123456),  # base currency: as it is
+                ("1000", "C5", "GBP", 10, 5000),  # no rate: NA, and said so
+                ("1000", "C6", "CHF", 10, 1000),  # a rate dated on as_of counts
+            ]
+        ),
+        AS_OF,
+    )
     result = add_base_totals(aging, FX, "EUR", AS_OF)
     got = dict(zip(result.aging["customer_id"], result.aging["total_base"]))
     assert got["C1"] == 95 and got["C2"] == -95 and got["C3"] == 91 and got["C4"] == 123456 and got["C6"] == 1050
@@ -158,8 +188,16 @@ def test_total_base_rounded_half_up_and_missing_rate_reported() -> None:
 
 
 def test_aging_from_warehouse_back_to_cents() -> None:
-    rows = pd.DataFrame({"company_code": ["1000"], "customer_id": ["C1"], "currency": ["EUR"],
-                         **{b: [Decimal("0.00")] for b in BUCKETS}, "total": [Decimal("1234.56")], "total_base": [None]})
+    rows = pd.DataFrame(
+        {
+            "company_code": ["1000"],
+            "customer_id": ["C1"],
+            "currency": ["EUR"],
+            **{b: [Decimal("0.00")] for b in BUCKETS},
+            "total": [Decimal("1234.56")],
+            "total_base": [None],
+        }
+    )
     back = aging_from_warehouse(rows)
     assert back["total"].tolist() == [123456]
     assert back["total_base"].isna().all()
@@ -182,19 +220,36 @@ def write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("aging:\n  buckets:\n    - {column: not_due, label: x, max_days: 0}\n", "the bucket columns must be not_due, d1_30"),
         (
-            "aging:\n  buckets:\n" + "".join(f"    - {{column: {b}, label: x, max_days: {e}}}\n" for b, e in zip(BUCKETS, [0, 30, 30, 90, 120, "null"])),
+            "aging:\n  buckets:\n    - {column: not_due, label: x, max_days: 0}\n",
+            "the bucket columns must be not_due, d1_30",
+        ),
+        (
+            "aging:\n  buckets:\n"
+            + "".join(
+                f"    - {{column: {b}, label: x, max_days: {e}}}\n"
+                for b, e in zip(BUCKETS, [0, 30, 30, 90, 120, "null"])
+            ),
             "max_days must increase",
         ),
         (
-            "aging:\n  buckets:\n" + "".join(f"    - {{column: {b}, label: x, max_days: {e}}}\n" for b, e in zip(BUCKETS, [0, 30, 60, 90, 120, 150])),
+            "aging:\n  buckets:\n"
+            + "".join(
+                f"    - {{column: {b}, label: x, max_days: {e}}}\n" for b, e in zip(BUCKETS, [0, 30, 60, 90, 120, 150])
+            ),
             "only the last bucket has no max_days",
         ),
         ("kpis:\n  dso_period_days: 0\n", "kpis.dso_period_days: Input should be greater than or equal to 1"),
         ("kpis:\n  age_bands: [60, 30]\n", "kpis.age_bands: must be a non-empty list of increasing"),
-        ("worklist:\n  write_off:\n    max_amount: '50.001'\n", "worklist.write_off.max_amount: must be an amount >= 0 with at most 2 decimals"),
-        ("worklist:\n  escalate:\n    min_days_past_due: 100\n", "worklist.escalate.min_days_past_due is 100, but must be where an overdue bucket starts: [1, 31, 61, 91, 121]"),
+        (
+            "worklist:\n  write_off:\n    max_amount: '50.001'\n",
+            "worklist.write_off.max_amount: must be an amount >= 0 with at most 2 decimals",
+        ),
+        (
+            "worklist:\n  escalate:\n    min_days_past_due: 100\n",
+            "worklist.escalate.min_days_past_due is 100, "
+            "but must be where an overdue bucket starts: [1, 31, 61, 91, 121]",
+        ),
         ("worklist:\n  weights: 3\n", "worklist.weights: Extra inputs are not permitted"),
         ("- 1\n- 2\n", "must hold a mapping"),
         ("aging: [unclosed\n", "is not valid YAML"),

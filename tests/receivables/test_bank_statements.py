@@ -12,8 +12,9 @@ from receivables.bank_statements import read_bank_statement, read_camt053, read_
 from receivables.cash_application import MatchingRules, apply_cash
 from receivables.errors import InputRejected
 from receivables.schemas import PAYMENTS
+from tests.conftest import TESTS
 
-BANK = Path(__file__).parent / "data" / "bank"
+BANK = TESTS / "data" / "bank"
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -70,7 +71,11 @@ def test_camt053_later_versions_read_the_same_way() -> None:
     rows = records(read_bank_statement(BANK / "camt053_v08_sample.xml", "2000"))
     assert len(rows) == 1
     row = rows[0]
-    assert (row["payment_id"], row["amount"], row["company_code"]) == ("ES7620770024003102575766-20260302/1", 240175, "2000")
+    assert (row["payment_id"], row["amount"], row["company_code"]) == (
+        "ES7620770024003102575766-20260302/1",
+        240175,
+        "2000",
+    )
     assert row["payer_name"] == "Construcciones Peña S.A."
     assert row["remittance_info"] == "9000012346 9000012399 EREF+9000012346"
 
@@ -110,7 +115,10 @@ def test_reading_twice_gives_the_same_ids() -> None:
 
 def test_statement_payments_go_straight_into_cash_application() -> None:
     payments = pd.concat(
-        [read_bank_statement(BANK / "mt940_de_sample.sta", "1000"), read_bank_statement(BANK / "camt053_v02_sample.xml", "1000")],
+        [
+            read_bank_statement(BANK / "mt940_de_sample.sta", "1000"),
+            read_bank_statement(BANK / "camt053_v02_sample.xml", "1000"),
+        ],
         ignore_index=True,
     )
     payments.index = pd.RangeIndex(1, len(payments) + 1)
@@ -134,8 +142,24 @@ def test_statement_payments_go_straight_into_cash_application() -> None:
             "open_amount": [r[2] for r in rows],
             "reference": [r[3] for r in rows],
         }
-    ).astype({"company_code": "string", "document_no": "string", "document_type": "string", "customer_id": "string", "currency": "string", "reference": "string"})
-    customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "name": ["Müller Logistik GmbH", "Hans Meyer e.K.", "Distribuciones García S.L."], "company_code": "1000", "iban": None})
+    ).astype(
+        {
+            "company_code": "string",
+            "document_no": "string",
+            "document_type": "string",
+            "customer_id": "string",
+            "currency": "string",
+            "reference": "string",
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3"],
+            "name": ["Müller Logistik GmbH", "Hans Meyer e.K.", "Distribuciones García S.L."],
+            "company_code": "1000",
+            "iban": None,
+        }
+    )
     result = apply_cash(items, payments, customers, MatchingRules(), date(2026, 3, 5))
     applied = result.applied
     by_doc = dict(zip(applied["document_no"], applied["payment_id"]))
@@ -154,14 +178,18 @@ def test_statement_payments_go_straight_into_cash_application() -> None:
     ("content", "message"),
     [
         (b"<Document><BkToCstmrStmt><Stmt>", "not a well-formed XML file"),
-        (b"<Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.054.001.02'><BkToCstmrDbtCdtNtfctn/></Document>", "not a camt.053"),
+        (
+            b"<Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.054.001.02'><BkToCstmrDbtCdtNtfctn/></Document>",
+            "not a camt.053",
+        ),
         (
             b"<Document><BkToCstmrStmt><Stmt><Id>S1</Id><Ntry><Amt Ccy='EUR'>12.345</Amt><CdtDbtInd>CRDT</CdtDbtInd>"
             b"<Sts>BOOK</Sts><ValDt><Dt>2026-03-01</Dt></ValDt></Ntry></Stmt></BkToCstmrStmt></Document>",
             "statement S1, entry 1: not an amount with at most 2 decimals",
         ),
         (
-            b"<Document><BkToCstmrStmt><Stmt><Id>S1</Id><Ntry><Amt Ccy='EUR'>1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></Ntry>"
+            b"<Document><BkToCstmrStmt><Stmt><Id>S1</Id>"
+            b"<Ntry><Amt Ccy='EUR'>1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></Ntry>"
             b"<Ntry><Amt Ccy='EUR'>1.00</Amt><CdtDbtInd>CREDIT</CdtDbtInd></Ntry></Stmt></BkToCstmrStmt></Document>",
             "statement S1, entry 1: the entry has neither a value date nor a booking date",
         ),
@@ -205,7 +233,10 @@ def test_a_missing_file_is_rejected(tmp_path: Path) -> None:
 
 
 def test_a_statement_without_credits_gives_an_empty_typed_frame() -> None:
-    frame = read_mt940(b":20:X\n:25:ACC\n:28C:1/1\n:60F:C260301EUR0,00\n:61:2603010301D5,00NDDTNONREF\n:86:x\n:62F:D260301EUR5,00\n", "1000")
+    frame = read_mt940(
+        b":20:X\n:25:ACC\n:28C:1/1\n:60F:C260301EUR0,00\n:61:2603010301D5,00NDDTNONREF\n:86:x\n:62F:D260301EUR5,00\n",
+        "1000",
+    )
     assert frame.empty and list(frame.columns)[: len(PAYMENTS.names)] == PAYMENTS.names
     assert frame["amount"].dtype == "int64"
 

@@ -126,13 +126,23 @@ def test_fsspec_url(reference) -> None:
 def test_sql_source_with_bound_as_of(tmp_path: Path, reference) -> None:
     db = tmp_path / "erp.db"
     engine = sa.create_engine(f"sqlite:///{db}")
-    tables = {"customers": "erp_customers", "open_items": "erp_open_items", "payments": "erp_unapplied_payments", "disputes": "erp_disputes"}
+    tables = {
+        "customers": "erp_customers",
+        "open_items": "erp_open_items",
+        "payments": "erp_unapplied_payments",
+        "disputes": "erp_disputes",
+    }
     with engine.begin() as conn:
         for stem, table in tables.items():
             frame = pd.read_csv(io.StringIO(VALID_SET[f"{stem}.csv"]), dtype=str, keep_default_na=False)
             frame.to_sql(table, conn, index=False)
         # a payment received after the run date must not be read
-        conn.execute(sa.text("INSERT INTO erp_unapplied_payments (payment_id, company_code, value_date, amount, currency) VALUES ('P9', '1000', '2026-11-05', '1.00', 'EUR')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO erp_unapplied_payments (payment_id, company_code, value_date, amount, currency) "
+                "VALUES ('P9', '1000', '2026-11-05', '1.00', 'EUR')"
+            )
+        )
     engine.dispose()
     frames = _frames(f"sql+sqlite:///{db}", as_of=date(2026, 10, 31))
     assert sorted(frames["payments"]["payment_id"]) == ["P0000001", "P0000002", "P0000003"]
@@ -147,7 +157,8 @@ def test_sql_source_unreachable_is_rejected() -> None:
 
 
 SAP_ITEMS = (
-    "Buchungskreis;Konto;Belegnummer;Belegart;Belegdatum;Nettofälligkeit;Betrag in Belegwährung;Belegwährung;Referenz;Mahnsperre;Skonto 1 Proz.;Skontotage 1;Zuordnung\n"
+    "Buchungskreis;Konto;Belegnummer;Belegart;Belegdatum;Nettofälligkeit;Betrag in Belegwährung;Belegwährung;"
+    "Referenz;Mahnsperre;Skonto 1 Proz.;Skontotage 1;Zuordnung\n"
     "1000;C001;9000012345;RV;01.08.2026;31.08.2026;1.190,00;EUR;RF18539007547034;;2,000;10;4711\n"
     "1000;C001;9000012346;RV;15.09.2026;15.10.2026;1.380,50;EUR;;R;;;\n"
     "1000;C001;9000012399;DG;20.09.2026;20.09.2026;119,00-;EUR;;;;;\n"
@@ -187,7 +198,14 @@ def test_sap_fbl5n_mapping(tmp_path: Path) -> None:
 
 def test_sap_export_missing_a_column_names_the_german_header(tmp_path: Path) -> None:
     broken = SAP_ITEMS.replace("Nettofälligkeit", "Fälligkeit")
-    folder = write_set(tmp_path / "sap", {"FBL5N.csv": broken.encode("cp1252"), "Debitoren.csv": SAP_CUSTOMERS.encode("cp1252"), "payments.csv": "payment_id,company_code,value_date,amount,currency,customer_id\n"})
+    folder = write_set(
+        tmp_path / "sap",
+        {
+            "FBL5N.csv": broken.encode("cp1252"),
+            "Debitoren.csv": SAP_CUSTOMERS.encode("cp1252"),
+            "payments.csv": "payment_id,company_code,value_date,amount,currency,customer_id\n",
+        },
+    )
     with pytest.raises(InputRejected) as err:
         read_extract_set(str(folder), load_mapping("sap_fbl5n_de"))
     assert "'Nettofälligkeit' (for due_date)" in str(err.value) and err.value.file == "FBL5N.csv"

@@ -34,39 +34,96 @@ AS_OF = date(2026, 10, 31)
 COMPANIES = load_companies()
 
 CUSTOMERS = {
-    "C001": {"customer_id": "C001", "name": "Müller & Söhne GmbH", "email": "buchhaltung@mueller-soehne.de", "language": "de",
-             "country": "DE", "currency": "EUR", "collector": "Anna Schmidt", "company_code": "1000"},
-    "C002": {"customer_id": "C002", "name": "Café Peñalver S.L.", "email": "pagos@penalver.es", "language": "es",
-             "country": "ES", "currency": "EUR", "collector": "Lucía Gómez", "company_code": "2000"},
-    "C003": {"customer_id": "C003", "name": "Acme Supply Inc.", "email": "ap@acme-supply.com;controller@acme-supply.com",
-             "language": "en", "country": "US", "currency": "USD", "collector": "John Miller", "company_code": "3000"},
+    "C001": {
+        "customer_id": "C001",
+        "name": "Müller & Söhne GmbH",
+        "email": "buchhaltung@mueller-soehne.de",
+        "language": "de",
+        "country": "DE",
+        "currency": "EUR",
+        "collector": "Anna Schmidt",
+        "company_code": "1000",
+    },
+    "C002": {
+        "customer_id": "C002",
+        "name": "Café Peñalver S.L.",
+        "email": "pagos@penalver.es",
+        "language": "es",
+        "country": "ES",
+        "currency": "EUR",
+        "collector": "Lucía Gómez",
+        "company_code": "2000",
+    },
+    "C003": {
+        "customer_id": "C003",
+        "name": "Acme Supply Inc.",
+        "email": "ap@acme-supply.com;controller@acme-supply.com",
+        "language": "en",
+        "country": "US",
+        "currency": "USD",
+        "collector": "John Miller",
+        "company_code": "3000",
+    },
 }
 
 
-def notice_for(customer_id: str, *, template: str = "reminder_1", level: int = 1, overdue: int = 123456,
-               fees: int = 0, interest: int = 0, **extra) -> dict:
+def notice_for(
+    customer_id: str,
+    *,
+    template: str = "reminder_1",
+    level: int = 1,
+    overdue: int = 123456,
+    fees: int = 0,
+    interest: int = 0,
+    **extra,
+) -> dict:
     c = CUSTOMERS[customer_id]
-    return {"notice_id": f"N-{c['company_code']}-{customer_id}", "company_code": c["company_code"], "customer_id": customer_id,
-            "currency": c["currency"], "level": level, "overdue_amount": overdue, "fees": fees, "interest": interest,
-            "action": "email", "policy": "STANDARD", "template": template, "language": c["language"], **extra}
+    return {
+        "notice_id": f"N-{c['company_code']}-{customer_id}",
+        "company_code": c["company_code"],
+        "customer_id": customer_id,
+        "currency": c["currency"],
+        "level": level,
+        "overdue_amount": overdue,
+        "fees": fees,
+        "interest": interest,
+        "action": "email",
+        "policy": "STANDARD",
+        "template": template,
+        "language": c["language"],
+        **extra,
+    }
 
 
 def items_for(notice: dict, *amounts: int) -> pd.DataFrame:
     rows = []
     for n, cents in enumerate(amounts or (notice["overdue_amount"],)):
-        rows.append({"notice_id": notice["notice_id"], "company_code": notice["company_code"], "document_no": f"90000{n:05d}",
-                     "customer_id": notice["customer_id"], "previous_level": notice["level"] - 1, "level": notice["level"],
-                     "days_past_due": 61 - n, "open_amount": cents, "interest": 0, "fee": 0,
-                     "document_date": pd.Timestamp("2026-08-01"), "due_date": pd.Timestamp("2026-08-31") + pd.Timedelta(days=n),
-                     "reference": f"RF18{n:04d}"})
+        rows.append(
+            {
+                "notice_id": notice["notice_id"],
+                "company_code": notice["company_code"],
+                "document_no": f"90000{n:05d}",
+                "customer_id": notice["customer_id"],
+                "previous_level": notice["level"] - 1,
+                "level": notice["level"],
+                "days_past_due": 61 - n,
+                "open_amount": cents,
+                "interest": 0,
+                "fee": 0,
+                "document_date": pd.Timestamp("2026-08-01"),
+                "due_date": pd.Timestamp("2026-08-31") + pd.Timedelta(days=n),
+                "reference": f"RF18{n:04d}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def render(customer_id: str, customer: dict | None = None, items: pd.DataFrame | None = None, **notice_kw):
     notice = notice_for(customer_id, **notice_kw)
     customer = customer or CUSTOMERS[customer_id]
-    return render_reminder(notice, items if items is not None else items_for(notice), customer,
-                           COMPANIES[notice["company_code"]], AS_OF)
+    return render_reminder(
+        notice, items if items is not None else items_for(notice), customer, COMPANIES[notice["company_code"]], AS_OF
+    )
 
 
 def test_german_customer_reads_german_with_german_formats() -> None:
@@ -181,7 +238,15 @@ def test_every_template_renders_in_every_language() -> None:
         for customer_id in ("C001", "C002", "C003"):
             for language in ("en", "de", "es"):
                 customer = {**CUSTOMERS[customer_id], "language": language}
-                email = render(customer_id, customer=customer, template=template, level=2, fees=4000, interest=99, language=language)
+                email = render(
+                    customer_id,
+                    customer=customer,
+                    template=template,
+                    level=2,
+                    fees=4000,
+                    interest=99,
+                    language=language,
+                )
                 assert email.language == language
                 assert email.subject and "{{" not in email.subject + email.text + email.html
                 assert email.problem is None
@@ -200,7 +265,10 @@ def test_statement_attachments_are_present_and_formula_cells_neutralised() -> No
     items.loc[1, "document_type"] = "CRN"
     email = render_reminder(notice, items, CUSTOMERS["C001"], COMPANIES["1000"], AS_OF)
     names = [(name, mimetype) for name, _, mimetype in email.attachments]
-    assert names == [("Kontoauszug_C001_2026-10-31.csv", CSV_MIMETYPE), ("Kontoauszug_C001_2026-10-31.xlsx", XLSX_MIMETYPE)]
+    assert names == [
+        ("Kontoauszug_C001_2026-10-31.csv", CSV_MIMETYPE),
+        ("Kontoauszug_C001_2026-10-31.xlsx", XLSX_MIMETYPE),
+    ]
 
     csv_bytes, xlsx_bytes = email.attachments[0][1], email.attachments[1][1]
     assert csv_bytes.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
@@ -223,29 +291,79 @@ def test_statement_attachments_are_present_and_formula_cells_neutralised() -> No
     assert 1190.0 in numbers and -119.0 in numbers and 1071.0 in numbers  # the total row
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=1+1", "'=1+1"), ("+49 40 1234", "'+49 40 1234"), ("-2", "'-2"), ("@cmd", "'@cmd"),
-    ("\t=1", "'\t=1"), (" =1", "' =1"), ("RF18 0001", "RF18 0001"), ("", ""),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+49 40 1234", "'+49 40 1234"),
+        ("-2", "'-2"),
+        ("@cmd", "'@cmd"),
+        ("\t=1", "'\t=1"),
+        (" =1", "' =1"),
+        ("RF18 0001", "RF18 0001"),
+        ("", ""),
+    ],
+)
 def test_neutralise(value: str, expected: str) -> None:
     assert neutralise(value) == expected
 
 
 def test_statement_lists_the_customers_open_items() -> None:
     notice = notice_for("C001", overdue=119000)
-    items = items_for(notice, 119000)[["notice_id", "company_code", "document_no", "customer_id", "previous_level",
-                                        "level", "days_past_due", "open_amount", "interest", "fee"]]
-    open_items = pd.DataFrame([
-        {"company_code": "1000", "document_no": "9000000000", "document_type": "INV", "customer_id": "C001",
-         "document_date": pd.Timestamp("2026-08-01"), "due_date": pd.Timestamp("2026-08-31"), "currency": "EUR",
-         "amount": 119000, "open_amount": 119000, "reference": "RF18539007547034"},
-        {"company_code": "1000", "document_no": "9000000099", "document_type": "INV", "customer_id": "C001",
-         "document_date": pd.Timestamp("2026-10-20"), "due_date": pd.Timestamp("2026-11-19"), "currency": "EUR",
-         "amount": 50000, "open_amount": 50000, "reference": None},
-        {"company_code": "2000", "document_no": "F-1", "document_type": "INV", "customer_id": "C002",
-         "document_date": pd.Timestamp("2026-07-01"), "due_date": pd.Timestamp("2026-08-15"), "currency": "EUR",
-         "amount": 84520, "open_amount": 84520, "reference": None},
-    ])
+    items = items_for(notice, 119000)[
+        [
+            "notice_id",
+            "company_code",
+            "document_no",
+            "customer_id",
+            "previous_level",
+            "level",
+            "days_past_due",
+            "open_amount",
+            "interest",
+            "fee",
+        ]
+    ]
+    open_items = pd.DataFrame(
+        [
+            {
+                "company_code": "1000",
+                "document_no": "9000000000",
+                "document_type": "INV",
+                "customer_id": "C001",
+                "document_date": pd.Timestamp("2026-08-01"),
+                "due_date": pd.Timestamp("2026-08-31"),
+                "currency": "EUR",
+                "amount": 119000,
+                "open_amount": 119000,
+                "reference": "RF18539007547034",
+            },
+            {
+                "company_code": "1000",
+                "document_no": "9000000099",
+                "document_type": "INV",
+                "customer_id": "C001",
+                "document_date": pd.Timestamp("2026-10-20"),
+                "due_date": pd.Timestamp("2026-11-19"),
+                "currency": "EUR",
+                "amount": 50000,
+                "open_amount": 50000,
+                "reference": None,
+            },
+            {
+                "company_code": "2000",
+                "document_no": "F-1",
+                "document_type": "INV",
+                "customer_id": "C002",
+                "document_date": pd.Timestamp("2026-07-01"),
+                "due_date": pd.Timestamp("2026-08-15"),
+                "currency": "EUR",
+                "amount": 84520,
+                "open_amount": 84520,
+                "reference": None,
+            },
+        ]
+    )
     notices = pd.DataFrame([notice, {**notice_for("C002"), "action": "call_task"}])
     customers = pd.DataFrame(list(CUSTOMERS.values()))
     emails = render_notices(notices, items, customers, open_items, AS_OF, companies=COMPANIES)
@@ -260,16 +378,19 @@ def test_statement_lists_the_customers_open_items() -> None:
     assert rows[1][9] == "1" and rows[2][9] == ""  # dunning level only on the dunned item
 
 
-@pytest.mark.parametrize("field, value, reason", [
-    ("email", "ap@acme.example\r\nBcc: victim@evil.example", "line break or control character"),
-    ("email", "ap@acme.example\nX-Injected: yes", "line break or control character"),
-    ("email", "ap@acme.example\u2028Bcc: victim@evil.example", "line break or control character"),
-    ("email", "Boss <boss@evil.example>", "not a plain email address"),
-    ("email", "not an address", "not a plain email address"),
-    ("email", None, "has no email address"),
-    ("email", " ; ", "has no email address"),
-    ("name", "Evil GmbH\r\nBcc: victim@evil.example", "name of customer"),
-])
+@pytest.mark.parametrize(
+    "field, value, reason",
+    [
+        ("email", "ap@acme.example\r\nBcc: victim@evil.example", "line break or control character"),
+        ("email", "ap@acme.example\nX-Injected: yes", "line break or control character"),
+        ("email", "ap@acme.example\u2028Bcc: victim@evil.example", "line break or control character"),
+        ("email", "Boss <boss@evil.example>", "not a plain email address"),
+        ("email", "not an address", "not a plain email address"),
+        ("email", None, "has no email address"),
+        ("email", " ; ", "has no email address"),
+        ("name", "Evil GmbH\r\nBcc: victim@evil.example", "name of customer"),
+    ],
+)
 def test_header_values_with_line_breaks_are_rejected(field: str, value, reason: str) -> None:
     email = render("C001", customer={**CUSTOMERS["C001"], field: value})
     assert email.problem and reason in email.problem
@@ -287,7 +408,10 @@ def test_message_is_multipart_alternative_with_attachments_and_deterministic() -
     alternative = msg.get_payload()[0]
     assert [p.get_content_type() for p in alternative.get_payload()] == ["text/plain", "text/html"]
     assert "Sehr geehrte Damen und Herren" in msg.get_body(("plain",)).get_content()
-    assert [a.get_filename() for a in msg.iter_attachments()] == ["Kontoauszug_C001_2026-10-31.csv", "Kontoauszug_C001_2026-10-31.xlsx"]
+    assert [a.get_filename() for a in msg.iter_attachments()] == [
+        "Kontoauszug_C001_2026-10-31.csv",
+        "Kontoauszug_C001_2026-10-31.xlsx",
+    ]
     assert msg["Reply-To"].addresses[0].addr_spec == "anna.schmidt@nordwerk.example"
     assert msg["Auto-Submitted"] == "auto-generated"
     assert msg["Message-ID"] is None and msg["Date"] is None  # added when it is sent
@@ -307,7 +431,10 @@ def test_non_ascii_names_and_subjects_survive_the_wire_format() -> None:
         ("Müller & Söhne GmbH", f"buchhaltung{n}@mueller-soehne.de") for n in range(12)
     ]
     # a long name with multi-byte characters: RFC 2047 words of at most 75 characters
-    long_name = "Ölmühle Größenwahn 🚜 Ärztebedarf & Söhne Kommanditgesellschaft — Zweigniederlassung Süd " * 2 + "Überlänge" * 9
+    long_name = (
+        "Ölmühle Größenwahn 🚜 Ärztebedarf & Söhne Kommanditgesellschaft — Zweigniederlassung Süd " * 2
+        + "Überlänge" * 9
+    )
     raw = message_bytes(render("C001", customer={**CUSTOMERS["C001"], "name": long_name}))
     assert all(len(word) <= 75 for word in re.findall(rb"=\?utf-8\?b\?[^?]*\?=", raw))
     subject = message_from_bytes(raw, policy=policy.default)["Subject"]
@@ -324,16 +451,24 @@ def test_non_ascii_names_and_subjects_survive_the_wire_format() -> None:
     # the wire's CRLF line ends are the canonical form of text parts
     assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == email.text
     assert msg.get_body(("html",)).get_content().replace("\r\n", "\n") == email.html
-    assert [a.get_payload(decode=True) for a in msg.iter_attachments()] == [content for _, content, _ in email.attachments]
-    assert msg.get_payload()[1].get_content_type() == "text/csv" and msg.get_payload()[1].get_content_charset() == "utf-8"
+    assert [a.get_payload(decode=True) for a in msg.iter_attachments()] == [
+        content for _, content, _ in email.attachments
+    ]
+    assert (
+        msg.get_payload()[1].get_content_type() == "text/csv" and msg.get_payload()[1].get_content_charset() == "utf-8"
+    )
 
 
 def test_message_refuses_header_values_that_slipped_past_rendering() -> None:
     """A second line of defence: even a RenderedEmail built by hand cannot smuggle a header."""
     email = render("C001")
-    for change in ({"subject": "Hi\r\nBcc: victim@evil.example"}, {"to_name": "X\nBcc: v@evil.example"},
-                   {"recipients": ("a@b.example\r\nBcc: v@evil.example",)}, {"recipients": ("Boss <boss@evil.example>",)},
-                   {"recipients": ()}):
+    for change in (
+        {"subject": "Hi\r\nBcc: victim@evil.example"},
+        {"to_name": "X\nBcc: v@evil.example"},
+        {"recipients": ("a@b.example\r\nBcc: v@evil.example",)},
+        {"recipients": ("Boss <boss@evil.example>",)},
+        {"recipients": ()},
+    ):
         with pytest.raises(ValueError):
             message_bytes(dataclasses.replace(email, **change))
 
@@ -342,7 +477,7 @@ def test_composing_on_several_processes_gives_the_same_emails(monkeypatch) -> No
     """The process pool is an implementation detail: same emails, same bytes, same order."""
     import receivables.reminders as reminders
 
-    notices, items, open_items = [], [], []
+    notices, items = [], []
     customers = []
     for n in range(9):
         cid = f"C1{n:02d}"
@@ -393,17 +528,24 @@ def test_message_id_is_unique_per_key_and_stable() -> None:
 def test_renders_the_dunning_engines_proposal(tmp_path) -> None:
     """The contract with stage 4: a real DunningProposal renders one email per 'email' notice."""
     dunning = pytest.importorskip("receivables.dunning")
+    from babel.numbers import format_currency
+
     from receivables.extracts import read_extract_set
     from receivables.mappings import load_mapping
     from receivables.money import to_decimal
-    from babel.numbers import format_currency
-
     from tests.conftest import VALID_SET, write_set
 
     as_of = date(2026, 12, 15)
     frames = read_extract_set(str(write_set(tmp_path / "x", VALID_SET)), load_mapping("canonical"), as_of=as_of).frames
-    proposal = dunning.propose_dunning(frames["open_items"], frames["customers"], frames.get("disputes"),
-                                       frames.get("promises"), None, dunning.load_dunning_policies(), as_of)
+    proposal = dunning.propose_dunning(
+        frames["open_items"],
+        frames["customers"],
+        frames.get("disputes"),
+        frames.get("promises"),
+        None,
+        dunning.load_dunning_policies(),
+        as_of,
+    )
     emails = render_notices(proposal.notices, proposal.items, frames["customers"], frames["open_items"], as_of)
     emailed = proposal.notices[proposal.notices["action"] == "email"]
     assert sorted(e.notice_id for e in emails) == sorted(emailed["notice_id"]) and emails

@@ -6,7 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import REPO
+
 FORBIDDEN = ("prefect", "prefect_dask", "flows", "tasks")
 
 

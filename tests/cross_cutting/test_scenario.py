@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -62,7 +61,12 @@ EXPECTED_HISTORY = {
     # level 1 with A; paused by the dispute 09-15..10-14; resumes on 10-15, 14 days apart
     "9000020002": [(date(2026, 9, 8), 1), (date(2026, 10, 15), 2), (date(2026, 10, 29), 3), (date(2026, 11, 12), 4)],
     # promise active 09-05..09-28 (25th + 3 days grace); broken on 09-29, dunning resumes
-    "F-2026-000900": [(date(2026, 9, 29), 1), (date(2026, 10, 13), 2), (date(2026, 10, 27), 3), (date(2026, 11, 10), 4)],
+    "F-2026-000900": [
+        (date(2026, 9, 29), 1),
+        (date(2026, 10, 13), 2),
+        (date(2026, 10, 27), 3),
+        (date(2026, 11, 10), 4),
+    ],
     # KEY_ACCOUNT: calls at 5 and 20 days, escalation at 45 days with 21 days since level 2
     "INV-000900": [(date(2026, 9, 6), 1), (date(2026, 9, 21), 2), (date(2026, 10, 16), 3)],
 }
@@ -96,15 +100,29 @@ def _night(source: str, day: date, settings, extracts, validated, **flags) -> di
 @pytest.fixture(scope="module")
 def ninety_nights(tmp_path_factory, smtp_server_module):
     folder = tmp_path_factory.mktemp("scenario")
-    source = str(write_set(folder / "extracts", {
-        "customers.csv": CUSTOMERS, "open_items.csv": OPEN_ITEMS, "payments.csv": PAYMENTS,
-        "disputes.csv": DISPUTES, "promises.csv": PROMISES,
-    }))
+    source = str(
+        write_set(
+            folder / "extracts",
+            {
+                "customers.csv": CUSTOMERS,
+                "open_items.csv": OPEN_ITEMS,
+                "payments.csv": PAYMENTS,
+                "disputes.csv": DISPUTES,
+                "promises.csv": PROMISES,
+            },
+        )
+    )
     server = smtp_server_module()
     settings = load_settings(
-        db_url=f"sqlite:///{folder / 'warehouse.db'}", archive_dir=folder / "archive", outbox_dir=folder / "outbox",
-        reports_dir=folder / "reports", mail_mode="send", smtp_host="127.0.0.1", smtp_port=server.port,
-        smtp_starttls=False, mail_from="ar@nordwerk.example",
+        db_url=f"sqlite:///{folder / 'warehouse.db'}",
+        archive_dir=folder / "archive",
+        outbox_dir=folder / "outbox",
+        reports_dir=folder / "reports",
+        mail_mode="send",
+        smtp_host="127.0.0.1",
+        smtp_port=server.port,
+        smtp_starttls=False,
+        mail_from="ar@nordwerk.example",
     )
     first = pipeline.Run(source=source, as_of=START, settings=settings)
     extracts = pipeline.ingest(first)
@@ -117,14 +135,22 @@ def ninety_nights(tmp_path_factory, smtp_server_module):
         _night(source, day, settings, extracts, validated)
         sent_per_night[day] = server.received[before:]
     engine = pipeline.warehouse_engine(settings.db_url)
-    return {"source": source, "settings": settings, "extracts": extracts, "validated": validated,
-            "server": server, "sent": sent_per_night, "engine": engine}
+    return {
+        "source": source,
+        "settings": settings,
+        "extracts": extracts,
+        "validated": validated,
+        "server": server,
+        "sent": sent_per_night,
+        "engine": engine,
+    }
 
 
 @pytest.fixture(scope="module")
 def smtp_server_module():
-    from tests.smtp_server import Recorder, Server, free_port
     from aiosmtpd.controller import Controller
+
+    from tests.smtp_server import Recorder, Server, free_port
 
     controllers = []
 
@@ -143,7 +169,9 @@ def smtp_server_module():
 
 def _levels(engine) -> pd.DataFrame:
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT as_of, document_no, previous_level, level FROM dunning_items ORDER BY as_of")).all()
+        rows = conn.execute(
+            sa.text("SELECT as_of, document_no, previous_level, level FROM dunning_items ORDER BY as_of")
+        ).all()
     frame = pd.DataFrame(rows, columns=["as_of", "document_no", "previous_level", "level"])
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
     return frame
@@ -164,7 +192,10 @@ def test_level_history_of_chosen_items(ninety_nights) -> None:
 
 def test_reasons_recorded_for_paused_items(ninety_nights) -> None:
     with ninety_nights["engine"].connect() as conn:
-        skips = pd.DataFrame(conn.execute(sa.text("SELECT as_of, document_no, reason FROM dunning_skips")).all(), columns=["as_of", "document_no", "reason"])
+        skips = pd.DataFrame(
+            conn.execute(sa.text("SELECT as_of, document_no, reason FROM dunning_skips")).all(),
+            columns=["as_of", "document_no", "reason"],
+        )
         broken = conn.execute(sa.text("SELECT min(as_of), promise_id FROM broken_promises GROUP BY promise_id")).all()
     skips["as_of"] = pd.to_datetime(skips["as_of"]).dt.date
     disputed = sorted(skips[(skips["document_no"] == "9000020002") & (skips["reason"] == "DISPUTE")]["as_of"])
@@ -178,7 +209,12 @@ def test_reasons_recorded_for_paused_items(ninety_nights) -> None:
 
 def test_final_notice_charges_to_the_cent(ninety_nights) -> None:
     with ninety_nights["engine"].connect() as conn:
-        notice = conn.execute(sa.text("SELECT level, overdue_amount, fees, interest, action FROM dunning_notices WHERE as_of = '2026-10-06' AND customer_id = 'C001'")).one()
+        notice = conn.execute(
+            sa.text(
+                "SELECT level, overdue_amount, fees, interest, action FROM dunning_notices "
+                "WHERE as_of = '2026-10-06' AND customer_id = 'C001'"
+            )
+        ).one()
     # A: 1,000.00 at 1.27 % base rate + 9 points (section 288 BGB) for 35 days, ACT/365:
     # 1000.00 x 10.27 % x 35 / 365 = 9.8479 -> 9.85; the EU 40.00 compensation, once, on A
     assert notice.level == 3 and notice.action == "email"
@@ -193,7 +229,7 @@ def test_one_email_per_reminder_in_the_customers_language(ninety_nights) -> None
         for m in messages:
             got.append((day, m.rcpt_tos[0], m.message))
     assert [(d, to) for d, to, _ in got] == [(d, to) for d, to, _ in EXPECTED_EMAILS]
-    for (_, _, template), (_, to, message) in zip(EXPECTED_EMAILS, got):
+    for (_, _, _template), (_, to, message) in zip(EXPECTED_EMAILS, got):
         text = message.get_body(("plain",)).get_content()
         if to.endswith(".de"):
             assert "Sehr geehrte" in text or "Guten Tag" in text, text[:300]
@@ -209,8 +245,18 @@ def test_rerun_of_a_night_reproduces_it_and_sends_nothing(ninety_nights) -> None
 
     def snapshot(day: str):
         with engine.connect() as conn:
-            notices = conn.execute(sa.text(f"SELECT notice_id, level, overdue_amount, fees, interest FROM dunning_notices WHERE as_of = '{day}' ORDER BY notice_id")).all()
-            items = conn.execute(sa.text(f"SELECT notice_id, document_no, previous_level, level FROM dunning_items WHERE as_of = '{day}' ORDER BY document_no")).all()
+            notices = conn.execute(
+                sa.text(
+                    "SELECT notice_id, level, overdue_amount, fees, interest FROM dunning_notices "
+                    f"WHERE as_of = '{day}' ORDER BY notice_id"
+                )
+            ).all()
+            items = conn.execute(
+                sa.text(
+                    "SELECT notice_id, document_no, previous_level, level FROM dunning_items "
+                    f"WHERE as_of = '{day}' ORDER BY document_no"
+                )
+            ).all()
         return notices, items
 
     last = START + timedelta(days=NIGHTS - 1)

@@ -47,50 +47,102 @@ class Quarantined:
 
 CASES = {
     "missing_column": Rejected(
-        {"open_items.csv": "\n".join(",".join(c for c in line.split(",")[:5] + line.split(",")[6:]) for line in VALID_SET["open_items.csv"].splitlines()) + "\n"},
+        {
+            "open_items.csv": "\n".join(
+                ",".join(c for c in line.split(",")[:5] + line.split(",")[6:])
+                for line in VALID_SET["open_items.csv"].splitlines()
+            )
+            + "\n"
+        },
         ["open_items.csv", "due_date", "missing"],
     ),
     "missing_file": Rejected({"payments.csv": None}, ["payments", "missing"]),
     "empty_file": Rejected({"customers.csv": b""}, ["customers.csv", "empty"]),
-    "binary_file": Rejected({"open_items.csv": b"PK\x03\x04\x00\x00\x08\x00" + bytes(range(256)) * 4}, ["open_items.csv", "binary"]),
+    "binary_file": Rejected(
+        {"open_items.csv": b"PK\x03\x04\x00\x00\x08\x00" + bytes(range(256)) * 4}, ["open_items.csv", "binary"]
+    ),
     "header_only_customers": Rejected({"customers.csv": CUSTOMERS_HEADER + "\n"}, ["customers.csv", "no rows"]),
     "latin1_file": Rejected(
-        {"customers.csv": VALID_SET["customers.csv"].encode("latin-1")}, ["customers.csv", "row 2", "not valid utf-8", "encoding"]
+        {"customers.csv": VALID_SET["customers.csv"].encode("latin-1")},
+        ["customers.csv", "row 2", "not valid utf-8", "encoding"],
     ),
-    "duplicate_header_column": Rejected({"payments.csv": PAYMENTS_HEADER.replace("bank_reference", "amount") + "\n"}, ["payments.csv", "repeats", "amount"]),
+    "duplicate_header_column": Rejected(
+        {"payments.csv": PAYMENTS_HEADER.replace("bank_reference", "amount") + "\n"},
+        ["payments.csv", "repeats", "amount"],
+    ),
     "duplicate_key": Quarantined(
         _append("open_items.csv", "2000,F-2026-000123,INV,C002,2026-07-02,2026-08-15,EUR,99.00,99.00,,false,,"),
         [("open_items", 5, "duplicate key"), ("open_items", 8, "duplicate key")],
     ),
     "bad_amount": Quarantined(_replace("open_items.csv", "845.20,845.20", "845;20,845.20"), [("open_items", 5, "")]),
-    "bad_amount_text": Quarantined(_replace("open_items.csv", "7250.75,7250.75", '"7.250,75",7250.75'), [("open_items", 7, "")]),
-    "impossible_date": Quarantined(_replace("open_items.csv", "2026-07-01,2026-08-15", "2026-02-30,2026-08-15"), [("open_items", 5, "not a valid date")]),
-    "unknown_currency": Quarantined(_replace("payments.csv", "845.20,EUR", "845.20,EUX"), [("payments", 3, "ISO 4217")]),
-    "negative_payment": Quarantined(_replace("payments.csv", "500.00,USD", "-500.00,USD"), [("payments", 4, "must be positive")]),
+    "bad_amount_text": Quarantined(
+        _replace("open_items.csv", "7250.75,7250.75", '"7.250,75",7250.75'), [("open_items", 7, "")]
+    ),
+    "impossible_date": Quarantined(
+        _replace("open_items.csv", "2026-07-01,2026-08-15", "2026-02-30,2026-08-15"),
+        [("open_items", 5, "not a valid date")],
+    ),
+    "unknown_currency": Quarantined(
+        _replace("payments.csv", "845.20,EUR", "845.20,EUX"), [("payments", 3, "ISO 4217")]
+    ),
+    "negative_payment": Quarantined(
+        _replace("payments.csv", "500.00,USD", "-500.00,USD"), [("payments", 4, "must be positive")]
+    ),
     "orphan_customer": Quarantined(
         _append("open_items.csv", "3000,INV-000999,INV,C999,2026-10-01,2026-10-31,USD,10.00,10.00,,false,,"),
         [("open_items", 8, "does not exist in the customers extract")],
     ),
     "repeated_header": Quarantined(
-        {"open_items.csv": VALID_SET["open_items.csv"] + ITEMS_HEADER + "\n" + "\n".join(VALID_SET["open_items.csv"].splitlines()[1:3]).replace("90000123", "90000124") + "\n"},
+        {
+            "open_items.csv": VALID_SET["open_items.csv"]
+            + ITEMS_HEADER
+            + "\n"
+            + "\n".join(VALID_SET["open_items.csv"].splitlines()[1:3]).replace("90000123", "90000124")
+            + "\n"
+        },
         [("open_items", 8, "repeated header")],
     ),
-    "truncated_row": Quarantined(_append("open_items.csv", "3000,INV-000200,INV,C003,2026-10-01"), [("open_items", 8, "malformed record")]),
-    "unquoted_delimiter": Quarantined(_append("payments.csv", "P0000009,3000,2026-10-30,12.00,USD,C003,ACME, INC,,x,y"), [("payments", 5, "malformed record")]),
+    "truncated_row": Quarantined(
+        _append("open_items.csv", "3000,INV-000200,INV,C003,2026-10-01"), [("open_items", 8, "malformed record")]
+    ),
+    "unquoted_delimiter": Quarantined(
+        _append("payments.csv", "P0000009,3000,2026-10-30,12.00,USD,C003,ACME, INC,,x,y"),
+        [("payments", 5, "malformed record")],
+    ),
     "crlf_in_email": Quarantined(
-        _replace("customers.csv", "ap@acme-supply.com;controller@acme-supply.com", '"ap@acme-supply.com\r\nBcc: victim@example.org"'),
-        [("customers", 4, "email"), ("open_items", 6, "quarantined in the customers extract"), ("open_items", 7, "quarantined in the customers extract"),
-         ("payments", 4, "quarantined in the customers extract"), ("disputes", 2, "quarantined in the customers extract")],
+        _replace(
+            "customers.csv",
+            "ap@acme-supply.com;controller@acme-supply.com",
+            '"ap@acme-supply.com\r\nBcc: victim@example.org"',
+        ),
+        [
+            ("customers", 4, "email"),
+            ("open_items", 6, "quarantined in the customers extract"),
+            ("open_items", 7, "quarantined in the customers extract"),
+            ("payments", 4, "quarantined in the customers extract"),
+            ("disputes", 2, "quarantined in the customers extract"),
+        ],
     ),
     "formula_in_name": Quarantined(
         _replace("customers.csv", "Café Peñalver S.L.", "=2+5+cmd|' /C calc'!A0"),
         [("customers", 3, "formula"), ("open_items", 5, "quarantined in the customers extract")],
     ),
-    "due_before_document": Quarantined(_replace("open_items.csv", "2026-10-01,2026-10-31", "2026-10-01,2026-09-30"), [("open_items", 6, "due_date is before")]),
-    "credit_note_positive": Quarantined(_replace("open_items.csv", "-119.00,-119.00", "119.00,119.00"), [("open_items", 4, "negative amount")]),
-    "future_value_date": Quarantined(_replace("payments.csv", "2026-10-30,500.00", "2026-11-30,500.00"), [("payments", 4, "after the run date")]),
-    "bad_dispute_reason": Quarantined(_replace("disputes.csv", "PRICING", "WHATEVER"), [("disputes", 2, "dispute reason")]),
-    "three_decimals": Quarantined(_replace("payments.csv", "1190.00,EUR", "1190.005,EUR"), [("payments", 2, "at most 2 decimals")]),
+    "due_before_document": Quarantined(
+        _replace("open_items.csv", "2026-10-01,2026-10-31", "2026-10-01,2026-09-30"),
+        [("open_items", 6, "due_date is before")],
+    ),
+    "credit_note_positive": Quarantined(
+        _replace("open_items.csv", "-119.00,-119.00", "119.00,119.00"), [("open_items", 4, "negative amount")]
+    ),
+    "future_value_date": Quarantined(
+        _replace("payments.csv", "2026-10-30,500.00", "2026-11-30,500.00"), [("payments", 4, "after the run date")]
+    ),
+    "bad_dispute_reason": Quarantined(
+        _replace("disputes.csv", "PRICING", "WHATEVER"), [("disputes", 2, "dispute reason")]
+    ),
+    "three_decimals": Quarantined(
+        _replace("payments.csv", "1190.00,EUR", "1190.005,EUR"), [("payments", 2, "at most 2 decimals")]
+    ),
 }
 
 

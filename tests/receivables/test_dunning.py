@@ -42,38 +42,103 @@ AS_OF = pd.Timestamp("2026-03-31")
 # known values whatever configs/dunning.yaml is tuned to; plus policies for interest tests.
 POLICY_DATA = {
     "default_policy": "STANDARD",
-    "segments": {"STANDARD": "STANDARD", "KEY_ACCOUNT": "KEY_ACCOUNT", "FIXED": "FIXED", "EARLY_INTEREST": "EARLY_INTEREST"},
+    "segments": {
+        "STANDARD": "STANDARD",
+        "KEY_ACCOUNT": "KEY_ACCOUNT",
+        "FIXED": "FIXED",
+        "EARLY_INTEREST": "EARLY_INTEREST",
+    },
     "policies": {
         "STANDARD": {
             "promise_grace_days": 3,
             "levels": [
-                {"level": 1, "template": "reminder_1", "action": "email", "days_past_due": 7, "minimum": {"EUR": "10.00", "USD": "10.00"}},
-                {"level": 2, "template": "reminder_2", "action": "email", "days_past_due": 21, "min_days_since_previous": 14,
-                 "minimum": {"EUR": "10.00", "USD": "10.00"}, "fee": {"EUR": "5.00", "USD": "5.00"}},
-                {"level": 3, "template": "final_notice", "action": "email", "days_past_due": 35, "min_days_since_previous": 14,
-                 "minimum": {"EUR": "25.00", "USD": "25.00"}, "interest": "statutory", "compensation": True},
-                {"level": 4, "template": "handover_collections", "action": "handover", "days_past_due": 50,
-                 "min_days_since_previous": 14, "interest": "statutory"},
+                {
+                    "level": 1,
+                    "template": "reminder_1",
+                    "action": "email",
+                    "days_past_due": 7,
+                    "minimum": {"EUR": "10.00", "USD": "10.00"},
+                },
+                {
+                    "level": 2,
+                    "template": "reminder_2",
+                    "action": "email",
+                    "days_past_due": 21,
+                    "min_days_since_previous": 14,
+                    "minimum": {"EUR": "10.00", "USD": "10.00"},
+                    "fee": {"EUR": "5.00", "USD": "5.00"},
+                },
+                {
+                    "level": 3,
+                    "template": "final_notice",
+                    "action": "email",
+                    "days_past_due": 35,
+                    "min_days_since_previous": 14,
+                    "minimum": {"EUR": "25.00", "USD": "25.00"},
+                    "interest": "statutory",
+                    "compensation": True,
+                },
+                {
+                    "level": 4,
+                    "template": "handover_collections",
+                    "action": "handover",
+                    "days_past_due": 50,
+                    "min_days_since_previous": 14,
+                    "interest": "statutory",
+                },
             ],
         },
         "KEY_ACCOUNT": {
             "promise_grace_days": 5,
             "levels": [
                 {"level": 1, "template": "call_key_account", "action": "call_task", "days_past_due": 5},
-                {"level": 2, "template": "call_key_account_followup", "action": "call_task", "days_past_due": 20, "min_days_since_previous": 14},
-                {"level": 3, "template": "escalation_key_account", "action": "handover", "days_past_due": 45, "min_days_since_previous": 21},
+                {
+                    "level": 2,
+                    "template": "call_key_account_followup",
+                    "action": "call_task",
+                    "days_past_due": 20,
+                    "min_days_since_previous": 14,
+                },
+                {
+                    "level": 3,
+                    "template": "escalation_key_account",
+                    "action": "handover",
+                    "days_past_due": 45,
+                    "min_days_since_previous": 21,
+                },
             ],
         },
-        "FIXED": {"levels": [{"level": 1, "template": "reminder_1", "action": "email", "days_past_due": 1, "interest": {"percent": "10"}}]},
-        "EARLY_INTEREST": {"levels": [{"level": 1, "template": "reminder_1", "action": "email", "days_past_due": 1, "interest": "statutory"}]},
+        "FIXED": {
+            "levels": [
+                {
+                    "level": 1,
+                    "template": "reminder_1",
+                    "action": "email",
+                    "days_past_due": 1,
+                    "interest": {"percent": "10"},
+                }
+            ]
+        },
+        "EARLY_INTEREST": {
+            "levels": [
+                {"level": 1, "template": "reminder_1", "action": "email", "days_past_due": 1, "interest": "statutory"}
+            ]
+        },
     },
     "late_payment_compensation": {"EUR": "40.00", "USD": "45.00"},
     "interest": {
         "base_rates": {
             "DE_BASIS": [{"effective_from": "2024-01-01", "percent": "3.62"}],
-            "ECB": [{"effective_from": "2025-01-01", "percent": "3.15"}, {"effective_from": "2025-07-01", "percent": "2.15"}],
+            "ECB": [
+                {"effective_from": "2025-01-01", "percent": "3.15"},
+                {"effective_from": "2025-07-01", "percent": "2.15"},
+            ],
         },
-        "statutory": {"DE": {"base_rate": "DE_BASIS", "points": "9"}, "US": None, "default": {"base_rate": "ECB", "points": "8"}},
+        "statutory": {
+            "DE": {"base_rate": "DE_BASIS", "points": "9"},
+            "US": None,
+            "default": {"base_rate": "ECB", "points": "8"},
+        },
     },
 }
 POLICIES = DunningPolicies.model_validate(POLICY_DATA)
@@ -97,20 +162,36 @@ def item(
 ) -> dict:
     due = as_of - pd.Timedelta(days=dpd)
     return {
-        "company_code": company, "document_no": doc, "document_type": doc_type, "customer_id": customer,
-        "document_date": due - pd.Timedelta(days=30), "due_date": due, "currency": currency,
-        "amount": open_amount if amount is None else amount, "open_amount": open_amount,
-        "reference": None, "dunning_block": block, "discount_pct": None, "discount_days": None,
+        "company_code": company,
+        "document_no": doc,
+        "document_type": doc_type,
+        "customer_id": customer,
+        "document_date": due - pd.Timedelta(days=30),
+        "due_date": due,
+        "currency": currency,
+        "amount": open_amount if amount is None else amount,
+        "open_amount": open_amount,
+        "reference": None,
+        "dunning_block": block,
+        "discount_pct": None,
+        "discount_days": None,
     }
 
 
-def frame(rows: list[dict], text: tuple[str, ...], money: tuple[str, ...] = (), dates: tuple[str, ...] = ()) -> pd.DataFrame:
+def frame(
+    rows: list[dict], text: tuple[str, ...], money: tuple[str, ...] = (), dates: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """Rows typed as the readers type them: text ``string``, money Int64 cents, dates datetime64,
     index = source row number."""
     columns = {k: [r[k] for r in rows] for k in rows[0]}
     typed = {
-        k: pd.array(v, dtype="string") if k in text else pd.array(v, dtype="Int64") if k in money
-        else pd.to_datetime(pd.Series(v, dtype=object)).to_numpy() if k in dates else v
+        k: pd.array(v, dtype="string")
+        if k in text
+        else pd.array(v, dtype="Int64")
+        if k in money
+        else pd.to_datetime(pd.Series(v, dtype=object)).to_numpy()
+        if k in dates
+        else v
         for k, v in columns.items()
     }
     return pd.DataFrame(typed, index=range(2, len(rows) + 2))
@@ -119,46 +200,126 @@ def frame(rows: list[dict], text: tuple[str, ...], money: tuple[str, ...] = (), 
 def items(*rows: dict) -> pd.DataFrame:
     if not rows:
         return frame([item("X", 1)], ()).iloc[0:0]
-    return frame(list(rows), ("company_code", "document_no", "document_type", "customer_id", "currency", "reference"),
-                 ("amount", "open_amount"), ("document_date", "due_date"))
+    return frame(
+        list(rows),
+        ("company_code", "document_no", "document_type", "customer_id", "currency", "reference"),
+        ("amount", "open_amount"),
+        ("document_date", "due_date"),
+    )
 
 
-def customer(cid: str = "C1", *, segment: str = "STANDARD", policy: str | None = None, block: bool = False,
-             language: str = "de", country: str = "DE", currency: str = "EUR", company: str = "1000") -> dict:
-    return {"customer_id": cid, "name": f"Customer {cid}", "email": f"ap@{cid.lower()}.example", "language": language,
-            "country": country, "currency": currency, "payment_terms_days": 30, "credit_limit": 1_000_000,
-            "segment": segment, "dunning_policy": policy, "dunning_block": block, "collector": "Anna", "iban": None,
-            "company_code": company}
+def customer(
+    cid: str = "C1",
+    *,
+    segment: str = "STANDARD",
+    policy: str | None = None,
+    block: bool = False,
+    language: str = "de",
+    country: str = "DE",
+    currency: str = "EUR",
+    company: str = "1000",
+) -> dict:
+    return {
+        "customer_id": cid,
+        "name": f"Customer {cid}",
+        "email": f"ap@{cid.lower()}.example",
+        "language": language,
+        "country": country,
+        "currency": currency,
+        "payment_terms_days": 30,
+        "credit_limit": 1_000_000,
+        "segment": segment,
+        "dunning_policy": policy,
+        "dunning_block": block,
+        "collector": "Anna",
+        "iban": None,
+        "company_code": company,
+    }
 
 
 def customers(*rows: dict) -> pd.DataFrame:
     rows = rows or (customer(),)
-    return frame(list(rows), ("customer_id", "name", "email", "language", "country", "currency", "segment",
-                              "dunning_policy", "collector", "iban", "company_code"), ("credit_limit",))
+    return frame(
+        list(rows),
+        (
+            "customer_id",
+            "name",
+            "email",
+            "language",
+            "country",
+            "currency",
+            "segment",
+            "dunning_policy",
+            "collector",
+            "iban",
+            "company_code",
+        ),
+        ("credit_limit",),
+    )
 
 
-def dispute(doc: str | None, *, customer: str = "C1", company: str = "1000", status: str = "OPEN", opened: int = -5,
-            resolved: int | None = None, as_of: pd.Timestamp = AS_OF) -> dict:
-    return {"dispute_id": f"D-{doc}-{status}", "company_code": company, "document_no": doc, "customer_id": customer,
-            "reason_code": "PRICING", "amount": 100, "status": status, "opened_on": as_of + pd.Timedelta(days=opened),
-            "resolved_on": None if resolved is None else as_of + pd.Timedelta(days=resolved), "owner": "Sales"}
+def dispute(
+    doc: str | None,
+    *,
+    customer: str = "C1",
+    company: str = "1000",
+    status: str = "OPEN",
+    opened: int = -5,
+    resolved: int | None = None,
+    as_of: pd.Timestamp = AS_OF,
+) -> dict:
+    return {
+        "dispute_id": f"D-{doc}-{status}",
+        "company_code": company,
+        "document_no": doc,
+        "customer_id": customer,
+        "reason_code": "PRICING",
+        "amount": 100,
+        "status": status,
+        "opened_on": as_of + pd.Timedelta(days=opened),
+        "resolved_on": None if resolved is None else as_of + pd.Timedelta(days=resolved),
+        "owner": "Sales",
+    }
 
 
 def disputes(*rows: dict) -> pd.DataFrame:
-    return frame(list(rows), ("dispute_id", "company_code", "document_no", "customer_id", "reason_code", "status", "owner"),
-                 ("amount",), ("opened_on", "resolved_on"))
+    return frame(
+        list(rows),
+        ("dispute_id", "company_code", "document_no", "customer_id", "reason_code", "status", "owner"),
+        ("amount",),
+        ("opened_on", "resolved_on"),
+    )
 
 
-def promise(pid: str, amount: int, *, doc: str | None, promised: int, created: int = -10, customer: str = "C1",
-            company: str = "1000", as_of: pd.Timestamp = AS_OF) -> dict:
-    return {"promise_id": pid, "company_code": company, "customer_id": customer, "document_no": doc,
-            "promised_amount": amount, "promised_date": as_of + pd.Timedelta(days=promised),
-            "created_on": as_of + pd.Timedelta(days=created)}
+def promise(
+    pid: str,
+    amount: int,
+    *,
+    doc: str | None,
+    promised: int,
+    created: int = -10,
+    customer: str = "C1",
+    company: str = "1000",
+    as_of: pd.Timestamp = AS_OF,
+) -> dict:
+    return {
+        "promise_id": pid,
+        "company_code": company,
+        "customer_id": customer,
+        "document_no": doc,
+        "promised_amount": amount,
+        "promised_date": as_of + pd.Timedelta(days=promised),
+        "created_on": as_of + pd.Timedelta(days=created),
+    }
 
 
 def promises(*rows: dict) -> pd.DataFrame:
-    return frame(list(rows), ("promise_id", "company_code", "customer_id", "document_no"), ("promised_amount",),
-                 ("promised_date", "created_on"))
+    return frame(
+        list(rows),
+        ("promise_id", "company_code", "customer_id", "document_no"),
+        ("promised_amount",),
+        ("promised_date", "created_on"),
+    )
 
 
 def history(*rows: tuple, as_of: pd.Timestamp = AS_OF) -> pd.DataFrame:
@@ -173,9 +334,16 @@ def history(*rows: tuple, as_of: pd.Timestamp = AS_OF) -> pd.DataFrame:
     )
 
 
-def run(open_items: pd.DataFrame, *, custs: pd.DataFrame | None = None, disp: pd.DataFrame | None = None,
-        prom: pd.DataFrame | None = None, hist: pd.DataFrame | None = None, policies: DunningPolicies = POLICIES,
-        as_of: pd.Timestamp = AS_OF) -> DunningProposal:
+def run(
+    open_items: pd.DataFrame,
+    *,
+    custs: pd.DataFrame | None = None,
+    disp: pd.DataFrame | None = None,
+    prom: pd.DataFrame | None = None,
+    hist: pd.DataFrame | None = None,
+    policies: DunningPolicies = POLICIES,
+    as_of: pd.Timestamp = AS_OF,
+) -> DunningProposal:
     return propose_dunning(open_items, customers() if custs is None else custs, disp, prom, hist, policies, as_of)
 
 
@@ -210,8 +378,15 @@ def test_the_shipped_defaults_dun_the_sample_set(valid_set: Path) -> None:
     from receivables.mappings import load_mapping
 
     frames = read_extract_set(str(valid_set), load_mapping("canonical"), as_of=date(2026, 10, 31)).frames
-    p = propose_dunning(frames["open_items"], frames["customers"], frames["disputes"], frames["promises"], None,
-                        load_dunning_policies(), date(2026, 11, 30))
+    p = propose_dunning(
+        frames["open_items"],
+        frames["customers"],
+        frames["disputes"],
+        frames["promises"],
+        None,
+        load_dunning_policies(),
+        date(2026, 11, 30),
+    )
     assert set(p.notices["customer_id"]) == {"C001", "C002", "C003"}
     assert p.notices.set_index("customer_id").loc["C003", "action"] == "call_task"  # key account: no e-mail
     assert p.notices.set_index("customer_id").loc["C001", "credit_amount"] == -11900  # the credit note nets
@@ -277,8 +452,10 @@ def test_policy_by_override_then_segment_then_default() -> None:
 
 
 def test_an_item_not_yet_due_is_never_dunned() -> None:
-    p = run(items(item("DUE_TODAY", 50_000, dpd=0), item("DUE_LATER", 50_000, dpd=-5)),
-            hist=history(("DUE_TODAY", 1, 30), ("DUE_LATER", 2, 30)))
+    p = run(
+        items(item("DUE_TODAY", 50_000, dpd=0), item("DUE_LATER", 50_000, dpd=-5)),
+        hist=history(("DUE_TODAY", 1, 30), ("DUE_LATER", 2, 30)),
+    )
     assert p.notices.empty and p.items.empty and p.skipped.empty
 
 
@@ -287,7 +464,13 @@ def test_level_one_only_once_days_past_due_is_reached() -> None:
     p = run(items(item("A", 50_000, dpd=7)))
     assert levels(p) == {"A": 1}
     n = p.notices.iloc[0]
-    assert (n["level"], n["action"], n["template"], n["language"], n["overdue_amount"]) == (1, "email", "reminder_1", "de", 50_000)
+    assert (n["level"], n["action"], n["template"], n["language"], n["overdue_amount"]) == (
+        1,
+        "email",
+        "reminder_1",
+        "de",
+        50_000,
+    )
 
 
 def test_an_item_advances_at_most_one_level_per_run() -> None:
@@ -339,7 +522,10 @@ def test_one_notice_per_customer_company_and_currency_at_the_highest_item_level(
     assert eur["level"] == 2 and eur["overdue_amount"] == 80_000 and eur["template"] == "reminder_2"
     on_eur = p.items[p.items["notice_id"] == eur["notice_id"]]
     assert dict(zip(on_eur["document_no"], zip(on_eur["previous_level"], on_eur["level"]))) == {
-        "A": (1, 2), "B": (0, 1), "C": (0, 0)}
+        "A": (1, 2),
+        "B": (0, 1),
+        "C": (0, 0),
+    }
     assert eur["notice_id"] == notice_id(AS_OF.date(), "1000", "C1", "EUR")
 
 
@@ -363,10 +549,17 @@ def test_the_history_may_hold_every_row_the_latest_counts() -> None:
 
 
 def test_key_accounts_get_call_tasks_not_emails() -> None:
-    p = run(items(item("K", 5_000_000, dpd=5, currency="USD", customer="K1")),
-            custs=customers(customer("K1", segment="KEY_ACCOUNT", currency="USD", language="en")))
+    p = run(
+        items(item("K", 5_000_000, dpd=5, currency="USD", customer="K1")),
+        custs=customers(customer("K1", segment="KEY_ACCOUNT", currency="USD", language="en")),
+    )
     n = p.notices.iloc[0]
-    assert (n["action"], n["template"], n["policy"], n["language"]) == ("call_task", "call_key_account", "KEY_ACCOUNT", "en")
+    assert (n["action"], n["template"], n["policy"], n["language"]) == (
+        "call_task",
+        "call_key_account",
+        "KEY_ACCOUNT",
+        "en",
+    )
 
 
 # --- why an item is skipped ----------------------------------------------------------------------
@@ -401,20 +594,30 @@ def test_an_active_promise_pauses_until_promised_date_plus_grace() -> None:
     assert levels(p) == {"A": 1}  # dunning resumes ...
     broken = p.broken_promises.iloc[0]  # ... and the broken promise is recorded
     assert (broken["promise_id"], broken["document_no"], broken["promised_amount"], broken["covered_open_amount"]) == (
-        "P1", "A", 50_000, 50_000)
+        "P1",
+        "A",
+        50_000,
+        50_000,
+    )
     # a promise made after as_of is not known yet
     assert reasons(run(rows, prom=promises(promise("P1", 50_000, doc="A", promised=5, created=1)))) == {}
 
 
 def test_a_promise_kept_in_part_is_not_broken() -> None:
     # promised 300.00 of 500.00 and paid 300.00: kept, the rest is dunned again
-    p = run(items(item("A", 20_000, amount=50_000, dpd=30)), prom=promises(promise("P1", 30_000, doc="A", promised=-10)))
+    p = run(
+        items(item("A", 20_000, amount=50_000, dpd=30)), prom=promises(promise("P1", 30_000, doc="A", promised=-10))
+    )
     assert p.broken_promises.empty and levels(p) == {"A": 1}
     # paid only 299.99: broken
-    p = run(items(item("A", 20_001, amount=50_000, dpd=30)), prom=promises(promise("P1", 30_000, doc="A", promised=-10)))
+    p = run(
+        items(item("A", 20_001, amount=50_000, dpd=30)), prom=promises(promise("P1", 30_000, doc="A", promised=-10))
+    )
     assert list(p.broken_promises["promise_id"]) == ["P1"]
     # paid in full: the item left the extract, nothing to judge, nothing broken
-    assert run(items(item("B", 1_000)), prom=promises(promise("P1", 30_000, doc="A", promised=-10))).broken_promises.empty
+    assert run(
+        items(item("B", 1_000)), prom=promises(promise("P1", 30_000, doc="A", promised=-10))
+    ).broken_promises.empty
 
 
 def test_a_whole_account_promise_covers_what_is_due_by_the_promised_date() -> None:
@@ -501,8 +704,11 @@ def test_interest_across_a_base_rate_change_uses_each_days_rate() -> None:
     rate_days = statutory_rate_days(ecb, Decimal(8), date(2025, 6, 15), date(2025, 7, 15))
     assert rate_days == 15 * Decimal("11.15") + 15 * Decimal("10.15")
     as_of = pd.Timestamp("2025-07-15")
-    p = run(items(item("A", 100_000, dpd=30, as_of=as_of)),
-            custs=customers(customer("C1", segment="EARLY_INTEREST", country="ES")), as_of=as_of)
+    p = run(
+        items(item("A", 100_000, dpd=30, as_of=as_of)),
+        custs=customers(customer("C1", segment="EARLY_INTEREST", country="ES")),
+        as_of=as_of,
+    )
     assert list(p.items["interest"]) == [875]  # 100000 x 319.5 / 36500 = 875.34
 
 
@@ -537,30 +743,65 @@ def worlds(draw: st.DrawFn) -> dict:
     """A few customers with random items, history, disputes, blocks and promises."""
     n_customers = draw(st.integers(1, 4))
     custs = [
-        customer(f"C{i}", segment=draw(st.sampled_from(["STANDARD", "KEY_ACCOUNT", "OTHER"])),
-                 block=draw(st.integers(0, 9)) == 0)
+        customer(
+            f"C{i}",
+            segment=draw(st.sampled_from(["STANDARD", "KEY_ACCOUNT", "OTHER"])),
+            block=draw(st.integers(0, 9)) == 0,
+        )
         for i in range(n_customers)
     ]
     rows, hist, disp, prom = [], [], [], []
     for j in range(draw(st.integers(0, 14))):
         kind = draw(st.sampled_from(["INV", "INV", "INV", "CRN", "ADJ"]))
-        cents = {"INV": st.integers(0, 300_000), "CRN": st.integers(-100_000, -1), "ADJ": st.integers(-5_000, 5_000)}[kind]
+        cents = {"INV": st.integers(0, 300_000), "CRN": st.integers(-100_000, -1), "ADJ": st.integers(-5_000, 5_000)}[
+            kind
+        ]
         cust = f"C{draw(st.integers(0, n_customers - 1))}" if draw(st.integers(0, 7)) else "NOT_IN_MASTER"
         doc, company = f"D{j}", draw(st.sampled_from(["1000", "2000"]))
-        rows.append(item(doc, draw(cents), dpd=draw(st.integers(-15, 120)), customer=cust, company=company,
-                         currency=draw(st.sampled_from(["EUR", "USD"])), doc_type=kind, block=draw(st.integers(0, 9)) == 0))
+        rows.append(
+            item(
+                doc,
+                draw(cents),
+                dpd=draw(st.integers(-15, 120)),
+                customer=cust,
+                company=company,
+                currency=draw(st.sampled_from(["EUR", "USD"])),
+                doc_type=kind,
+                block=draw(st.integers(0, 9)) == 0,
+            )
+        )
         if draw(st.booleans()):
             hist.append((doc, draw(st.integers(1, 5)), draw(st.integers(1, 60)), company))
         if draw(st.integers(0, 6)) == 0:
             status = draw(st.sampled_from(["OPEN", "RESOLVED"]))
-            disp.append(dispute(doc if draw(st.integers(0, 4)) else None, customer=cust, company=company, status=status,
-                                opened=draw(st.integers(-30, 3)), resolved=draw(st.integers(-10, 10)) if status == "RESOLVED" else None))
+            disp.append(
+                dispute(
+                    doc if draw(st.integers(0, 4)) else None,
+                    customer=cust,
+                    company=company,
+                    status=status,
+                    opened=draw(st.integers(-30, 3)),
+                    resolved=draw(st.integers(-10, 10)) if status == "RESOLVED" else None,
+                )
+            )
         if draw(st.integers(0, 6)) == 0:
-            prom.append(promise(f"P{j}", draw(st.integers(1, 300_000)), doc=doc if draw(st.booleans()) else None,
-                                promised=draw(st.integers(-20, 20)), created=draw(st.integers(-30, 3)), customer=cust, company=company))
+            prom.append(
+                promise(
+                    f"P{j}",
+                    draw(st.integers(1, 300_000)),
+                    doc=doc if draw(st.booleans()) else None,
+                    promised=draw(st.integers(-20, 20)),
+                    created=draw(st.integers(-30, 3)),
+                    customer=cust,
+                    company=company,
+                )
+            )
     return {
-        "open_items": items(*rows), "customers": customers(*custs), "disputes": disputes(*disp) if disp else None,
-        "promises": promises(*prom) if prom else None, "history": history(*hist) if hist else None,
+        "open_items": items(*rows),
+        "customers": customers(*custs),
+        "disputes": disputes(*disp) if disp else None,
+        "promises": promises(*prom) if prom else None,
+        "history": history(*hist) if hist else None,
     }
 
 
@@ -571,23 +812,42 @@ def _propose(w: dict) -> DunningProposal:
 def _expected_exclusions(w: dict) -> set[tuple[str, str]]:
     """Items that must be on no notice, worked out independently of the engine."""
     o, c = w["open_items"], w["customers"].set_index("customer_id")
-    out = {(r.company_code, r.document_no) for r in o.itertuples() if r.due_date >= AS_OF or bool(r.dunning_block)
-           or r.customer_id not in c.index or bool(c.loc[r.customer_id, "dunning_block"])}
+    out = {
+        (r.company_code, r.document_no)
+        for r in o.itertuples()
+        if r.due_date >= AS_OF
+        or bool(r.dunning_block)
+        or r.customer_id not in c.index
+        or bool(c.loc[r.customer_id, "dunning_block"])
+    }
     if w["disputes"] is not None:
         for d in w["disputes"].itertuples():
             started = d.opened_on <= AS_OF
             still = d.status == "OPEN" or (not pd.isna(d.resolved_on) and d.resolved_on > AS_OF)
             if started and still:
-                out |= {(r.company_code, r.document_no) for r in o.itertuples() if r.company_code == d.company_code
-                        and (r.document_no == d.document_no if not pd.isna(d.document_no) else r.customer_id == d.customer_id)}
+                out |= {
+                    (r.company_code, r.document_no)
+                    for r in o.itertuples()
+                    if r.company_code == d.company_code
+                    and (
+                        r.document_no == d.document_no if not pd.isna(d.document_no) else r.customer_id == d.customer_id
+                    )
+                }
     if w["promises"] is not None:
         for p in w["promises"].itertuples():
             segment = c.loc[p.customer_id, "segment"] if p.customer_id in c.index else "STANDARD"
             grace = 5 if segment == "KEY_ACCOUNT" else 3
             if p.created_on <= AS_OF <= p.promised_date + pd.Timedelta(days=grace):
-                out |= {(r.company_code, r.document_no) for r in o.itertuples() if r.company_code == p.company_code and (
-                    r.document_no == p.document_no if not pd.isna(p.document_no)
-                    else r.customer_id == p.customer_id and r.due_date <= p.promised_date)}
+                out |= {
+                    (r.company_code, r.document_no)
+                    for r in o.itertuples()
+                    if r.company_code == p.company_code
+                    and (
+                        r.document_no == p.document_no
+                        if not pd.isna(p.document_no)
+                        else r.customer_id == p.customer_id and r.due_date <= p.promised_date
+                    )
+                }
     return out
 
 
@@ -598,7 +858,9 @@ PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_che
 @given(worlds())
 def test_property_levels_move_at_most_one_step_and_excluded_items_are_never_dunned(w: dict) -> None:
     p = _propose(w)
-    before = {} if w["history"] is None else {(r.company_code, r.document_no): r.level for r in w["history"].itertuples()}
+    before = (
+        {} if w["history"] is None else {(r.company_code, r.document_no): r.level for r in w["history"].itertuples()}
+    )
     for r in p.items.itertuples():
         assert r.previous_level == before.get((r.company_code, r.document_no), 0)
         assert r.level - r.previous_level in (0, 1)
@@ -624,7 +886,9 @@ def test_property_notices_add_up_and_every_overdue_item_is_accounted_for(w: dict
     # every overdue debit is on a notice, skipped with a reason, or not yet due for its next level
     listed = set(zip(p.items["company_code"], p.items["document_no"]))
     skipped = set(zip(p.skipped["company_code"], p.skipped["document_no"]))
-    before = {} if w["history"] is None else {(r.company_code, r.document_no): r.level for r in w["history"].itertuples()}
+    before = (
+        {} if w["history"] is None else {(r.company_code, r.document_no): r.level for r in w["history"].itertuples()}
+    )
     segment = dict(zip(w["customers"]["customer_id"], w["customers"]["segment"]))
     for r in w["open_items"].itertuples():
         key = (r.company_code, r.document_no)
@@ -639,7 +903,10 @@ def test_property_notices_add_up_and_every_overdue_item_is_accounted_for(w: dict
 @given(worlds(), st.randoms(use_true_random=False))
 def test_property_same_inputs_same_output_whatever_the_row_order(w: dict, rnd: random.Random) -> None:
     first = _propose(w)
-    shuffled = {k: (v.sample(frac=1, random_state=rnd.randint(0, 2**31)) if isinstance(v, pd.DataFrame) else v) for k, v in w.items()}
+    shuffled = {
+        k: (v.sample(frac=1, random_state=rnd.randint(0, 2**31)) if isinstance(v, pd.DataFrame) else v)
+        for k, v in w.items()
+    }
     again = _propose(shuffled)
     for name in ("notices", "items", "skipped", "broken_promises"):
         pd.testing.assert_frame_equal(getattr(first, name), getattr(again, name))
@@ -657,24 +924,38 @@ def engine(request, tmp_path: Path):
     eng.dispose()
 
 
-def _night(eng: sa.Engine, as_of: pd.Timestamp, open_items: pd.DataFrame, *, redo: bool = False, **frames) -> DunningProposal:
+def _night(
+    eng: sa.Engine, as_of: pd.Timestamp, open_items: pd.DataFrame, *, redo: bool = False, **frames
+) -> DunningProposal:
     """One nightly dunning stage: read the state before as_of, propose, write, one transaction."""
     with eng.begin() as conn:
         hist = previous_levels(conn, as_of)
-        p = propose_dunning(open_items, frames.get("custs", customers()), frames.get("disp"), frames.get("prom"), hist, POLICIES, as_of)
+        p = propose_dunning(
+            open_items, frames.get("custs", customers()), frames.get("disp"), frames.get("prom"), hist, POLICIES, as_of
+        )
         write_dunning(conn, as_of, f"run-{as_of:%Y%m%d}", p, redo=redo)
     return p
 
 
 def _rows(eng: sa.Engine, table: str) -> pd.DataFrame:
-    return read_table(eng, table).drop(columns=[c for c in ("id", "run_id") if c in read_table(eng, table)]).sort_values(
-        ["as_of"] + (["notice_id", "document_no"] if table == "dunning_items" else ["notice_id"])).reset_index(drop=True)
+    return (
+        read_table(eng, table)
+        .drop(columns=[c for c in ("id", "run_id") if c in read_table(eng, table)])
+        .sort_values(["as_of"] + (["notice_id", "document_no"] if table == "dunning_items" else ["notice_id"]))
+        .reset_index(drop=True)
+    )
 
 
 def test_a_rerun_for_the_same_as_of_reproduces_its_notices_instead_of_advancing(engine: sa.Engine) -> None:
     d1, d2 = AS_OF, AS_OF + pd.Timedelta(days=14)
-    rows = lambda d: items(item("A", 50_000, dpd=(d - (AS_OF - pd.Timedelta(days=30))).days, as_of=d),  # noqa: E731
-                           item("B", 20_000, dpd=8, as_of=d), item("CN", -1_000, doc_type="CRN", as_of=d))
+
+    def rows(d):
+        return items(
+            item("A", 50_000, dpd=(d - (AS_OF - pd.Timedelta(days=30))).days, as_of=d),
+            item("B", 20_000, dpd=8, as_of=d),
+            item("CN", -1_000, doc_type="CRN", as_of=d),
+        )
+
     first = _night(engine, d1, rows(d1))
     second = _night(engine, d2, rows(d2))
     assert levels(first) == {"A": 1, "B": 1} and levels(second) == {"A": 2, "B": 1}
@@ -717,12 +998,30 @@ def test_a_day_without_notices_still_counts_as_the_latest_dunning_date(engine: s
 
 def test_previous_levels_is_the_level_and_the_date_it_was_reached(engine: sa.Engine) -> None:
     def line(day: int, doc: str, level: int) -> dict:
-        return {"notice_id": f"N{day}", "company_code": "1000", "document_no": doc, "previous_level": 0, "level": level,
-                "days_past_due": 10, "open_amount": 100, "interest": 0, "fee": 0, "as_of": (AS_OF + pd.Timedelta(days=day)).date(),
-                "run_id": "r"}
-    rows = [line(0, "A", 1), line(5, "A", 1), line(9, "A", 2), line(12, "A", 2),  # relisted at 2: still reached on day 9
-            line(0, "Z", 0),  # listed but never dunned
-            line(0, "R", 2), line(5, "R", 1), line(8, "R", 2)]  # a redo left a dip: level 2 since day 8
+        return {
+            "notice_id": f"N{day}",
+            "company_code": "1000",
+            "document_no": doc,
+            "previous_level": 0,
+            "level": level,
+            "days_past_due": 10,
+            "open_amount": 100,
+            "interest": 0,
+            "fee": 0,
+            "as_of": (AS_OF + pd.Timedelta(days=day)).date(),
+            "run_id": "r",
+        }
+
+    rows = [
+        line(0, "A", 1),
+        line(5, "A", 1),
+        line(9, "A", 2),
+        line(12, "A", 2),  # relisted at 2: still reached on day 9
+        line(0, "Z", 0),  # listed but never dunned
+        line(0, "R", 2),
+        line(5, "R", 1),
+        line(8, "R", 2),
+    ]  # a redo left a dip: level 2 since day 8
     with engine.begin() as conn:
         conn.execute(sa.insert(sa.table("dunning_items", *[sa.column(c) for c in rows[0]])), rows)
     state = previous_levels(engine, AS_OF + pd.Timedelta(days=20))
@@ -746,7 +1045,8 @@ def _scenario_day(d: int) -> dict:
         return item(doc, cents, dpd=d - due, customer=cust, as_of=on, **kw)
 
     rows = [
-        inv("A1", "STEADY", 0, 100_000), inv("A2", "STEADY", 10, 50_000),
+        inv("A1", "STEADY", 0, 100_000),
+        inv("A2", "STEADY", 10, 50_000),
         inv("B1", "LATE_START", -30, 200_000),
         inv("D1", "DISPUTING", 0, 80_000),
         inv("E1", "PROMISER", 0, 120_000),
@@ -764,8 +1064,10 @@ def _scenario_day(d: int) -> dict:
         disp.append(dispute("D1", customer="DISPUTING", status="RESOLVED", opened=10 - d, resolved=40 - d, as_of=on))
     prom = []
     if d >= 15:
-        prom += [promise("P-E1", 120_000, doc="E1", customer="PROMISER", created=15 - d, promised=25 - d, as_of=on),
-                 promise("P-F1", 60_000, doc="F1", customer="KEEPER", created=15 - d, promised=25 - d, as_of=on)]
+        prom += [
+            promise("P-E1", 120_000, doc="E1", customer="PROMISER", created=15 - d, promised=25 - d, as_of=on),
+            promise("P-F1", 60_000, doc="F1", customer="KEEPER", created=15 - d, promised=25 - d, as_of=on),
+        ]
     return {
         "as_of": on,
         "open_items": items(*rows),
@@ -775,8 +1077,13 @@ def _scenario_day(d: int) -> dict:
 
 
 SCENARIO_CUSTOMERS = customers(
-    customer("STEADY"), customer("LATE_START"), customer("DISPUTING"), customer("PROMISER"), customer("KEEPER"),
-    customer("PAYER"), customer("BLOCKED", block=True),
+    customer("STEADY"),
+    customer("LATE_START"),
+    customer("DISPUTING"),
+    customer("PROMISER"),
+    customer("KEEPER"),
+    customer("PAYER"),
+    customer("BLOCKED", block=True),
     customer("KEY", segment="KEY_ACCOUNT", currency="USD", country="US", language="en", company="3000"),
 )
 

@@ -28,12 +28,12 @@ from aiosmtpd.controller import Controller
 from receivables import pipeline
 from receivables.settings import load_settings
 from receivables.warehouse.run_lock import RunInProgress
-from tests.conftest import VALID_SET, write_set
+from tests.conftest import TESTS, VALID_SET, write_set
 from tests.drivers.run_until import KILL_POINTS, KILLED
 from tests.smtp_server import Recorder, free_port
 
 AS_OF = date(2026, 10, 31)
-DRIVER = Path(__file__).resolve().parent / "drivers" / "run_until.py"
+DRIVER = TESTS / "drivers" / "run_until.py"
 # C002 also owes an old invoice: two reminder emails (C001 German, C002 Spanish)
 EXTRA = "2000,F-2026-000124,INV,C002,2026-08-01,2026-09-15,EUR,300.00,300.00,,false,,\n"
 EXTRACTS = dict(VALID_SET, **{"open_items.csv": VALID_SET["open_items.csv"] + EXTRA})
@@ -43,12 +43,16 @@ RECIPIENTS = ["buchhaltung@mueller-soehne.de", "pagos@penalver.es"]
 # (run_id, timestamps and generated ids excluded)
 TABLES = {
     "quarantine": 'extract, row_number, "column", value, reason',
-    "cash_applications": "payment_id, document_no, applied_amount, rule, confidence, status, writeoff_amount, discount_amount",
+    "cash_applications": (
+        "payment_id, document_no, applied_amount, rule, confidence, status, writeoff_amount, discount_amount"
+    ),
     "unapplied_cash": "payment_id, remaining_amount, reason",
     "dunning_notices": "notice_id, customer_id, level, overdue_amount, fees, interest, action",
     "dunning_items": "notice_id, document_no, previous_level, level, open_amount, interest, fee",
     "email_outbox": "idempotency_key, notice_id, customer_id, recipients, subject, language",
-    "aging": "company_code, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_120, d121_plus, total, total_base",
+    "aging": (
+        "company_code, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_120, d121_plus, total, total_base"
+    ),
     "kpis": "company_code, kpi, value",
     "collector_worklist": "rank, company_code, customer_id, priority, overdue_amount, reason, next_action",
 }
@@ -101,18 +105,31 @@ def env_for(folder: Path, db_url: str, smtp_port: int | None, **extra: str) -> d
 
 def settings_for(folder: Path, db_url: str, smtp_port: int | None):
     values = dict(
-        db_url=db_url, archive_dir=folder / "archive", outbox_dir=folder / "outbox", reports_dir=folder / "reports",
+        db_url=db_url,
+        archive_dir=folder / "archive",
+        outbox_dir=folder / "outbox",
+        reports_dir=folder / "reports",
         mail_mode="preview",
     )
     if smtp_port is not None:
-        values.update(mail_mode="send", smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_starttls=False, mail_from="ar@nordwerk.example")
+        values.update(
+            mail_mode="send",
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
+            smtp_starttls=False,
+            mail_from="ar@nordwerk.example",
+        )
     return load_settings(**values)
 
 
 def start_driver(case: str, folder: Path, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(DRIVER), case, str(folder / "extracts"), AS_OF.isoformat()],
-        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -188,7 +205,11 @@ def reference(tmp_path_factory) -> dict:
     finally:
         server.stop()
     rows = warehouse_rows(url)
-    assert sorted(r[2] for r in rows["email_outbox"]) == sorted(r[1] for r in rows["dunning_notices"] if r[-1] == "email") == ["C001", "C002"]
+    assert (
+        sorted(r[2] for r in rows["email_outbox"])
+        == sorted(r[1] for r in rows["dunning_notices"] if r[-1] == "email")
+        == ["C001", "C002"]
+    )
     assert received_by(server.handler) == RECIPIENTS
     return {"rows": rows, "counts": {t: len(v) for t, v in rows.items()}}
 
@@ -203,7 +224,12 @@ def killed_runs(tmp_path_factory, reference) -> dict:
         write_set(folder / "extracts", EXTRACTS)
         server = SmtpOnLoopback()
         url = f"sqlite:///{folder / 'warehouse.db'}"
-        cases[case] = {"folder": folder, "server": server, "url": url, "proc": Forked(case, folder, env_for(folder, url, server.port))}
+        cases[case] = {
+            "folder": folder,
+            "server": server,
+            "url": url,
+            "proc": Forked(case, folder, env_for(folder, url, server.port)),
+        }
     yield cases
     for c in cases.values():
         c["proc"].kill()
@@ -212,7 +238,13 @@ def killed_runs(tmp_path_factory, reference) -> dict:
 
 # --------------------------------------------------------------------------- kill and rerun
 
-COMMITTED_BEFORE_KILL = {"after_publish", "during_deliver", "between_send_and_mark_sent", "after_deliver", "before_finish"}
+COMMITTED_BEFORE_KILL = {
+    "after_publish",
+    "during_deliver",
+    "between_send_and_mark_sent",
+    "after_deliver",
+    "before_finish",
+}
 # what the SMTP server holds and the outbox says right after the kill
 AT_KILL = {
     "after_ingest": (0, {}),
@@ -267,7 +299,7 @@ def test_killed_at_each_stage_then_rerun_loses_and_duplicates_nothing(case, kill
     if case == "between_send_and_mark_sent":
         # nobody knows whether the server took it: held for review, never resent blindly
         assert statuses(url) == {"held": 1, "sent": 1}
-        (error,), = query(url, "SELECT error FROM email_outbox WHERE status = 'held'")
+        ((error,),) = query(url, "SELECT error FROM email_outbox WHERE status = 'held'")
         assert "Interrupted while sending" in error
         assert summary["emails"]["held"] == 1
     else:
@@ -293,7 +325,9 @@ def test_warehouse_unreachable_at_start_exits_1_with_one_paragraph(tmp_path: Pat
 
 
 @pytest.mark.prefect
-def test_warehouse_unreachable_at_start_through_the_cli_prints_no_traceback(workdir: Path, valid_set: Path, prefect_server, cli, monkeypatch) -> None:
+def test_warehouse_unreachable_at_start_through_the_cli_prints_no_traceback(
+    workdir: Path, valid_set: Path, prefect_server, cli, monkeypatch
+) -> None:
     import flows.nightly
 
     # the same quiet retries, without the 10 s waits between them
@@ -306,7 +340,9 @@ def test_warehouse_unreachable_at_start_through_the_cli_prints_no_traceback(work
     assert "Traceback" not in result.output
 
 
-def test_warehouse_connection_killed_mid_publish_leaves_nothing_half_written(tmp_path: Path, pg_url: str, reference, monkeypatch) -> None:
+def test_warehouse_connection_killed_mid_publish_leaves_nothing_half_written(
+    tmp_path: Path, pg_url: str, reference, monkeypatch
+) -> None:
     """PostgreSQL terminates the publishing backend half-way through the transaction."""
     write_set(tmp_path / "extracts", EXTRACTS)
     settings = settings_for(tmp_path, pg_url, None)
@@ -329,7 +365,7 @@ def test_warehouse_connection_killed_mid_publish_leaves_nothing_half_written(tmp
     assert "aging" in calls
     assert "terminat" in str(failure.value).lower() or "closed" in str(failure.value).lower()
 
-    (status, error), = query(pg_url, "SELECT status, error FROM run_log")
+    ((status, error),) = query(pg_url, "SELECT status, error FROM run_log")
     assert status == "failed" and error
     assert {t: len(v) for t, v in warehouse_rows(pg_url).items()} == dict.fromkeys(TABLES, 0)
     assert query(pg_url, "SELECT count(*) FROM run_locks") == [(0,)]  # the lock was given back

@@ -33,75 +33,104 @@ def aging_row(customer: str, bucket: str, amount: str, currency: str = "EUR", co
     return row
 
 
-AGING = pd.DataFrame([
-    aging_row("K1", "d121_plus", "9999.00"),    # handover notice and a broken promise
-    aging_row("K2", "d31_60", "999.00"),        # call-task notice
-    aging_row("K3", "d1_30", "200.00"),         # only an email reminder: no person needed
-    aging_row("K4", "d61_90", "99.00"),         # dispute open 20 days
-    aging_row("K5", "d121_plus", "40.00"),      # small and only very old: write off
-    aging_row("K6", "d91_120", "10000.00"),     # old and large: escalate
-    aging_row("K7", "not_due", "12000.00"),     # over its 10,000 credit limit
-    aging_row("K8", "d1_30", "99.00"),          # dunning leaves items to a person
-    aging_row("K9", "d1_30", "99.00"),          # unapplied cash to clarify
-    aging_row("K10", "d31_60", "1110.00", "USD", "3000"),  # call task, USD at 0.9 = 999.00 EUR
-    aging_row("K11", "d1_30", "500.00"),        # dispute only 5 days old: not yet
-])
+AGING = pd.DataFrame(
+    [
+        aging_row("K1", "d121_plus", "9999.00"),  # handover notice and a broken promise
+        aging_row("K2", "d31_60", "999.00"),  # call-task notice
+        aging_row("K3", "d1_30", "200.00"),  # only an email reminder: no person needed
+        aging_row("K4", "d61_90", "99.00"),  # dispute open 20 days
+        aging_row("K5", "d121_plus", "40.00"),  # small and only very old: write off
+        aging_row("K6", "d91_120", "10000.00"),  # old and large: escalate
+        aging_row("K7", "not_due", "12000.00"),  # over its 10,000 credit limit
+        aging_row("K8", "d1_30", "99.00"),  # dunning leaves items to a person
+        aging_row("K9", "d1_30", "99.00"),  # unapplied cash to clarify
+        aging_row("K10", "d31_60", "1110.00", "USD", "3000"),  # call task, USD at 0.9 = 999.00 EUR
+        aging_row("K11", "d1_30", "500.00"),  # dispute only 5 days old: not yet
+    ]
+)
 
-NOTICES = pd.DataFrame({
-    "notice_id": ["N1", "N2", "N3", "N10"],
-    "company_code": ["1000", "1000", "1000", "3000"],
-    "customer_id": ["K1", "K2", "K3", "K10"],
-    "currency": ["EUR", "EUR", "EUR", "USD"],
-    "level": [4, 3, 1, 3],
-    "overdue_amount": cents("9999.00", "999.00", "200.00", "1110.00"),
-    "fees": cents("40.00", "5.00", "0.00", "5.00"),
-    "interest": cents("0.00", "0.00", "0.00", "0.00"),
-    "action": ["handover", "call_task", "email", "call_task"],
-    "policy": ["STANDARD"] * 4,
-})
-SKIPPED = pd.DataFrame({
-    "company_code": ["1000", "1000", "1000", "1000"],
-    "document_no": ["X1", "X2", "X3", "X4"],
-    "customer_id": ["K8", "K8", "K8", "K4"],
-    "reason": ["CUSTOMER_BLOCK", "CUSTOMER_BLOCK", "CREDIT_BALANCE", "DISPUTE"],  # a dispute has its own rule
-})
-BROKEN = pd.DataFrame({
-    "promise_id": ["P1"], "company_code": ["1000"], "customer_id": ["K1"], "document_no": ["INV-9"],
-    "promised_amount": cents("500.00"), "promised_date": pd.to_datetime(["2026-10-20"]),
-})
-DISPUTES = pd.DataFrame({
-    "dispute_id": ["D4", "D11"],
-    "company_code": ["1000", "1000"],
-    "document_no": ["INV-4", "INV-11"],
-    "customer_id": ["K4", "K11"],
-    "reason_code": ["PRICING", "QUALITY"],
-    "amount": cents("99.00", "500.00"),
-    "status": ["OPEN", "OPEN"],
-    "opened_on": pd.to_datetime(["2026-10-11", "2026-10-26"]),
-    "resolved_on": pd.to_datetime([None, None]),
-    "owner": ["Anna", "Anna"],
-})
-CUSTOMERS = pd.DataFrame({
-    "customer_id": [f"K{i}" for i in range(1, 12)],
-    "company_code": ["1000"] * 9 + ["3000", "1000"],
-    "currency": ["EUR"] * 9 + ["USD", "EUR"],
-    "credit_limit": pd.array([None] * 6 + [to_cents("10000.00")] + [None] * 4, dtype="Int64"),
-    "collector": ["Anna", "Ben", "Ben", "Anna", "Cleo", "Cleo", "Ben", "Anna", "Anna", "Dan", None],
-})
-UNAPPLIED = pd.DataFrame({
-    "payment_id": ["P9", "P0"],
-    "company_code": ["1000", "1000"],
-    "customer_id": ["K9", None],
-    "remaining_amount": cents("120.00", "80.00"),
-    "currency": ["EUR", "EUR"],
-    "reason": ["NO_MATCH", "UNIDENTIFIED"],
-})
+NOTICES = pd.DataFrame(
+    {
+        "notice_id": ["N1", "N2", "N3", "N10"],
+        "company_code": ["1000", "1000", "1000", "3000"],
+        "customer_id": ["K1", "K2", "K3", "K10"],
+        "currency": ["EUR", "EUR", "EUR", "USD"],
+        "level": [4, 3, 1, 3],
+        "overdue_amount": cents("9999.00", "999.00", "200.00", "1110.00"),
+        "fees": cents("40.00", "5.00", "0.00", "5.00"),
+        "interest": cents("0.00", "0.00", "0.00", "0.00"),
+        "action": ["handover", "call_task", "email", "call_task"],
+        "policy": ["STANDARD"] * 4,
+    }
+)
+SKIPPED = pd.DataFrame(
+    {
+        "company_code": ["1000", "1000", "1000", "1000"],
+        "document_no": ["X1", "X2", "X3", "X4"],
+        "customer_id": ["K8", "K8", "K8", "K4"],
+        "reason": ["CUSTOMER_BLOCK", "CUSTOMER_BLOCK", "CREDIT_BALANCE", "DISPUTE"],  # a dispute has its own rule
+    }
+)
+BROKEN = pd.DataFrame(
+    {
+        "promise_id": ["P1"],
+        "company_code": ["1000"],
+        "customer_id": ["K1"],
+        "document_no": ["INV-9"],
+        "promised_amount": cents("500.00"),
+        "promised_date": pd.to_datetime(["2026-10-20"]),
+    }
+)
+DISPUTES = pd.DataFrame(
+    {
+        "dispute_id": ["D4", "D11"],
+        "company_code": ["1000", "1000"],
+        "document_no": ["INV-4", "INV-11"],
+        "customer_id": ["K4", "K11"],
+        "reason_code": ["PRICING", "QUALITY"],
+        "amount": cents("99.00", "500.00"),
+        "status": ["OPEN", "OPEN"],
+        "opened_on": pd.to_datetime(["2026-10-11", "2026-10-26"]),
+        "resolved_on": pd.to_datetime([None, None]),
+        "owner": ["Anna", "Anna"],
+    }
+)
+CUSTOMERS = pd.DataFrame(
+    {
+        "customer_id": [f"K{i}" for i in range(1, 12)],
+        "company_code": ["1000"] * 9 + ["3000", "1000"],
+        "currency": ["EUR"] * 9 + ["USD", "EUR"],
+        "credit_limit": pd.array([None] * 6 + [to_cents("10000.00")] + [None] * 4, dtype="Int64"),
+        "collector": ["Anna", "Ben", "Ben", "Anna", "Cleo", "Cleo", "Ben", "Anna", "Anna", "Dan", None],
+    }
+)
+UNAPPLIED = pd.DataFrame(
+    {
+        "payment_id": ["P9", "P0"],
+        "company_code": ["1000", "1000"],
+        "customer_id": ["K9", None],
+        "remaining_amount": cents("120.00", "80.00"),
+        "currency": ["EUR", "EUR"],
+        "reason": ["NO_MATCH", "UNIDENTIFIED"],
+    }
+)
 FX = pd.DataFrame({"currency": ["USD"], "rate_to_base": [Decimal("0.9")], "rate_date": pd.to_datetime(["2026-10-30"])})
 
 
 def build(**overrides) -> pd.DataFrame:
-    args = dict(aging=AGING, notices=NOTICES, skipped=SKIPPED, broken_promises=BROKEN, disputes=DISPUTES, customers=CUSTOMERS,
-                unapplied=UNAPPLIED, as_of=AS_OF, config=ReportingConfig(), fx_rates=FX, base_currency="EUR")
+    args = dict(
+        aging=AGING,
+        notices=NOTICES,
+        skipped=SKIPPED,
+        broken_promises=BROKEN,
+        disputes=DISPUTES,
+        customers=CUSTOMERS,
+        unapplied=UNAPPLIED,
+        as_of=AS_OF,
+        config=ReportingConfig(),
+        fx_rates=FX,
+        base_currency="EUR",
+    )
     args.update(overrides)
     return build_worklist(**args)
 
@@ -112,9 +141,20 @@ def worklist() -> pd.DataFrame:
 
 
 def test_who_is_on_the_list_in_which_order(worklist) -> None:
-    assert list(worklist.columns) == ["rank", "company_code", "customer_id", "collector", "priority", "overdue_amount", "reason", "next_action"]
+    assert list(worklist.columns) == [
+        "rank",
+        "company_code",
+        "customer_id",
+        "collector",
+        "priority",
+        "overdue_amount",
+        "reason",
+        "next_action",
+    ]
     # K3 (email reminder only) and K11 (dispute 5 days old, follow-up after 14) need nobody
-    assert worklist[["rank", "customer_id", "collector", "next_action", "priority", "overdue_amount"]].values.tolist() == [
+    assert worklist[
+        ["rank", "customer_id", "collector", "next_action", "priority", "overdue_amount"]
+    ].values.tolist() == [
         [1, "K1", "Anna", "handover", 113.07, 999900],
         [2, "K6", "Cleo", "escalate", 76.07, 1000000],
         [3, "K10", "Dan", "call", 42.07, 99900],  # 1,110.00 USD x 0.9; ties with K2, customer id decides
@@ -129,7 +169,9 @@ def test_who_is_on_the_list_in_which_order(worklist) -> None:
 
 def test_reasons_name_every_trigger_most_serious_first(worklist) -> None:
     reason = dict(zip(worklist["customer_id"], worklist["reason"]))
-    assert reason["K1"] == "dunning level 4 handover for 9,999.00 EUR overdue; broken promise P1 on INV-9: 500.00 promised for 2026-10-20"
+    assert reason["K1"] == (
+        "dunning level 4 handover for 9,999.00 EUR overdue; broken promise P1 on INV-9: 500.00 promised for 2026-10-20"
+    )
     assert reason["K6"] == "10,000.00 EUR overdue, oldest 91+ days past due"
     assert reason["K4"] == "dispute D4 (PRICING) over 99.00 open 20 days"
     assert reason["K7"] == "open balance 12,000.00 EUR above the credit limit of 10,000.00 EUR"
@@ -151,14 +193,16 @@ def test_priority_formula_by_hand() -> None:
 
 
 def test_thresholds_are_inclusive() -> None:
-    aging = pd.DataFrame([
-        aging_row("E1", "d91_120", "9999.99"),   # a cent short of escalation
-        aging_row("E2", "d121_plus", "10000.00"),
-        aging_row("E3", "d61_90", "20000.00"),   # large but not old enough
-        aging_row("W1", "d121_plus", "50.00"),   # write-off at the limit
-        aging_row("W2", "d121_plus", "50.01"),
-        aging_row("W3", "d121_plus", "30.00") | {"d1_30": 1000, "total": 4000},  # also a young 10.00 overdue
-    ])
+    aging = pd.DataFrame(
+        [
+            aging_row("E1", "d91_120", "9999.99"),  # a cent short of escalation
+            aging_row("E2", "d121_plus", "10000.00"),
+            aging_row("E3", "d61_90", "20000.00"),  # large but not old enough
+            aging_row("W1", "d121_plus", "50.00"),  # write-off at the limit
+            aging_row("W2", "d121_plus", "50.01"),
+            aging_row("W3", "d121_plus", "30.00") | {"d1_30": 1000, "total": 4000},  # also a young 10.00 overdue
+        ]
+    )
     frame = build_worklist(aging, None, None, None, None, None, None, AS_OF)
     assert dict(zip(frame["customer_id"], frame["next_action"])) == {"E2": "escalate", "W1": "write_off_candidate"}
 
@@ -189,8 +233,14 @@ def test_nothing_to_do_is_an_empty_list() -> None:
 def test_rerun_and_row_order_give_the_same_list(worklist) -> None:
     rng = np.random.default_rng(3)
     shuffle = lambda f: f.iloc[rng.permutation(len(f))]  # noqa: E731
-    again = build(aging=shuffle(AGING), notices=shuffle(NOTICES), skipped=shuffle(SKIPPED), disputes=shuffle(DISPUTES),
-                  customers=shuffle(CUSTOMERS), unapplied=shuffle(UNAPPLIED))
+    again = build(
+        aging=shuffle(AGING),
+        notices=shuffle(NOTICES),
+        skipped=shuffle(SKIPPED),
+        disputes=shuffle(DISPUTES),
+        customers=shuffle(CUSTOMERS),
+        unapplied=shuffle(UNAPPLIED),
+    )
     pd.testing.assert_frame_equal(worklist, again)
 
 
@@ -200,12 +250,19 @@ def test_rerun_and_row_order_give_the_same_list(worklist) -> None:
 def test_report_tables_rerun_gives_identical_rows(tmp_path: Path, worklist) -> None:
     """aging, kpis and collector_worklist written twice for one as_of (one transaction each
     time) leave one identical copy; another date's rows stay."""
-    items = pd.DataFrame({
-        "company_code": ["1000", "1000", "3000"], "document_no": ["A", "B", "C"], "document_type": ["INV"] * 3,
-        "customer_id": ["K1", "K2", "K10"], "document_date": pd.to_datetime(["2026-09-01"] * 3),
-        "due_date": pd.to_datetime(["2026-10-01", "2026-11-30", "2026-10-01"]), "currency": ["EUR", "EUR", "USD"],
-        "amount": pd.array([100001, 5000, 7777], dtype="Int64"), "open_amount": pd.array([100001, 5000, 7777], dtype="Int64"),
-    })
+    items = pd.DataFrame(
+        {
+            "company_code": ["1000", "1000", "3000"],
+            "document_no": ["A", "B", "C"],
+            "document_type": ["INV"] * 3,
+            "customer_id": ["K1", "K2", "K10"],
+            "document_date": pd.to_datetime(["2026-09-01"] * 3),
+            "due_date": pd.to_datetime(["2026-10-01", "2026-11-30", "2026-10-01"]),
+            "currency": ["EUR", "EUR", "USD"],
+            "amount": pd.array([100001, 5000, 7777], dtype="Int64"),
+            "open_amount": pd.array([100001, 5000, 7777], dtype="Int64"),
+        }
+    )
     engine = connect(f"sqlite:///{tmp_path / 'w.db'}")
     migrate(engine)
 
@@ -217,7 +274,11 @@ def test_report_tables_rerun_gives_identical_rows(tmp_path: Path, worklist) -> N
             replace_for_as_of(conn, "kpis", as_of, kpis, run_id)
             replace_for_as_of(conn, "collector_worklist", as_of, worklist, run_id)
 
-    keys = {"aging": ["company_code", "customer_id", "currency"], "kpis": ["company_code", "kpi"], "collector_worklist": ["rank"]}
+    keys = {
+        "aging": ["company_code", "customer_id", "currency"],
+        "kpis": ["company_code", "kpi"],
+        "collector_worklist": ["rank"],
+    }
 
     def rows(table: str, as_of: date) -> pd.DataFrame:
         return read_table(engine, table, as_of).drop(columns="run_id").sort_values(keys[table]).reset_index(drop=True)

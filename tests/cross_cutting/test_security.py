@@ -27,12 +27,12 @@ from receivables.errors import InputRejected
 from receivables.extracts import read_extract_set
 from receivables.mappings import load_mapping
 from receivables.settings import load_settings
-from tests.conftest import VALID_AS_OF, VALID_SET, read_flow_run, write_set
+from tests.conftest import TESTS, VALID_AS_OF, VALID_SET, read_flow_run, write_set
 
 AS_OF = date(2026, 10, 31)
 CANARY = "Canary-Pw-7f3c9e!"
 FORMS = [CANARY, base64.b64encode(CANARY.encode()).decode(), base64.b64encode(f"\0mailer\0{CANARY}".encode()).decode()]
-DRIVER = Path(__file__).resolve().parent / "drivers" / "run_until.py"
+DRIVER = TESTS / "drivers" / "run_until.py"
 EXTRA = "2000,F-2026-000124,INV,C002,2026-08-01,2026-09-15,EUR,300.00,300.00,,false,,\n"
 EXTRACTS = dict(VALID_SET, **{"open_items.csv": VALID_SET["open_items.csv"] + EXTRA})
 
@@ -102,7 +102,9 @@ def send_env(monkeypatch, port: int, **extra: str) -> None:
 
 
 @pytest.mark.prefect
-def test_the_smtp_password_appears_nowhere_a_flow_run_leaves_traces(workdir: Path, valid_set: Path, prefect_server, smtp_server, caplog, monkeypatch) -> None:
+def test_the_smtp_password_appears_nowhere_a_flow_run_leaves_traces(
+    workdir: Path, valid_set: Path, prefect_server, smtp_server, caplog, monkeypatch
+) -> None:
     server = smtp_server(password=CANARY)
     send_env(monkeypatch, server.port, RECEIVABLES_SMTP_USER="mailer", RECEIVABLES_SMTP_PASSWORD=CANARY)
     write_set(valid_set, EXTRACTS)
@@ -148,14 +150,26 @@ def test_a_login_refusal_echoing_the_password_leaks_it_nowhere(tmp_path: Path, s
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVABLES_")}
     env.update(
-        RECEIVABLES_DB_URL=url, RECEIVABLES_ARCHIVE_DIR=str(tmp_path / "archive"), RECEIVABLES_OUTBOX_DIR=str(tmp_path / "outbox"),
-        RECEIVABLES_REPORTS_DIR=str(tmp_path / "reports"), RECEIVABLES_MAIL_MODE="send", RECEIVABLES_SMTP_HOST="127.0.0.1",
-        RECEIVABLES_SMTP_PORT=str(server.port), RECEIVABLES_SMTP_STARTTLS="false", RECEIVABLES_MAIL_FROM="ar@nordwerk.example",
-        RECEIVABLES_SMTP_USER="mailer", RECEIVABLES_SMTP_PASSWORD=CANARY, GX_ANALYTICS_ENABLED="false",
+        RECEIVABLES_DB_URL=url,
+        RECEIVABLES_ARCHIVE_DIR=str(tmp_path / "archive"),
+        RECEIVABLES_OUTBOX_DIR=str(tmp_path / "outbox"),
+        RECEIVABLES_REPORTS_DIR=str(tmp_path / "reports"),
+        RECEIVABLES_MAIL_MODE="send",
+        RECEIVABLES_SMTP_HOST="127.0.0.1",
+        RECEIVABLES_SMTP_PORT=str(server.port),
+        RECEIVABLES_SMTP_STARTTLS="false",
+        RECEIVABLES_MAIL_FROM="ar@nordwerk.example",
+        RECEIVABLES_SMTP_USER="mailer",
+        RECEIVABLES_SMTP_PASSWORD=CANARY,
+        GX_ANALYTICS_ENABLED="false",
     )
     proc = subprocess.run(
         [sys.executable, str(DRIVER), "none", str(tmp_path / "extracts"), VALID_AS_OF],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert server.logins and server.logins[0][1] == CANARY.encode()  # the server did get it
@@ -166,7 +180,9 @@ def test_a_login_refusal_echoing_the_password_leaks_it_nowhere(tmp_path: Path, s
         assert files_leaking(tmp_path / folder) == {}
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT status, count(*) FROM email_outbox GROUP BY status")).all() == [("pending", 2)]
+        assert conn.execute(sa.text("SELECT status, count(*) FROM email_outbox GROUP BY status")).all() == [
+            ("pending", 2)
+        ]
         (counts,) = conn.execute(sa.text("SELECT counts FROM run_log")).one()
     engine.dispose()
     assert "refused the login" in counts
@@ -186,27 +202,52 @@ def test_crlf_in_a_customer_name_or_email_never_becomes_a_header(workdir: Path, 
     server = smtp_server()
     customers = _customers(
         # CRLF in the address: quarantined (and never a header)
-        f'C001,Müller & Söhne GmbH,"buchhaltung@mueller-soehne.de\r\nBcc: {EVIL}",de,DE,EUR,30,50000.00,STANDARD,,false,Anna Schmidt,DE89370400440532013000,1000',
+        f'C001,Müller & Söhne GmbH,"buchhaltung@mueller-soehne.de\r\nBcc: {EVIL}",de,DE,EUR,30,50000.00,'
+        "STANDARD,,false,Anna Schmidt,DE89370400440532013000,1000",
         # CRLF in the name, and a display name that tries to smuggle in a second address
-        f'C002,"Café Peñalver S.L.\r\nBcc: {EVIL}",pagos@penalver.es,es,ES,EUR,45,20000.00,STANDARD,,false,Lucía Gómez,ES9121000418450200051332,2000',
-        f'C003,"Acme"" <{EVIL}>, ""Supply",ap@acme-supply.com,en,US,USD,30,100000.00,KEY_ACCOUNT,,false,John Miller,,3000',
-        f"C004,Nordlicht AG,kasse@nordlicht.example,de,DE,EUR,30,10000.00,STANDARD,,false,Anna Schmidt,,1000",
+        f'C002,"Café Peñalver S.L.\r\nBcc: {EVIL}",pagos@penalver.es,es,ES,EUR,45,20000.00,'
+        "STANDARD,,false,Lucía Gómez,ES9121000418450200051332,2000",
+        f'C003,"Acme"" <{EVIL}>, ""Supply",ap@acme-supply.com,en,US,USD,30,100000.00,'
+        "KEY_ACCOUNT,,false,John Miller,,3000",
+        "C004,Nordlicht AG,kasse@nordlicht.example,de,DE,EUR,30,10000.00,STANDARD,,false,Anna Schmidt,,1000",
     )
     items = EXTRACTS["open_items.csv"] + "1000,9000019999,INV,C004,2026-07-01,2026-08-01,EUR,700.00,700.00,,false,,\n"
     write_set(valid_set, dict(EXTRACTS, **{"customers.csv": customers, "open_items.csv": items}))
-    settings = load_settings(mail_mode="send", smtp_host="127.0.0.1", smtp_port=server.port, smtp_starttls=False, mail_from="ar@nordwerk.example")
+    settings = load_settings(
+        mail_mode="send",
+        smtp_host="127.0.0.1",
+        smtp_port=server.port,
+        smtp_starttls=False,
+        mail_from="ar@nordwerk.example",
+    )
     pipeline.run_nightly(str(valid_set), AS_OF, settings)
 
     engine = pipeline.warehouse_engine(settings.db_url)
     with engine.connect() as conn:
-        quarantined = {(r.value or "")[:40]: r.reason for r in conn.execute(sa.text("SELECT value, reason FROM quarantine WHERE extract = 'customers'"))}
+        quarantined = {
+            (r.value or "")[:40]: r.reason
+            for r in conn.execute(sa.text("SELECT value, reason FROM quarantine WHERE extract = 'customers'"))
+        }
     assert any("buchhaltung@mueller-soehne.de" in v for v in quarantined), quarantined
     assert any("Café Peñalver" in v for v in quarantined), quarantined
 
     assert server.received, "at least the clean customers' reminders go out"
-    allowed = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type", "reply-to", "content-language",
-               "auto-submitted", "x-auto-response-suppress", "content-transfer-encoding", "list-unsubscribe",
-               "x-receivables-key"}
+    allowed = {
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "reply-to",
+        "content-language",
+        "auto-submitted",
+        "x-auto-response-suppress",
+        "content-transfer-encoding",
+        "list-unsubscribe",
+        "x-receivables-key",
+    }
     for m in server.received:
         assert EVIL not in m.rcpt_tos
         msg = m.message
@@ -235,15 +276,20 @@ def _cells(path_or_bytes) -> list:
     return [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row if cell.value is not None]
 
 
-def test_formulas_from_bank_text_and_references_stay_text_in_the_workbook_and_the_statement(workdir: Path, valid_set: Path) -> None:
+def test_formulas_from_bank_text_and_references_stay_text_in_the_workbook_and_the_statement(
+    workdir: Path, valid_set: Path
+) -> None:
     payments = EXTRACTS["payments.csv"] + "".join(
-        f'P00009{n},1000,2026-10-30,{10 + n}.00,EUR,,"{f.replace(chr(34), chr(34) * 2)}",,"{f.replace(chr(34), chr(34) * 2)}",BR-9{n}\n'
+        f'P00009{n},1000,2026-10-30,{10 + n}.00,EUR,,"{f.replace(chr(34), chr(34) * 2)}",,'
+        f'"{f.replace(chr(34), chr(34) * 2)}",BR-9{n}\n'
         for n, f in enumerate(FORMULAS)
     )
     # C001's open invoice carries a payment reference that looks like a formula: it is printed
     # on the statement of account attached to C001's reminder
     items = EXTRACTS["open_items.csv"].replace(
-        "1000,9000012346,INV,C001,2026-09-15,2026-10-15,EUR,2380.50,1380.50,,", f'1000,9000012346,INV,C001,2026-09-15,2026-10-15,EUR,2380.50,1380.50,"{FORMULAS[0].replace(chr(34), chr(34) * 2)}",'
+        "1000,9000012346,INV,C001,2026-09-15,2026-10-15,EUR,2380.50,1380.50,,",
+        "1000,9000012346,INV,C001,2026-09-15,2026-10-15,EUR,2380.50,1380.50,"
+        f'"{FORMULAS[0].replace(chr(34), chr(34) * 2)}",',
     )
     write_set(valid_set, dict(EXTRACTS, **{"payments.csv": payments, "open_items.csv": items}))
     summary = pipeline.run_nightly(str(valid_set), AS_OF, load_settings(mail_mode="preview"))
@@ -256,7 +302,11 @@ def test_formulas_from_bank_text_and_references_stay_text_in_the_workbook_and_th
         assert "'" + formula in texts, formula
 
     emls = list((workdir / "outbox").rglob("*.eml"))
-    c001 = [m for m in (email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in emls) if "mueller-soehne" in str(m["To"])]
+    c001 = [
+        m
+        for m in (email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in emls)
+        if "mueller-soehne" in str(m["To"])
+    ]
     assert len(c001) == 1
     attachments = [p for p in c001[0].iter_attachments() if str(p.get_filename() or "").endswith(".xlsx")]
     assert len(attachments) == 1
@@ -271,7 +321,9 @@ def test_html_in_a_customer_name_is_escaped_in_the_html_part(workdir: Path, vali
     write_set(valid_set, dict(EXTRACTS, **{"customers.csv": customers}))
     summary = pipeline.run_nightly(str(valid_set), AS_OF, load_settings(mail_mode="preview"))
     assert summary["extracts"]["customers"]["quarantined"] == 0
-    emls = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in (workdir / "outbox").rglob("*.eml")]
+    emls = [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in (workdir / "outbox").rglob("*.eml")
+    ]
     c001 = next(m for m in emls if "mueller-soehne" in str(m["To"]))
     html = c001.get_body(("html",)).get_content()
     assert "Müller &lt;script&gt;" in html
@@ -289,7 +341,12 @@ def test_extract_paths_are_confined_to_the_configured_roots(workdir: Path, cli, 
 
     ok = cli("validate", "--extracts", str(root / VALID_AS_OF), "--as-of", VALID_AS_OF)
     assert ok.exit_code == 0, ok.output
-    for source in (str(outside), str(root / ".." / "exports" / ".." / ".." / "elsewhere"), str(root / "link"), f"file://{outside}"):
+    for source in (
+        str(outside),
+        str(root / ".." / "exports" / ".." / ".." / "elsewhere"),
+        str(root / "link"),
+        f"file://{outside}",
+    ):
         result = cli("validate", "--extracts", source, "--as-of", VALID_AS_OF)
         assert result.exit_code == 2, (source, result.output)
         assert "outside the configured extract_roots" in result.output, source
@@ -311,9 +368,16 @@ def _erp_database(path: Path) -> str:
     tables = {"customers": "erp_customers", "open_items": "erp_open_items", "payments": "erp_unapplied_payments"}
     with engine.begin() as conn:
         for stem, table in tables.items():
-            pd.read_csv(io.StringIO(VALID_SET[f"{stem}.csv"]), dtype=str, keep_default_na=False).to_sql(table, conn, index=False)
+            pd.read_csv(io.StringIO(VALID_SET[f"{stem}.csv"]), dtype=str, keep_default_na=False).to_sql(
+                table, conn, index=False
+            )
         # received after the run date: only an injected condition would read it
-        conn.execute(sa.text("INSERT INTO erp_unapplied_payments (payment_id, company_code, value_date, amount, currency) VALUES ('P9', '1000', '2026-11-05', '1.00', 'EUR')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO erp_unapplied_payments (payment_id, company_code, value_date, amount, currency) "
+                "VALUES ('P9', '1000', '2026-11-05', '1.00', 'EUR')"
+            )
+        )
     engine.dispose()
     return f"sql+sqlite:///{path}"
 
