@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -155,56 +157,50 @@ def pg_url() -> str:
     admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory):
-    """One real Prefect server for the whole test session, started as a user starts one
-    (``prefect server start``, its own SQLite database, every service on: the scheduler
-    included, which the in-process test harness leaves out).  Yields the API URL; the
-    server's log is at ``prefect_server_log``."""
+#: the services a test night needs (scheduler, run and event recording) stay on; the
+#: housekeeping loops only compete with the tests for the two cores
+QUIET_SERVICES = {
+    f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false"
+    for name in (
+        "CANCELLATION_CLEANUP",
+        "CLEANUP_RECONCILER",
+        "FOREMAN",
+        "LATE_RUNS",
+        "PAUSE_EXPIRATIONS",
+        "REPOSSESSOR",
+        "TRIGGERS",
+    )
+} | {"PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "[]"}
+
+
+@contextmanager
+def running_prefect_server(home: Path, database_url: str) -> Iterator[str]:
+    """``prefect server start`` as a user runs it, on a free port, with its own home and
+    database; yields the API URL once it answers, and stops it afterwards.  Its output goes
+    to ``home / "server.log"``."""
     import httpx
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from tests.smtp_server import free_port
 
-    home = tmp_path_factory.mktemp("prefect-server")
     port = free_port()
     env = dict(
         os.environ,
         PREFECT_HOME=str(home),
-        PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        PREFECT_API_DATABASE_CONNECTION_URL=database_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_ENABLED="false",
         PREFECT_LOGGING_SERVER_LEVEL="WARNING",
-        # the services a test night needs (scheduler, run and event recording) stay on; the
-        # housekeeping loops only compete with the tests for the two cores
-        PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_ENABLED="false",
-        PREFECT_SERVER_SERVICES_CLEANUP_RECONCILER_ENABLED="false",
-        PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED="[]",
-        PREFECT_SERVER_SERVICES_FOREMAN_ENABLED="false",
-        PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
-        PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED="false",
-        PREFECT_SERVER_SERVICES_REPOSSESSOR_ENABLED="false",
-        PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED="false",
+        **QUIET_SERVICES,
     )
     env.pop("PREFECT_API_URL", None)
-    log_path = _PREFECT_SERVER["log"] = home / "server.log"
+    log_path = home / "server.log"
     api = f"http://127.0.0.1:{port}/api"
-    previous = os.environ.get("PREFECT_API_URL")
+    prefect = str(Path(sys.executable).with_name("prefect"))
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("prefect")),
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+            [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
         try:
             deadline = time.monotonic() + 120
             while True:
@@ -216,7 +212,28 @@ def prefect_server(tmp_path_factory):
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("The Prefect server did not start:\n" + log_path.read_text()[-3000:])
                 time.sleep(0.3)
-            os.environ["PREFECT_API_URL"] = api  # for the subprocesses a test starts
+            yield api
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """One real Prefect server for the whole test session (the scheduler included, which the
+    in-process test harness leaves out), with its own SQLite database.  Yields the API URL;
+    the server's log is at ``prefect_server_log``."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    home = tmp_path_factory.mktemp("prefect-server")
+    _PREFECT_SERVER["log"] = home / "server.log"
+    previous = os.environ.get("PREFECT_API_URL")
+    with running_prefect_server(home, f"sqlite+aiosqlite:///{home / 'prefect.db'}") as api:
+        os.environ["PREFECT_API_URL"] = api  # for the subprocesses a test starts
+        try:
             with temporary_settings({PREFECT_API_URL: api}):
                 yield api
         finally:
@@ -230,11 +247,6 @@ def prefect_server(tmp_path_factory):
                 os.environ.pop("PREFECT_API_URL", None)
             else:
                 os.environ["PREFECT_API_URL"] = previous
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
 
 
 @pytest.fixture(scope="session")

@@ -586,8 +586,7 @@ def test_prefect_server_on_postgres_records_the_run(workdir: Path, valid_set: Pa
 
     import httpx
 
-    from tests.conftest import PG_URL
-    from tests.smtp_server import free_port
+    from tests.conftest import PG_URL, running_prefect_server
 
     database = f"prefect_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
@@ -598,64 +597,37 @@ def test_prefect_server_on_postgres_records_the_run(workdir: Path, valid_set: Pa
         admin.dispose()
         pytest.skip(f"cannot create a database for Prefect on {PG_URL}: {str(exc.orig).splitlines()[0]}")
     url = sa.engine.make_url(PG_URL).set(drivername="postgresql+asyncpg", database=database, query={})
-    port = free_port()
-    env = dict(
-        os.environ,
-        PREFECT_HOME=str(workdir / "prefect-home"),
-        PREFECT_API_DATABASE_CONNECTION_URL=url.render_as_string(hide_password=False),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_UI_ENABLED="false",
-    )
-    env.pop("PREFECT_API_URL", None)
-    log = (workdir / "server.log").open("w")
-    server = subprocess.Popen(
-        [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    api = f"http://127.0.0.1:{port}/api"
+    home = workdir / "prefect-home"
+    home.mkdir()
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, (workdir / "server.log").read_text()[-3000:]
-            time.sleep(0.5)
-        run_env = dict(os.environ, PREFECT_API_URL=api, PREFECT_HOME=str(workdir / "prefect-home"))
-        proc = subprocess.run(
-            [
-                str(Path(sys.executable).with_name("receivables")),
-                "run",
-                "--extracts",
-                str(valid_set),
-                "--as-of",
-                VALID_AS_OF,
-                "--report-only",
-            ],
-            cwd=workdir,
-            env=run_env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-        flow_runs = httpx.post(f"{api}/flow_runs/filter", json={"limit": 5}, timeout=10).json()
-        assert [(r["state_type"], r["parameters"]["as_of"]) for r in flow_runs] == [("COMPLETED", VALID_AS_OF)]
-        prefect_db = sa.create_engine(sa.engine.make_url(PG_URL).set(database=database))
-        with prefect_db.connect() as conn:  # the run is in PostgreSQL, not in a SQLite file
-            assert conn.execute(sa.text("SELECT count(*) FROM flow_run WHERE state_type = 'COMPLETED'")).scalar() == 1
-        prefect_db.dispose()
+        with running_prefect_server(home, url.render_as_string(hide_password=False)) as api:
+            run_env = dict(os.environ, PREFECT_API_URL=api, PREFECT_HOME=str(workdir / "prefect-home"))
+            proc = subprocess.run(
+                [
+                    str(Path(sys.executable).with_name("receivables")),
+                    "run",
+                    "--extracts",
+                    str(valid_set),
+                    "--as-of",
+                    VALID_AS_OF,
+                    "--report-only",
+                ],
+                cwd=workdir,
+                env=run_env,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+            flow_runs = httpx.post(f"{api}/flow_runs/filter", json={"limit": 5}, timeout=10).json()
+            assert [(r["state_type"], r["parameters"]["as_of"]) for r in flow_runs] == [("COMPLETED", VALID_AS_OF)]
+            prefect_db = sa.create_engine(sa.engine.make_url(PG_URL).set(database=database))
+            with prefect_db.connect() as conn:  # the run is in PostgreSQL, not in a SQLite file
+                assert (
+                    conn.execute(sa.text("SELECT count(*) FROM flow_run WHERE state_type = 'COMPLETED'")).scalar() == 1
+                )
+            prefect_db.dispose()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
