@@ -31,12 +31,13 @@ from receivables.pipeline import Run, fail
 from receivables.rules import load_rules
 from receivables.settings import MailMode, load_settings
 from receivables.warehouse.run_lock import RunInProgress
-from tasks.cash_application import apply_cash_task, company_cash_task
-from tasks.dunning import company_dunning_task, dunning_task
+from tasks.cash_application import apply_cash_task
+from tasks.company_parts import map_company_parts
+from tasks.dunning import dunning_task
 from tasks.failures import Rejection
 from tasks.ingest import ingest_task, validate_task
 from tasks.notifications import notification_note, notify_finance_ops
-from tasks.reminders import company_render_task, deliver_task, render_task
+from tasks.reminders import deliver_task, render_task
 from tasks.reporting import outcome_artifact, report_files_task, reports_task, summary_task
 from tasks.secrets import with_smtp_password
 from tasks.warehouse import archive_task, begin_task, finish_task, publish_task
@@ -117,29 +118,9 @@ def nightly(
         # the run that holds the lock goes on untouched; this one ends Failed with the reason
         return _stopped(as_of, settings.effective_mail_mode, exc, run=run)
     try:
-        extract_set = ingest_task(run)
-        if isinstance(extract_set, Rejection):
-            return _rejected(run, extract_set)
-        validated = validate_task(run, extract_set)
-        if isinstance(validated, Rejection):
-            return _rejected(run, validated)
-        archive_task(run, extract_set)
-        codes = pipeline.company_codes(validated)
-        if _distributed() and len(codes) > 1:
-            cash, step, emails = _per_company(run, validated, codes)
-            reports = reports_task(run, validated, cash, step)
-        else:
-            cash = apply_cash_task(run, validated)
-            step = dunning_task(run, validated, cash)
-            # reports first: on a large night they start the workbook in a background
-            # process, which then runs while the reminders render
-            reports = reports_task(run, validated, cash, step)
-            emails = render_task(run, validated, cash, step)
-        publish_task(run, validated, cash, step, emails, reports)
-        deliver_task(run, step)
-        files = report_files_task(run, validated, cash, step, reports)
-        summary = summary_task(run, validated, cash, reports, files) | {"input_hashes": extract_set.input_hashes()}
-        finish_task(run, summary)
+        summary = pipeline.nightly_stages(run, _call_stage)
+    except Rejection as exc:
+        return _rejected(run, exc)
     except BaseException as exc:
         fail(run, exc)
         _summarise_stop(run.as_of, settings.effective_mail_mode, "failed", str(exc) or type(exc).__name__, run)
@@ -147,52 +128,42 @@ def nightly(
     return summary
 
 
+#: the Prefect task of each stage of ``pipeline.nightly_stages``
+TASKS = {
+    "ingest": ingest_task,
+    "validate": validate_task,
+    "archive": archive_task,
+    "apply_cash": apply_cash_task,
+    "dunning": dunning_task,
+    "reports": reports_task,
+    "render_reminders": render_task,
+    "publish": publish_task,
+    "deliver": deliver_task,
+    "report_files": report_files_task,
+    "summarise": summary_task,
+    "finish": finish_task,
+}
+#: stages that a distributed runner runs as one task per company code
+PER_COMPANY = {"apply_cash", "dunning", "render_reminders"}
+
+
+def _call_stage(stage: str, fn, *args):
+    """One stage of the night as its task; on a distributed runner the per-company stages
+    run in the flow, which hands each company's part to a task of its own.  A rejected input
+    comes back from its task as a value (tasks/failures.py) and is raised here for the flow."""
+    if stage in PER_COMPANY and _distributed():
+        return fn(*args, map_company_parts)
+    result = TASKS[stage](*args)
+    if isinstance(result, Rejection):
+        raise result
+    return result
+
+
 def _distributed() -> bool:
     """True on a runner that spreads tasks over processes or machines (Dask): there the
     per-company stages pay off; in the thread pool they would only add task overhead."""
     context = FlowRunContext.get()
     return context is not None and not isinstance(context.task_runner, ThreadPoolTaskRunner)
-
-
-def _per_company(run: Run, validated, codes: list[str]):
-    """Stages 3-5a as one task per company code, combined into the unpartitioned result."""
-    parts = {code: pipeline.for_company(validated, code) for code in codes}
-    with run.timed("cash_application"):
-        futures = {code: company_cash_task.submit(code, parts[code], run.as_of, run.rules.matching) for code in codes}
-        cash_parts = {code: future.result() for code, future in futures.items()}
-        cash = pipeline.combine_cash(validated, list(cash_parts.values()), run.as_of)
-    pipeline.count_cash(run, validated, cash)
-    with run.timed("dunning"):
-        history = pipeline.dunning_history(run)
-        futures = {
-            code: company_dunning_task.submit(
-                code, parts[code], cash_parts[code], history, run.as_of, run.rules.dunning
-            )
-            for code in codes
-        }
-        step = pipeline.decide_dunning(run, pipeline.combine_dunning([f.result() for f in futures.values()], run.as_of))
-    emails: list = []
-    if step.write_state:
-        with run.timed("render_reminders"):
-            p = step.proposal
-            customers = validated.frames["customers"]
-            futures = []
-            for code in codes:
-                notices = p.notices[p.notices["company_code"].astype(str) == code]
-                if notices.empty:
-                    continue
-                items = p.items[p.items["notice_id"].isin(set(notices["notice_id"]))]
-                # the statement of account lists the customer's items of every company code
-                open_items = cash.open_items_after[
-                    cash.open_items_after["customer_id"].isin(set(notices["customer_id"]))
-                ]
-                futures.append(
-                    company_render_task.submit(
-                        code, notices, items, customers, open_items, run.as_of, run.rules.companies, run.rules.templates
-                    )
-                )
-            emails = pipeline.combine_reminders(step, [f.result() for f in futures])
-    return cash, step, emails
 
 
 #: seconds between the quiet attempts to reach the warehouse at the start of a run

@@ -1,7 +1,9 @@
-"""The nightly run as plain library calls: the stages in order, without orchestration.
+"""The nightly run: its stages, and their order written once in ``nightly_stages``.
 
-``flows/nightly.py`` composes the same stage functions as Prefect tasks; ``run_nightly`` calls
-them directly (tests, benchmarks, and measuring what orchestration costs).  Each stage
+Both runners are built from that one list: ``run_nightly`` calls each stage directly (tests,
+benchmarks, and measuring what orchestration costs), ``flows/nightly.py`` runs each as its
+Prefect task, and on a distributed runner hands the per-company stages a mapper that runs one
+task per company code (``receivables.company_parts`` splits and combines).  Each stage
 function takes the ``Run`` it belongs to and returns plain data.
 
 Order and why: ingest -> validate (nothing is written before the gate passes) -> archive ->
@@ -20,21 +22,23 @@ import os
 import resource
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
 from receivables import aging as aging_rules
 from receivables import cash_application, dunning, kpis, reminders, worklist
+from receivables import company_parts as parts
 from receivables.archive import archive_inputs
+from receivables.company_parts import MapParts
 from receivables.errors import InputRejected
 from receivables.extracts import ExtractSet, read_extract_set
 from receivables.money import to_decimal
@@ -184,32 +188,63 @@ def archive(run: Run, extracts: ExtractSet) -> Path:
         return archive_inputs(extracts, run.settings.archive_dir, run.as_of, run.run_id)
 
 
-def apply_cash(run: Run, validated: ValidatedSet) -> cash_application.CashApplication:
+def apply_cash(
+    run: Run, validated: ValidatedSet, map_parts: MapParts | None = None
+) -> cash_application.CashApplication:
     """Stage 3: match unapplied payments to open items; later stages see the open amounts
-    after the auto-applied cash."""
+    after the auto-applied cash.  With ``map_parts``, one part per company code."""
     with run.timed("cash_application"):
-        result = match_cash(validated, run.as_of, run.rules.matching)
+        codes = parts.company_codes(validated)
+        if map_parts is None or len(codes) < 2:
+            result = parts.match_cash(validated, run.as_of, run.rules.matching)
+        else:
+            args = {code: (parts.for_company(validated, code), run.as_of, run.rules.matching) for code in codes}
+            results = map_parts("apply-cash", parts.match_cash, args)
+            result = parts.combine_cash(validated, list(results.values()), run.as_of)
     count_cash(run, validated, result)
     return result
 
 
-def propose_dunning(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication) -> DunningStep:
+def propose_dunning(
+    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, map_parts: MapParts | None = None
+) -> DunningStep:
     """Stage 4: who is dunned today.  The proposal is always computed (reports show it); it
-    becomes dunning state only for the latest date, or an earlier one when asked."""
+    becomes dunning state only for the latest date, or an earlier one when asked.  With
+    ``map_parts``, one part per company code."""
     with run.timed("dunning"):
-        proposal = propose_company_dunning(validated, cash, dunning_history(run), run.as_of, run.rules.dunning)
+        history = dunning_history(run)
+        codes = parts.company_codes(validated)
+        policies = run.rules.dunning
+        if map_parts is None or len(codes) < 2:
+            proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies)
+        else:
+            args = {
+                code: (parts.for_company(validated, code), parts.cash_for_company(cash, code), history, run.as_of)
+                for code in codes
+            }
+            proposals = map_parts(
+                "dunning", parts.propose_company_dunning, {c: (*a, policies) for c, a in args.items()}
+            )
+            proposal = parts.combine_dunning(list(proposals.values()), run.as_of)
         return decide_dunning(run, proposal)
 
 
 def render_reminders(
-    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep
+    run: Run,
+    validated: ValidatedSet,
+    cash: cash_application.CashApplication,
+    step: DunningStep,
+    map_parts: MapParts | None = None,
 ) -> list[reminders.ComposedEmail]:
     """Stage 5a: one composed email per notice whose action is ``email`` (none when this run
-    writes no dunning state), rendered on ``settings.render_workers`` processes."""
+    writes no dunning state), rendered on ``settings.render_workers`` processes, or with
+    ``map_parts`` one part per company code in one process each."""
     if not step.write_state:
         return []
     with run.timed("render_reminders"):
         p = step.proposal
+        if map_parts is not None and len(parts.company_codes(validated)) > 1:
+            return _render_in_parts(run, validated, cash, step, map_parts)
         return reminders.compose_notices(
             p.notices,
             p.items,
@@ -220,6 +255,23 @@ def render_reminders(
             companies=run.rules.companies,
             template_dir=run.rules.templates,
         )
+
+
+def _render_in_parts(
+    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, map_parts: MapParts
+) -> list[reminders.ComposedEmail]:
+    p = step.proposal
+    customers = validated.frames["customers"]
+    args = {}
+    for code in sorted(set(p.notices["company_code"].astype(str))):
+        notices = p.notices[p.notices["company_code"].astype(str) == code]
+        items = p.items[p.items["notice_id"].isin(set(notices["notice_id"]))]
+        # the statement of account lists the customer's items of every company code
+        after = cash.open_items_after
+        open_items = after[after["customer_id"].isin(set(notices["customer_id"]))]
+        args[code] = (notices, items, customers, open_items, run.as_of, run.rules.companies, run.rules.templates)
+    rendered = map_parts("render-reminders", parts.render_company_reminders, args)
+    return parts.combine_reminders(p.notices, list(rendered.values()))
 
 
 def build_reports(
@@ -494,6 +546,36 @@ def fail(run: Run, exc: BaseException) -> None:
         run_lock.release(run.engine, run.as_of, run.run_id)
 
 
+#: ``call(stage, fn, *args)`` runs one stage and returns its result: directly in
+#: ``run_nightly``, as the stage's Prefect task in the flow
+CallStage = Callable[..., Any]
+
+
+def direct(stage: str, fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
+def nightly_stages(run: Run, call: CallStage = direct) -> dict:
+    """The stages of a night in their order, written once for both runners; returns the
+    run summary.  Why this order: see the module docstring."""
+    extracts = call("ingest", ingest, run)
+    validated = call("validate", validate, run, extracts)
+    call("archive", archive, run, extracts)
+    cash = call("apply_cash", apply_cash, run, validated)
+    step = call("dunning", propose_dunning, run, validated, cash)
+    # reports first: on a large night they start the workbook in a background process, which
+    # then runs while the reminders render
+    reports = call("reports", build_reports, run, validated, cash, step)
+    emails = call("render_reminders", render_reminders, run, validated, cash, step)
+    call("publish", publish, run, validated, cash, step, emails, reports)
+    call("deliver", deliver_reminders, run, step)
+    files = call("report_files", write_report_files, run, validated, cash, step, reports)
+    summary = call("summarise", summarise, run, validated, cash, reports, files)
+    summary = summary | {"input_hashes": extracts.input_hashes()}
+    call("finish", finish, run, summary)
+    return summary
+
+
 def run_nightly(
     source: str,
     as_of: date,
@@ -509,90 +591,10 @@ def run_nightly(
     )
     begin(run)
     try:
-        extracts = ingest(run)
-        validated = validate(run, extracts)
-        archive(run, extracts)
-        cash = apply_cash(run, validated)
-        step = propose_dunning(run, validated, cash)
-        reports = build_reports(run, validated, cash, step)
-        emails = render_reminders(run, validated, cash, step)
-        publish(run, validated, cash, step, emails, reports)
-        deliver_reminders(run, step)
-        files = write_report_files(run, validated, cash, step, reports)
-        summary = summarise(run, validated, cash, reports, files) | {"input_hashes": extracts.input_hashes()}
-        finish(run, summary)
+        return nightly_stages(run)
     except BaseException as exc:
         fail(run, exc)
         raise
-    return summary
-
-
-# --- partitioning by company code ---------------------------------------------------------------
-#
-# On a distributed task runner (Dask) the per-company stages run one task per company code:
-# cash never crosses company codes and a dunning notice belongs to one company code, so each
-# code can be computed on its own worker.  These functions are pure (no Run, no warehouse), so
-# what travels to a worker is the company's frames and nothing else: no settings, no SMTP
-# password, no database URL.  Combining the parts restores the unpartitioned run's row order,
-# so both give the same rows.
-
-
-def company_codes(validated: ValidatedSet) -> list[str]:
-    """The company codes with open items or payments, sorted: the units of partitioned work."""
-    codes: set[str] = set()
-    for name in ("open_items", "payments"):
-        codes |= set(_company_column(validated.frames[name]))
-    return sorted(codes)
-
-
-def for_company(validated: ValidatedSet, code: str) -> ValidatedSet:
-    """One company code's share of the set.  Customers and FX rates stay whole: a customer
-    may buy from several company codes, and identifying an unknown payer searches every
-    customer, as the unpartitioned run does."""
-    frames = {}
-    for name, frame in validated.frames.items():
-        if name in ("customers", "fx_rates") or "company_code" not in frame.columns:
-            frames[name] = frame
-        else:
-            frames[name] = frame[_company_column(frame) == code]
-    return ValidatedSet(frames=frames, quarantine=validated.quarantine.iloc[0:0], counts={})
-
-
-def _company_column(frame: pd.DataFrame) -> pd.Series:
-    return frame["company_code"].astype("string").fillna("").astype(str)
-
-
-def match_cash(
-    validated: ValidatedSet, as_of: date, rules: cash_application.MatchingRules
-) -> cash_application.CashApplication:
-    """Stage 3 for one company code's share (or the whole set), without a Run."""
-    f = validated.frames
-    return cash_application.apply_cash(f["open_items"], f["payments"], f["customers"], rules, as_of)
-
-
-def combine_cash(
-    validated: ValidatedSet, parts: list[cash_application.CashApplication], as_of: date
-) -> cash_application.CashApplication:
-    """The per-company results as one, in the order the unpartitioned run produces: payments
-    by value date then payment id, open items in their input order."""
-    payments = validated.frames["payments"]
-    days = pd.to_datetime(payments["value_date"]).fillna(pd.Timestamp(as_of)).dt.normalize()
-    processed = pd.DataFrame({"d": days.to_numpy(), "p": payments["payment_id"].astype("string").to_numpy()})
-    rank = {pid: i for i, pid in enumerate(processed.sort_values(["d", "p"], kind="stable")["p"])}
-
-    def by_payment(name: str) -> pd.DataFrame:
-        frame = _concat([getattr(p, name) for p in parts])
-        order = np.argsort(frame["payment_id"].map(rank).to_numpy(dtype="int64"), kind="stable")
-        return frame.iloc[order].reset_index(drop=True)
-
-    open_items = validated.frames["open_items"]
-    after = _concat([p.open_items_after for p in parts], keep_index=True).loc[open_items.index]
-    return cash_application.CashApplication(
-        applications=by_payment("applications"),
-        unapplied=by_payment("unapplied"),
-        open_items_after=after,
-        identifications=by_payment("identifications"),
-    )
 
 
 def count_cash(run: Run, validated: ValidatedSet, result: cash_application.CashApplication) -> None:
@@ -612,37 +614,6 @@ def dunning_history(run: Run) -> pd.DataFrame:
     return previous_levels(run.engine, run.as_of)
 
 
-def propose_company_dunning(
-    validated: ValidatedSet,
-    cash: cash_application.CashApplication,
-    history: pd.DataFrame,
-    as_of: date,
-    policies: dunning.DunningPolicies,
-) -> dunning.DunningProposal:
-    """Stage 4 for one company code's share, without a Run (see ``propose_dunning``)."""
-    f = validated.frames
-    if "company_code" in history.columns and not f["open_items"].empty:
-        history = history[history["company_code"].astype(str).isin(set(_company_column(f["open_items"])))]
-    return dunning.propose_dunning(
-        cash.open_items_after, f["customers"], f["disputes"], f["promises"], history, policies, as_of
-    )
-
-
-def combine_dunning(parts: list[dunning.DunningProposal], as_of: date) -> dunning.DunningProposal:
-    """The per-company proposals as one, sorted as ``dunning.propose_dunning`` sorts them."""
-
-    def merged(name: str, columns: list[str], order: list[str]) -> pd.DataFrame:
-        return dunning.typed_frame(_concat([getattr(p, name) for p in parts]), columns, order=order)
-
-    return dunning.DunningProposal(
-        as_of=pd.Timestamp(as_of).date(),
-        notices=merged("notices", dunning.NOTICE_COLUMNS, ["company_code", "customer_id", "currency"]),
-        items=merged("items", dunning.ITEM_COLUMNS, ["notice_id", "document_no"]),
-        skipped=merged("skipped", dunning.SKIPPED_COLUMNS, ["company_code", "document_no"]),
-        broken_promises=merged("broken_promises", dunning.BROKEN_PROMISE_COLUMNS, ["promise_id"]),
-    )
-
-
 def decide_dunning(run: Run, proposal: dunning.DunningProposal) -> DunningStep:
     """Whether a proposal computed in parts becomes dunning state (as ``propose_dunning``)."""
     why_not = None
@@ -652,31 +623,3 @@ def decide_dunning(run: Run, proposal: dunning.DunningProposal) -> DunningStep:
         why_not = "a later date already holds dunning state (rerun with redo_dunning to rewrite it)"
     run.counts["dunning"] = proposal.counts | {"state_written": why_not is None, "why_not": why_not}
     return DunningStep(proposal=proposal, write_state=why_not is None, why_not=why_not)
-
-
-def render_company_reminders(
-    notices: pd.DataFrame,
-    items: pd.DataFrame,
-    customers: pd.DataFrame,
-    open_items_after: pd.DataFrame,
-    as_of: date,
-    companies: dict,
-    templates: reminders.TemplateDirs,
-) -> list:
-    """Stage 5a for one company code's notices, without a Run (one process: the distributed
-    runner already spreads the companies over its workers)."""
-    return reminders.compose_notices(
-        notices, items, customers, open_items_after, as_of, companies=companies, template_dir=templates
-    )
-
-
-def combine_reminders(step: DunningStep, parts: list[list]) -> list:
-    """The rendered emails in the order of the notices, as the unpartitioned run lists them."""
-    position = {nid: i for i, nid in enumerate(step.proposal.notices["notice_id"].astype(str))}
-    return sorted((e for part in parts for e in part), key=lambda e: position[str(e.notice_id)])
-
-
-def _concat(frames: list[pd.DataFrame], keep_index: bool = False) -> pd.DataFrame:
-    # empty parts would turn typed columns into object columns
-    rows = [f for f in frames if len(f)] or frames[:1]
-    return pd.concat(rows, ignore_index=not keep_index)

@@ -24,10 +24,3 @@ def apply_cash_task(run: Run, validated: ValidatedSet) -> CashApplication:
         c["unapplied"],
     )
     return result
-
-
-# One company code's cash on a (possibly remote) worker: pure, so only that company's frames
-# travel; the flow combines the parts and records the counts.
-@task(name="apply-cash-company", task_run_name="apply-cash-{company_code}", cache_policy=NO_CACHE)
-def company_cash_task(company_code: str, part: ValidatedSet, as_of, rules) -> CashApplication:
-    return pipeline.match_cash(part, as_of, rules)

@@ -22,8 +22,3 @@ def dunning_task(run: Run, validated: ValidatedSet, cash) -> DunningStep:
         "" if step.write_state else f"; state not written: {step.why_not}",
     )
     return step
-
-
-@task(name="dunning-company", task_run_name="dunning-{company_code}", cache_policy=NO_CACHE)
-def company_dunning_task(company_code: str, part: ValidatedSet, cash, history, as_of, policies):
-    return pipeline.propose_company_dunning(part, cash, history, as_of, policies)

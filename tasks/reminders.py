@@ -24,10 +24,3 @@ def deliver_task(run: Run, step: DunningStep) -> dict | None:
     logger = get_run_logger()
     (logger.info if report.ok else logger.warning)(report.summary())
     return run.counts["emails"]
-
-
-@task(name="render-reminders-company", task_run_name="render-reminders-{company_code}", cache_policy=NO_CACHE)
-def company_render_task(
-    company_code: str, notices, items, customers, open_items_after, as_of, companies, templates
-) -> list:
-    return pipeline.render_company_reminders(notices, items, customers, open_items_after, as_of, companies, templates)
