@@ -1,4 +1,5 @@
-"""Stage 6, report: the aging of open receivables, and the reporting configuration.
+"""Stage 6, report: the aging of open receivables (its configuration: ``AgingConfig``; the
+rest of ``reporting.yaml`` is ``receivables.reporting_config``).
 
 Aging answers "how late is the money we are owed?": every open item after cash application
 goes into one bucket by its days past due (``as_of - due_date``), summed per company code,
@@ -20,16 +21,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import model_validator
 
-from receivables.config_folder import ConfigFolder
-from receivables.money import round_half_up_cents, to_cents
-from receivables.settings import load_yaml_model
+from receivables.money import StrictModel, round_half_up_cents, to_cents
 
 KEYS = ["company_code", "customer_id", "currency"]
 
@@ -40,17 +38,7 @@ TABLE_BUCKETS = ("not_due", "d1_30", "d31_60", "d61_90", "d91_120", "d121_plus")
 # --- configuration -------------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _cents(value: Decimal) -> int:
-    if value < 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError('must be an amount >= 0 with at most 2 decimals, written like "50.00"')
-    return to_cents(value)
-
-
-class Bucket(_Strict):
+class Bucket(StrictModel):
     """One aging bucket: items more than the previous bucket's ``max_days`` past due and at
     most ``max_days`` (``null`` = no upper end, only for the last bucket)."""
 
@@ -69,7 +57,7 @@ DEFAULT_BUCKETS: tuple[Bucket, ...] = (
 )
 
 
-class AgingConfig(_Strict):
+class AgingConfig(StrictModel):
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
 
     @model_validator(mode="after")
@@ -99,143 +87,6 @@ class AgingConfig(_Strict):
         if i == 0:
             raise ValueError(f"{column} is the not-due bucket; it has no lower edge")
         return 1 + int(self.buckets[i - 1].max_days)  # type: ignore[arg-type]
-
-
-class KpiConfig(_Strict):
-    #: the look-back window for DSO sales and average days late: (as_of - days, as_of]
-    dso_period_days: int = Field(90, ge=1, le=366)
-    #: count-back DSO gives up (NA) when the receivables exceed this many months of sales
-    count_back_max_months: int = Field(12, ge=1, le=36)
-    #: upper edges of the age bands for disputes and unapplied cash: 0-30, 31-60, 61-90, 91+
-    age_bands: tuple[int, ...] = (30, 60, 90)
-    #: days after promised_date the dunning stage waits before calling a promise broken; a promise
-    #: past that and not broken counts as kept (keep it equal to the dunning policies' grace)
-    promise_grace_days: int = Field(3, ge=0, le=90)
-
-    @field_validator("age_bands")
-    @classmethod
-    def _bands(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        if not v or v[0] < 0 or any(b <= a for a, b in zip(v, v[1:])):
-            raise ValueError("must be a non-empty list of increasing day counts >= 0, like [30, 60, 90]")
-        return v
-
-    @property
-    def age_band_labels(self) -> list[str]:
-        labels, low = [], 0
-        for edge in self.age_bands:
-            labels.append(f"{low}_{edge}")
-            low = edge + 1
-        return labels + [f"{low}_plus"]
-
-
-class TriggerPoints(_Strict):
-    """Points a customer gets for each reason it needs a person (added, not maxed)."""
-
-    handover: float = Field(40, ge=0)
-    escalate: float = Field(30, ge=0)
-    chase_broken_promise: float = Field(25, ge=0)
-    resolve_dispute: float = Field(15, ge=0)
-    call: float = Field(10, ge=0)
-    write_off_candidate: float = Field(5, ge=0)
-
-
-class EscalationRules(_Strict):
-    #: oldest overdue amount at least this many days past due (a bucket's lower edge) ...
-    min_days_past_due: int = Field(91, ge=1)
-    #: ... and overdue at least this much (base currency)
-    min_overdue_amount: Decimal = Decimal("10000.00")
-    #: open balance above the customer's credit limit escalates too
-    over_credit_limit: bool = True
-
-    @field_validator("min_overdue_amount")
-    @classmethod
-    def _amount(cls, v: Decimal) -> Decimal:
-        _cents(v)
-        return v
-
-    @property
-    def min_overdue_cents(self) -> int:
-        return to_cents(self.min_overdue_amount)
-
-
-class WriteOffRules(_Strict):
-    #: every overdue cent is at least this many days past due (a bucket's lower edge) ...
-    min_days_past_due: int = Field(121, ge=1)
-    #: ... and the overdue balance is at most this much (base currency)
-    max_amount: Decimal = Decimal("50.00")
-
-    @field_validator("max_amount")
-    @classmethod
-    def _amount(cls, v: Decimal) -> Decimal:
-        _cents(v)
-        return v
-
-    @property
-    def max_cents(self) -> int:
-        return to_cents(self.max_amount)
-
-
-class WorklistConfig(_Strict):
-    #: priority points per power of ten of the overdue amount in base currency
-    amount_weight: float = Field(10, ge=0)
-    #: priority points per 30 days of the oldest overdue bucket's lower edge
-    age_weight: float = Field(2, ge=0)
-    points: TriggerPoints = TriggerPoints()
-    escalate: EscalationRules = EscalationRules()
-    write_off: WriteOffRules = WriteOffRules()
-    #: an open dispute needs its owner chased once it is this many days old
-    dispute_follow_up_days: int = Field(14, ge=0)
-    #: unapplied cash of a customer with overdue items at least this much: call to clarify
-    unapplied_min_amount: Decimal = Decimal("0.01")
-    #: dunning skip reasons (receivables.dunning) that leave an overdue item to a person:
-    #: no reminder goes out for it and nothing else will make it move
-    manual_skip_reasons: tuple[str, ...] = (
-        "ITEM_BLOCK",
-        "CUSTOMER_BLOCK",
-        "CREDIT_BALANCE",
-        "UNKNOWN_CUSTOMER",
-        "UNKNOWN_POLICY",
-    )
-
-    @field_validator("unapplied_min_amount")
-    @classmethod
-    def _amount(cls, v: Decimal) -> Decimal:
-        _cents(v)
-        return v
-
-    @property
-    def unapplied_min_cents(self) -> int:
-        return to_cents(self.unapplied_min_amount)
-
-
-class ReportingConfig(_Strict):
-    """``configs/reporting.yaml``: aging buckets, KPI settings, worklist scoring."""
-
-    aging: AgingConfig = AgingConfig()
-    kpis: KpiConfig = KpiConfig()
-    worklist: WorklistConfig = WorklistConfig()
-
-    @model_validator(mode="after")
-    def _bucket_aligned(self) -> ReportingConfig:
-        # worklist rules read the aging buckets, so their day thresholds must start a bucket
-        starts = {self.aging.lower_edge(b.column) for b in self.aging.buckets[1:]}
-        for name, days in (
-            ("worklist.escalate.min_days_past_due", self.worklist.escalate.min_days_past_due),
-            ("worklist.write_off.min_days_past_due", self.worklist.write_off.min_days_past_due),
-        ):
-            if days not in starts:
-                raise ValueError(f"{name} is {days}, but must be where an overdue bucket starts: {sorted(starts)}")
-        return self
-
-
-def load_reporting_config(path: Path | str | None = None) -> ReportingConfig:
-    """The settings from ``configs/reporting.yaml`` (or ``path``); a bad file raises ConfigError
-    naming the setting and what is wrong with it."""
-    path = Path(path) if path is not None else ConfigFolder().file("reporting.yaml")
-    return load_yaml_model(path, ReportingConfig, "Reporting config file", "aging, kpis, worklist")
-
-
-# --- aging ---------------------------------------------------------------------------------------
 
 
 def days_past_due(due_date: pd.Series, as_of: date | str | pd.Timestamp) -> pd.Series:

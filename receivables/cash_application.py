@@ -42,11 +42,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from rapidfuzz import fuzz, process
 
 from receivables.config_folder import ConfigFolder
-from receivables.money import to_cents
+from receivables.money import CentAmount, StrictModel, cents_array, to_cents
 from receivables.settings import load_yaml_model
 
 #: why (part of) a payment stays unapplied, in the order a person should look at them
@@ -81,29 +81,10 @@ IDENTIFICATION_COLUMNS = ["payment_id", "customer_id", "method", "score"]
 # --- configuration ---------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-def _money_cents(value: Decimal) -> int:
-    if value < 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError("must be an amount >= 0 with at most 2 decimals")
-    return to_cents(value)
-
-
-def _cent_amount(value: Decimal) -> Decimal:
-    _money_cents(value)
-    return value
-
-
-#: a configured amount: not negative, whole cents
-CentAmount = Annotated[Decimal, AfterValidator(_cent_amount)]
-
-
-class ReferenceNormalisation(_Strict):
+class ReferenceNormalisation(StrictModel):
     """How remittance text and document numbers are cut into comparable tokens."""
 
     #: characters that end a token (whitespace always does)
@@ -154,7 +135,7 @@ class ReferenceNormalisation(_Strict):
     max_items_per_token: int = Field(50, ge=1)
 
 
-class ReferenceRule(_Strict):
+class ReferenceRule(StrictModel):
     """Document number or payment reference in the remittance text; settles what it names."""
 
     name: Literal["reference"]
@@ -169,7 +150,7 @@ class ReferenceRule(_Strict):
     normalisation: ReferenceNormalisation = Field(default_factory=ReferenceNormalisation)
 
 
-class PayerIdentificationRule(_Strict):
+class PayerIdentificationRule(StrictModel):
     """Find the customer of a bank line without one: payer IBAN, then the payer name."""
 
     name: Literal["payer_identification"]
@@ -239,7 +220,7 @@ class PayerIdentificationRule(_Strict):
     )
 
 
-class ExactAmountRule(_Strict):
+class ExactAmountRule(StrictModel):
     """Exactly one open invoice of the customer has the payment's amount."""
 
     name: Literal["exact_amount"]
@@ -249,7 +230,7 @@ class ExactAmountRule(_Strict):
     ambiguous_confidence: Confidence = 0.5
 
 
-class CombinationRule(_Strict):
+class CombinationRule(StrictModel):
     """Exactly one set of the customer's open items (2..max_items) adds up to the payment."""
 
     name: Literal["combination"]
@@ -265,7 +246,7 @@ class CombinationRule(_Strict):
     max_candidates: int = Field(60, ge=2, le=200)
 
 
-class CashDiscountRule(_Strict):
+class CashDiscountRule(StrictModel):
     """The payment is the invoice less its cash discount (Skonto), paid within the terms."""
 
     name: Literal["cash_discount"]
@@ -278,7 +259,7 @@ class CashDiscountRule(_Strict):
     rounding_tolerance: CentAmount = Decimal("0.01")
 
 
-class ShortPaymentRule(_Strict):
+class ShortPaymentRule(StrictModel):
     """The payment falls short of the item by no more than the write-off tolerance."""
 
     name: Literal["short_payment"]
@@ -290,7 +271,7 @@ class ShortPaymentRule(_Strict):
     tolerance_pct: Decimal = Field(Decimal("1.0"), ge=0, le=100)
 
 
-class PartialPaymentRule(_Strict):
+class PartialPaymentRule(StrictModel):
     """A payment below the one invoice it names is applied to it; the rest stays open."""
 
     name: Literal["partial_payment"]
@@ -300,7 +281,7 @@ class PartialPaymentRule(_Strict):
     multi_item_confidence: Confidence = 0.6
 
 
-class OverpaymentRule(_Strict):
+class OverpaymentRule(StrictModel):
     """A payment above the items it names settles them; the excess stays unapplied (credit)."""
 
     name: Literal["overpayment"]
@@ -344,7 +325,7 @@ def _default_rules() -> list[Any]:
     ]
 
 
-class MatchingRules(_Strict):
+class MatchingRules(StrictModel):
     """The cash-application rules: which run, in which order, how sure each one is."""
 
     #: an application at or above this confidence is posted; below it, suggested
@@ -563,12 +544,6 @@ def _arrow_text(series: pd.Series) -> pa.Array:
     return values.cast(pa.large_string())
 
 
-def _cents_array(series: pd.Series, what: str) -> np.ndarray:
-    if series.isna().any():
-        raise ValueError(f"{what} has blank amounts; validation must quarantine those rows first")
-    return series.to_numpy(dtype=np.int64)
-
-
 def _ppm(value: object) -> int:
     # a percentage as millionths, so discounts are computed in integers
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
@@ -596,7 +571,7 @@ class _Book:
         self.customer: list[str] = frame["customer_id"].astype("string").tolist()
         self.currency: list[str] = frame["currency"].astype("string").tolist()
         self.document: list[str] = frame["document_no"].astype("string").tolist()
-        open_ = _cents_array(frame["open_amount"], "open_items.open_amount")
+        open_ = cents_array(frame["open_amount"], what="open_items.open_amount")
         self.start = open_.copy()
         self.open: list[int] = open_.tolist()
         doc_type = frame["document_type"].astype("string").fillna("").str.upper().to_numpy(dtype=object)
@@ -1293,7 +1268,7 @@ def _apply_cash(
     payers = _Payers(customers, ident_rule) if ident_rule is not None else None
     engine = _Engine(book, rules, tok, payers)
 
-    amounts = _cents_array(payments["amount"], "payments.amount")
+    amounts = cents_array(payments["amount"], what="payments.amount")
     if (amounts <= 0).any():
         bad = payments.loc[amounts <= 0, "payment_id"].astype(str).head(5).tolist()
         raise ValueError(f"payments must be positive; validation must quarantine these first: {', '.join(bad)}")

@@ -77,10 +77,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from receivables.config_folder import ConfigFolder
-from receivables.money import round_half_up_cents, to_cents
+from receivables.money import StrictModel, cent_amount, cents_array, round_half_up_cents, to_cents
 from receivables.settings import load_yaml_model
 
 #: why an overdue item is on no notice, first one wins
@@ -158,10 +158,6 @@ _ITEM = ["company_code", "document_no"]
 # --- configuration ---------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _currency_code(code: str) -> str:
     code = str(code).strip().upper()
     if len(code) != 3 or not code.isalpha():
@@ -179,8 +175,10 @@ def _country_code(code: str) -> str:
 def _valid_amounts(value: dict[str, Decimal]) -> dict[str, Decimal]:
     out = {}
     for currency, amount in value.items():
-        if amount < 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise ValueError(f"{currency}: {amount} must be an amount >= 0 with at most 2 decimals")
+        try:
+            cent_amount(amount)
+        except ValueError as exc:
+            raise ValueError(f"{currency}: {amount} {exc}") from None
         out[_currency_code(currency)] = amount
     return out
 
@@ -188,7 +186,7 @@ def _valid_amounts(value: dict[str, Decimal]) -> dict[str, Decimal]:
 AmountsByCurrency = dict[str, Decimal]
 
 
-class FixedInterest(_Strict):
+class FixedInterest(StrictModel):
     """A contractual rate instead of the statutory one, in percent a year."""
 
     percent: Decimal = Field(ge=0, le=100)
@@ -197,7 +195,7 @@ class FixedInterest(_Strict):
 InterestRule = Literal["none", "statutory"] | FixedInterest
 
 
-class DunningLevel(_Strict):
+class DunningLevel(StrictModel):
     """One step of a policy: when an item reaches it and what the notice then does."""
 
     level: int = Field(ge=1)
@@ -221,7 +219,7 @@ class DunningLevel(_Strict):
         return _valid_amounts(v)
 
 
-class DunningPolicy(_Strict):
+class DunningPolicy(StrictModel):
     description: str = ""
     #: a promise pauses dunning until promised_date + this many days
     promise_grace_days: int = Field(3, ge=0, le=90)
@@ -240,19 +238,19 @@ class DunningPolicy(_Strict):
         return self
 
 
-class BaseRate(_Strict):
+class BaseRate(StrictModel):
     effective_from: date
     percent: Decimal = Field(ge=-20, le=50)
 
 
-class StatutoryRate(_Strict):
+class StatutoryRate(StrictModel):
     """Base rate + points, e.g. Basiszinssatz + 9 points for German B2B claims."""
 
     base_rate: str
     points: Decimal = Field(ge=0, le=50)
 
 
-class InterestSettings(_Strict):
+class InterestSettings(StrictModel):
     day_count: Literal["ACT/365"] = "ACT/365"
     base_rates: dict[str, list[BaseRate]] = Field(default_factory=dict)
     #: ISO country (or ``default``) -> rate; null = no statutory interest there
@@ -294,7 +292,7 @@ class InterestSettings(_Strict):
         return self.statutory.get("default")
 
 
-class DunningPolicies(_Strict):
+class DunningPolicies(StrictModel):
     """Everything stage 4 is configured with (``configs/dunning.yaml``)."""
 
     default_policy: str
@@ -435,7 +433,7 @@ Columns = dict[str, np.ndarray]
 def _items(open_items: pd.DataFrame, day: pd.Timestamp) -> Columns:
     """The open items that still carry money, with their days past due as of the run date;
     an item with nothing open left is not the dunning's business."""
-    f = open_items[_cents(open_items["open_amount"]) != 0]
+    f = open_items[cents_array(open_items["open_amount"], blank_as_zero=True) != 0]
     n = len(f)
     due = _dates(f["due_date"])
     past = (np.datetime64(day.date(), "D") - due.astype("datetime64[D]")).astype(np.int64)
@@ -449,8 +447,10 @@ def _items(open_items: pd.DataFrame, day: pd.Timestamp) -> Columns:
         else np.full(n, np.datetime64("NaT"), "datetime64[ns]"),
         "due_date": due,
         "currency": _upper(f, "currency"),
-        "amount": _cents(f["amount"]) if "amount" in f else _cents(f["open_amount"]),
-        "open_amount": _cents(f["open_amount"]),
+        "amount": cents_array(f["amount"], blank_as_zero=True)
+        if "amount" in f
+        else cents_array(f["open_amount"], blank_as_zero=True),
+        "open_amount": cents_array(f["open_amount"], blank_as_zero=True),
         "reference": _text(f["reference"]) if "reference" in f else np.full(n, None, dtype=object),
         "item_block": _flags(f, "dunning_block"),
         "days_past_due": np.where(np.isnat(due), 0, past),
@@ -530,7 +530,7 @@ def _promises(
         "company_code": _text(pr["company_code"]),
         "customer_id": _text(pr["customer_id"]),
         "document_no": _text(pr["document_no"]),
-        "promised_amount": _cents(pr["promised_amount"]),
+        "promised_amount": cents_array(pr["promised_amount"], blank_as_zero=True),
         "promised_date": _dates(pr["promised_date"]),
     }
     # the grace of the customer's policy (the default policy's for a customer without items)
@@ -859,10 +859,6 @@ def _or(values: np.ndarray, default: object) -> np.ndarray:
 
 def _dates(s: pd.Series) -> np.ndarray:
     return pd.to_datetime(s).to_numpy(dtype="datetime64[ns]")
-
-
-def _cents(s: pd.Series) -> np.ndarray:
-    return pd.to_numeric(s).fillna(0).to_numpy(dtype=np.int64)
 
 
 def _flags(f: pd.DataFrame, column: str) -> np.ndarray:

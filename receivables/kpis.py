@@ -27,8 +27,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from receivables.aging import KpiConfig, days_past_due, rates_on, to_base_cents
+from receivables.aging import days_past_due, rates_on, to_base_cents
 from receivables.cash_application import REASONS as UNAPPLIED_REASONS
+from receivables.reporting_config import KpiConfig
 from receivables.schemas import DISPUTE_REASONS
 
 ALL = "ALL"

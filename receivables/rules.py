@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from receivables.aging import ReportingConfig, load_reporting_config
 from receivables.cash_application import MatchingRules, load_matching_rules
 from receivables.config_folder import ConfigFolder
 from receivables.dunning import DunningPolicies, load_dunning_policies
 from receivables.mappings import Mapping, load_mapping
 from receivables.reminders import TemplateDirs, load_companies, template_dirs
+from receivables.reporting_config import ReportingConfig, load_reporting_config
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from receivables.aging import ReportingConfig, overdue_cents, rates_on, to_base_cents
+from receivables.aging import overdue_cents, rates_on, to_base_cents
 from receivables.kpis import open_disputes
 from receivables.money import to_decimal
+from receivables.reporting_config import ReportingConfig
 
 #: next actions, most serious first: a customer's next action is the first of its reasons
 ACTIONS = ("handover", "escalate", "chase_broken_promise", "resolve_dispute", "call", "write_off_candidate")

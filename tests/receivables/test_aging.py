@@ -14,15 +14,14 @@ from receivables.aging import (
     DEFAULT_BUCKETS,
     AgingConfig,
     Bucket,
-    ReportingConfig,
     add_base_totals,
     age_open_items,
     aging_from_warehouse,
-    load_reporting_config,
     overdue_cents,
     rates_on,
 )
 from receivables.errors import ConfigError
+from receivables.reporting_config import ReportingConfig, load_reporting_config
 
 AS_OF = date(2026, 10, 31)
 BUCKETS = ["not_due", "d1_30", "d31_60", "d61_90", "d91_120", "d121_plus"]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from receivables.aging import KpiConfig, age_open_items, aging_from_warehouse
+from receivables.aging import age_open_items, aging_from_warehouse
 from receivables.kpis import (
     age_band,
     average_days_delinquent,
@@ -28,6 +28,7 @@ from receivables.kpis import (
     weighted_average_days_late,
 )
 from receivables.money import to_cents
+from receivables.reporting_config import KpiConfig
 
 AS_OF = date(2026, 10, 31)
 D = pd.Timestamp

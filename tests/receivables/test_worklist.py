@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from receivables.aging import TABLE_BUCKETS, ReportingConfig, WorklistConfig, add_base_totals, age_open_items
+from receivables.aging import TABLE_BUCKETS, add_base_totals, age_open_items
 from receivables.kpis import compute_kpis
 from receivables.money import to_cents
+from receivables.reporting_config import ReportingConfig, WorklistConfig
 from receivables.warehouse import connect, migrate, replace_for_as_of
 from receivables.warehouse.database import read_table
 from receivables.worklist import build_worklist, priority_score
