@@ -133,7 +133,7 @@ TASKS = {
     "ingest": ingest_task,
     "validate": validate_task,
     "archive": archive_task,
-    "apply_cash": apply_cash_task,
+    "cash_application": apply_cash_task,
     "dunning": dunning_task,
     "reports": reports_task,
     "render_reminders": render_task,
@@ -144,7 +144,7 @@ TASKS = {
     "finish": finish_task,
 }
 #: stages that a distributed runner runs as one task per company code
-PER_COMPANY = {"apply_cash", "dunning", "render_reminders"}
+PER_COMPANY = {"cash_application", "dunning", "render_reminders"}
 
 
 def _call_stage(stage: str, fn, *args):

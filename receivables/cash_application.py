@@ -879,6 +879,19 @@ class CashApplication:
     def suggested(self) -> pd.DataFrame:
         return self.applications[self.applications["status"] == "suggested"]
 
+    @property
+    def counts(self) -> dict:
+        """The run log's facts of this result: every payment is applied, left (partly)
+        unapplied with a reason, or both, so the two tables together name every payment."""
+        applied = self.applied
+        return {
+            "payments": len(set(self.applications["payment_id"]) | set(self.unapplied["payment_id"])),
+            "applications": len(applied),
+            "suggestions": int((self.applications["status"] == "suggested").sum()),
+            "payments_fully_applied": len(set(applied["payment_id"]) - set(self.unapplied["payment_id"])),
+            "unapplied": {str(k): int(v) for k, v in self.unapplied["reason"].value_counts().sort_index().items()},
+        }
+
 
 # --- the engine ----------------------------------------------------------------------------------------
 

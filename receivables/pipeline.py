@@ -104,6 +104,10 @@ class DunningStep:
     write_state: bool
     why_not: str | None = None
 
+    @property
+    def counts(self) -> dict:
+        return self.proposal.counts | {"state_written": self.write_state, "why_not": self.why_not}
+
 
 @dataclass
 class Reports:
@@ -114,6 +118,15 @@ class Reports:
     #: a large night's workbook, being written to a ``.partial`` file by a background process
     #: while the reminders render; ``write_report_files`` collects it
     workbook: Future | None = None
+
+    @property
+    def counts(self) -> dict:
+        return {
+            "aging_rows": len(self.aging),
+            "kpis": len(self.kpis),
+            "worklist": len(self.worklist),
+            "missing_fx": list(self.missing_fx),
+        }
 
 
 #: aging rows from which the workbook is written in a background process: below it, starting
@@ -166,26 +179,20 @@ def _record_start(run: Run) -> None:
 
 def ingest(run: Run) -> ExtractSet:
     """Stage 1: read the extract set through the configured mapping."""
-    with run.timed("ingest"):
-        extracts = read_extract_set(
-            run.source, run.rules.mapping, as_of=run.as_of, roots=run.settings.extract_roots, folder=run.rules.folder
-        )
+    extracts = read_extract_set(
+        run.source, run.rules.mapping, as_of=run.as_of, roots=run.settings.extract_roots, folder=run.rules.folder
+    )
     return extracts
 
 
 def validate(run: Run, extracts: ExtractSet) -> ValidatedSet:
     """Stage 2: the great-expectations gate; raises ``InputRejected`` on a critical failure."""
-    with run.timed("validate"):
-        validated = validate_extract_set(extracts, run.as_of, run.rules.folder)
-    run.counts["extracts"] = validated.counts
-    run.counts["quarantined_rows"] = int(sum(c["quarantined"] for c in validated.counts.values()))
-    return validated
+    return validate_extract_set(extracts, run.as_of, run.rules.folder)
 
 
 def archive(run: Run, extracts: ExtractSet) -> Path:
     """After the gate: keep the raw inputs with their sha256 for audit and replay."""
-    with run.timed("archive"):
-        return archive_inputs(extracts, run.settings.archive_dir, run.as_of, run.run_id)
+    return archive_inputs(extracts, run.settings.archive_dir, run.as_of, run.run_id)
 
 
 def apply_cash(
@@ -193,15 +200,13 @@ def apply_cash(
 ) -> cash_application.CashApplication:
     """Stage 3: match unapplied payments to open items; later stages see the open amounts
     after the auto-applied cash.  With ``map_parts``, one part per company code."""
-    with run.timed("cash_application"):
-        codes = parts.company_codes(validated)
-        if map_parts is None or len(codes) < 2:
-            result = parts.match_cash(validated, run.as_of, run.rules.matching)
-        else:
-            args = {code: (parts.for_company(validated, code), run.as_of, run.rules.matching) for code in codes}
-            results = map_parts("apply-cash", parts.match_cash, args)
-            result = parts.combine_cash(validated, list(results.values()), run.as_of)
-    count_cash(run, validated, result)
+    codes = parts.company_codes(validated)
+    if map_parts is None or len(codes) < 2:
+        result = parts.match_cash(validated, run.as_of, run.rules.matching)
+    else:
+        args = {code: (parts.for_company(validated, code), run.as_of, run.rules.matching) for code in codes}
+        results = map_parts("apply-cash", parts.match_cash, args)
+        result = parts.combine_cash(validated, list(results.values()), run.as_of)
     return result
 
 
@@ -211,22 +216,19 @@ def propose_dunning(
     """Stage 4: who is dunned today.  The proposal is always computed (reports show it); it
     becomes dunning state only for the latest date, or an earlier one when asked.  With
     ``map_parts``, one part per company code."""
-    with run.timed("dunning"):
-        history = dunning_history(run)
-        codes = parts.company_codes(validated)
-        policies = run.rules.dunning
-        if map_parts is None or len(codes) < 2:
-            proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies)
-        else:
-            args = {
-                code: (parts.for_company(validated, code), parts.cash_for_company(cash, code), history, run.as_of)
-                for code in codes
-            }
-            proposals = map_parts(
-                "dunning", parts.propose_company_dunning, {c: (*a, policies) for c, a in args.items()}
-            )
-            proposal = parts.combine_dunning(list(proposals.values()), run.as_of)
-        return decide_dunning(run, proposal)
+    history = dunning_history(run)
+    codes = parts.company_codes(validated)
+    policies = run.rules.dunning
+    if map_parts is None or len(codes) < 2:
+        proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies)
+    else:
+        args = {
+            code: (parts.for_company(validated, code), parts.cash_for_company(cash, code), history, run.as_of)
+            for code in codes
+        }
+        proposals = map_parts("dunning", parts.propose_company_dunning, {c: (*a, policies) for c, a in args.items()})
+        proposal = parts.combine_dunning(list(proposals.values()), run.as_of)
+    return decide_dunning(run, proposal)
 
 
 def render_reminders(
@@ -241,20 +243,19 @@ def render_reminders(
     ``map_parts`` one part per company code in one process each."""
     if not step.write_state:
         return []
-    with run.timed("render_reminders"):
-        p = step.proposal
-        if map_parts is not None and len(parts.company_codes(validated)) > 1:
-            return _render_in_parts(run, validated, cash, step, map_parts)
-        return reminders.compose_notices(
-            p.notices,
-            p.items,
-            validated.frames["customers"],
-            cash.open_items_after,
-            run.as_of,
-            workers=run.settings.render_workers,
-            companies=run.rules.companies,
-            template_dir=run.rules.templates,
-        )
+    p = step.proposal
+    if map_parts is not None and len(parts.company_codes(validated)) > 1:
+        return _render_in_parts(run, validated, cash, step, map_parts)
+    return reminders.compose_notices(
+        p.notices,
+        p.items,
+        validated.frames["customers"],
+        cash.open_items_after,
+        run.as_of,
+        workers=run.settings.render_workers,
+        companies=run.rules.companies,
+        template_dir=run.rules.templates,
+    )
 
 
 def _render_in_parts(
@@ -278,47 +279,40 @@ def build_reports(
     run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep
 ) -> Reports:
     """Stage 6: aging with base totals, KPIs and the collector worklist."""
-    with run.timed("reports"):
-        f = validated.frames
-        config = run.rules.reporting
-        base = run.settings.base_currency
-        aged = aging_rules.age_open_items(cash.open_items_after, run.as_of, config.aging)
-        based = aging_rules.add_base_totals(aged, f["fx_rates"], base, run.as_of)
-        p = step.proposal
-        kpi_rows = kpis.compute_kpis(
-            cash.open_items_after,
-            run.as_of,
-            cleared_items=f["cleared_items"],
-            customers=f["customers"],
-            promises=f["promises"],
-            broken_promises=p.broken_promises,
-            disputes=f["disputes"],
-            unapplied=cash.unapplied,
-            payments=f["payments"],
-            fx_rates=f["fx_rates"],
-            base_currency=base,
-            previous_month_end_aging=_month_end_aging(run),
-            config=config.kpis,
-        )
-        work = worklist.build_worklist(
-            based.aging,
-            p.notices,
-            p.skipped,
-            p.broken_promises,
-            f["disputes"],
-            f["customers"],
-            cash.unapplied,
-            run.as_of,
-            config,
-            fx_rates=f["fx_rates"],
-            base_currency=base,
-        )
-    run.counts["reports"] = {
-        "aging_rows": len(based.aging),
-        "kpis": len(kpi_rows),
-        "worklist": len(work),
-        "missing_fx": list(based.missing_currencies),
-    }
+    f = validated.frames
+    config = run.rules.reporting
+    base = run.settings.base_currency
+    aged = aging_rules.age_open_items(cash.open_items_after, run.as_of, config.aging)
+    based = aging_rules.add_base_totals(aged, f["fx_rates"], base, run.as_of)
+    p = step.proposal
+    kpi_rows = kpis.compute_kpis(
+        cash.open_items_after,
+        run.as_of,
+        cleared_items=f["cleared_items"],
+        customers=f["customers"],
+        promises=f["promises"],
+        broken_promises=p.broken_promises,
+        disputes=f["disputes"],
+        unapplied=cash.unapplied,
+        payments=f["payments"],
+        fx_rates=f["fx_rates"],
+        base_currency=base,
+        previous_month_end_aging=_month_end_aging(run),
+        config=config.kpis,
+    )
+    work = worklist.build_worklist(
+        based.aging,
+        p.notices,
+        p.skipped,
+        p.broken_promises,
+        f["disputes"],
+        f["customers"],
+        cash.unapplied,
+        run.as_of,
+        config,
+        fx_rates=f["fx_rates"],
+        base_currency=base,
+    )
     reports = Reports(
         aging=based.aging, kpis=kpi_rows, worklist=work.assign(currency=base), missing_fx=list(based.missing_currencies)
     )
@@ -380,34 +374,43 @@ def publish(
     step: DunningStep,
     emails: list,
     reports: Reports,
-) -> None:
+) -> dict | None:
     """Write every warehouse row of this as_of in one transaction: a rerun replaces the
-    date's rows, other dates stay, and a failure leaves the previous state whole."""
-    with run.timed("publish"), run.engine.begin() as conn:
+    date's rows, other dates stay, and a failure leaves the previous state whole.  Returns
+    what the outbox took (None when this run writes no dunning state)."""
+    queued = None
+    with run.engine.begin() as conn:
         replace_for_as_of(conn, "quarantine", run.as_of, validated.quarantine, run.run_id)
         replace_for_as_of(conn, "cash_applications", run.as_of, cash.applications, run.run_id)
         replace_for_as_of(conn, "unapplied_cash", run.as_of, cash.unapplied, run.run_id)
         if step.write_state:
             write_dunning(conn, run.as_of, run.run_id, step.proposal, redo=run.redo_dunning)
-            queued = enqueue(conn, run.as_of, run.run_id, emails)
-            run.counts["outbox"] = {
-                "inserted": queued.inserted,
-                "already_present": queued.already_present,
-                "rejected": queued.rejected,
+            enqueued = enqueue(conn, run.as_of, run.run_id, emails)
+            queued = {
+                "inserted": enqueued.inserted,
+                "already_present": enqueued.already_present,
+                "rejected": enqueued.rejected,
             }
         replace_for_as_of(conn, "aging", run.as_of, reports.aging, run.run_id)
         replace_for_as_of(conn, "kpis", run.as_of, reports.kpis, run.run_id)
         replace_for_as_of(conn, "collector_worklist", run.as_of, reports.worklist, run.run_id)
+    return queued
 
 
-def deliver_reminders(run: Run, step: DunningStep) -> DeliveryReport | None:
-    """Stage 5b: send (or preview, or redirect) this as_of's pending emails, exactly once."""
+def deliver_reminders(run: Run, step: DunningStep, queued: dict | None = None) -> DeliveryReport | None:
+    """Stage 5b: send (or preview, or redirect) this as_of's pending emails, exactly once.
+    ``queued`` is what the publish put in the outbox: the emails it could not build count as
+    failed deliveries."""
     if not step.write_state:
         return None
-    with run.timed("deliver"):
-        report = deliver(run.engine, run.settings, as_of=run.as_of)
-    report.not_built = int((run.counts.get("outbox") or {}).get("rejected", 0))
-    run.counts["emails"] = {
+    report = deliver(run.engine, run.settings, as_of=run.as_of)
+    report.not_built = int((queued or {}).get("rejected", 0))
+    return report
+
+
+def email_counts(report: DeliveryReport) -> dict:
+    """The run log's facts of a delivery."""
+    return {
         "mode": report.mode,
         "sent": report.sent,
         "previewed": report.previewed,
@@ -419,7 +422,6 @@ def deliver_reminders(run: Run, step: DunningStep) -> DeliveryReport | None:
         "not_attempted": report.not_attempted,
         "summary": report.summary(),
     }
-    return report
 
 
 def write_report_files(
@@ -428,21 +430,20 @@ def write_report_files(
     """The finance users' workbook and the charts, under ``reports_dir/<as_of>/``."""
     from receivables import charts, workbook
 
-    with run.timed("report_files"):
-        folder = run.report_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        book = _workbook_path(run)
-        if reports.workbook is not None:
-            # only a run that has published shows its workbook under the final name
-            os.replace(reports.workbook.result(), book)
-        else:
-            workbook.write_workbook(book, _report_sheets(validated, cash, step, reports))
-        config = run.rules.reporting
-        aging_png = charts.aging_chart(reports.aging, folder / "aging-by-bucket.png", config.aging)
-        history = money_sums(
-            run.engine, "aging", ["as_of", "currency"], [b.column for b in config.aging.buckets] + ["total"]
-        )
-        trend_png = charts.trend_chart(history, folder / "trend.png", config.aging)
+    folder = run.report_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    book = _workbook_path(run)
+    if reports.workbook is not None:
+        # only a run that has published shows its workbook under the final name
+        os.replace(reports.workbook.result(), book)
+    else:
+        workbook.write_workbook(book, _report_sheets(validated, cash, step, reports))
+    config = run.rules.reporting
+    aging_png = charts.aging_chart(reports.aging, folder / "aging-by-bucket.png", config.aging)
+    history = money_sums(
+        run.engine, "aging", ["as_of", "currency"], [b.column for b in config.aging.buckets] + ["total"]
+    )
+    trend_png = charts.trend_chart(history, folder / "trend.png", config.aging)
     # absolute: the paths are shown in artifacts and the CLI, read far from the run's folder
     return {
         "workbook": str(book.resolve()),
@@ -557,19 +558,37 @@ def direct(stage: str, fn: Callable[..., Any], *args: Any) -> Any:
 
 def nightly_stages(run: Run, call: CallStage = direct) -> dict:
     """The stages of a night in their order, written once for both runners; returns the
-    run summary.  Why this order: see the module docstring."""
-    extracts = call("ingest", ingest, run)
-    validated = call("validate", validate, run, extracts)
-    call("archive", archive, run, extracts)
-    cash = call("apply_cash", apply_cash, run, validated)
-    step = call("dunning", propose_dunning, run, validated, cash)
+    run summary.  Why this order: see the module docstring.
+
+    Stages return values and never touch the ``Run``: their results carry their own counts,
+    which this runner records with each stage's time for the run log (so a stage that ran in
+    another process, on a Dask worker, loses nothing)."""
+
+    def stage(name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        with run.timed(name):
+            return call(name, fn, *args)
+
+    extracts = stage("ingest", ingest, run)
+    validated = stage("validate", validate, run, extracts)
+    run.counts["extracts"] = validated.counts
+    run.counts["quarantined_rows"] = int(sum(c["quarantined"] for c in validated.counts.values()))
+    stage("archive", archive, run, extracts)
+    cash = stage("cash_application", apply_cash, run, validated)
+    run.counts["cash_application"] = cash.counts
+    step = stage("dunning", propose_dunning, run, validated, cash)
+    run.counts["dunning"] = step.counts
     # reports first: on a large night they start the workbook in a background process, which
     # then runs while the reminders render
-    reports = call("reports", build_reports, run, validated, cash, step)
-    emails = call("render_reminders", render_reminders, run, validated, cash, step)
-    call("publish", publish, run, validated, cash, step, emails, reports)
-    call("deliver", deliver_reminders, run, step)
-    files = call("report_files", write_report_files, run, validated, cash, step, reports)
+    reports = stage("reports", build_reports, run, validated, cash, step)
+    run.counts["reports"] = reports.counts
+    emails = stage("render_reminders", render_reminders, run, validated, cash, step)
+    queued = stage("publish", publish, run, validated, cash, step, emails, reports)
+    if queued is not None:
+        run.counts["outbox"] = queued
+    delivered = stage("deliver", deliver_reminders, run, step, queued)
+    if delivered is not None:
+        run.counts["emails"] = email_counts(delivered)
+    files = stage("report_files", write_report_files, run, validated, cash, step, reports)
     summary = call("summarise", summarise, run, validated, cash, reports, files)
     summary = summary | {"input_hashes": extracts.input_hashes()}
     call("finish", finish, run, summary)
@@ -597,18 +616,6 @@ def run_nightly(
         raise
 
 
-def count_cash(run: Run, validated: ValidatedSet, result: cash_application.CashApplication) -> None:
-    """The cash application counts of the run log, for a result computed in parts."""
-    applied = result.applications[result.applications["status"] == "applied"]
-    run.counts["cash_application"] = {
-        "payments": len(validated.frames["payments"]),
-        "applications": len(applied),
-        "suggestions": int((result.applications["status"] == "suggested").sum()),
-        "payments_fully_applied": int(len(set(applied["payment_id"]) - set(result.unapplied["payment_id"]))),
-        "unapplied": {str(k): int(v) for k, v in result.unapplied["reason"].value_counts().sort_index().items()},
-    }
-
-
 def dunning_history(run: Run) -> pd.DataFrame:
     """The dunning state before the run's as_of, read once and handed to every part."""
     return previous_levels(run.engine, run.as_of)
@@ -621,5 +628,4 @@ def decide_dunning(run: Run, proposal: dunning.DunningProposal) -> DunningStep:
         why_not = "report-only run (reminders off)"
     elif not dunning_allowed(run.engine, run.as_of, run.redo_dunning):
         why_not = "a later date already holds dunning state (rerun with redo_dunning to rewrite it)"
-    run.counts["dunning"] = proposal.counts | {"state_written": why_not is None, "why_not": why_not}
     return DunningStep(proposal=proposal, write_state=why_not is None, why_not=why_not)

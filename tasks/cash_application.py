@@ -14,7 +14,7 @@ from receivables.validation import ValidatedSet
 @task(name="apply-cash", cache_policy=NO_CACHE)
 def apply_cash_task(run: Run, validated: ValidatedSet) -> CashApplication:
     result = pipeline.apply_cash(run, validated)
-    c = run.counts["cash_application"]
+    c = result.counts
     get_run_logger().info(
         "cash application: %d of %d payments fully applied, %d applications, %d suggestions, unapplied %s",
         c["payments_fully_applied"],

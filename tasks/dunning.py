@@ -13,7 +13,7 @@ from receivables.validation import ValidatedSet
 @task(name="dunning", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def dunning_task(run: Run, validated: ValidatedSet, cash) -> DunningStep:
     step = pipeline.propose_dunning(run, validated, cash)
-    d = run.counts["dunning"]
+    d = step.counts
     get_run_logger().info(
         "dunning: %d notices %s, %d items advanced%s",
         d["notices"],

@@ -30,7 +30,7 @@ def validate_task(run: Run, extracts: ExtractSet) -> ValidatedSet:
     validated = pipeline.validate(run, extracts)
     get_run_logger().info(
         "validation: %d rows quarantined (%s)",
-        run.counts["quarantined_rows"],
+        int(sum(c["quarantined"] for c in validated.counts.values())),
         ", ".join(f"{k} {v['accepted']}/{v['read']}" for k, v in validated.counts.items() if v["read"]),
     )
     return validated

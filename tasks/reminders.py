@@ -17,10 +17,9 @@ def render_task(run: Run, validated: ValidatedSet, cash, step: DunningStep) -> l
 
 # The outbox makes delivery idempotent per key, so a retry of the whole task never sends twice.
 @task(name="deliver-reminders", retries=1, retry_delay_seconds=60, cache_policy=NO_CACHE)
-def deliver_task(run: Run, step: DunningStep) -> dict | None:
-    report = pipeline.deliver_reminders(run, step)
-    if report is None:
-        return None
-    logger = get_run_logger()
-    (logger.info if report.ok else logger.warning)(report.summary())
-    return run.counts["emails"]
+def deliver_task(run: Run, step: DunningStep, queued: dict | None = None):
+    report = pipeline.deliver_reminders(run, step, queued)
+    if report is not None:
+        logger = get_run_logger()
+        (logger.info if report.ok else logger.warning)(report.summary())
+    return report

@@ -28,8 +28,10 @@ def archive_task(run: Run, extracts: ExtractSet) -> Path:
 
 # Retrying a publish is safe: it replaces this as_of's rows and the outbox ignores known keys.
 @task(name="publish", retries=2, retry_delay_seconds=30, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
-def publish_task(run: Run, validated: ValidatedSet, cash, step: DunningStep, emails: list, reports: Reports) -> None:
-    pipeline.publish(run, validated, cash, step, emails, reports)
+def publish_task(
+    run: Run, validated: ValidatedSet, cash, step: DunningStep, emails: list, reports: Reports
+) -> dict | None:
+    return pipeline.publish(run, validated, cash, step, emails, reports)
 
 
 @task(name="finish-run", cache_policy=NO_CACHE)
