@@ -469,8 +469,13 @@ def summarise(
     cash: cash_application.CashApplication | None = None,
     reports: Reports | None = None,
     files: dict | None = None,
+    step: DunningStep | None = None,
+    queued: dict | None = None,
+    delivered: DeliveryReport | None = None,
 ) -> dict:
-    """The key numbers of a run for the CLI, the run log and the flow's artifacts."""
+    """The key numbers of a run for the CLI, the run log and the flow's artifacts, from the
+    stages' results (``queued``: what the publish put in the outbox; ``delivered``: the
+    delivery report)."""
     items = cash.open_items_after if cash is not None else validated.frames["open_items"]
     items = items[items["open_amount"] != 0]
     totals = (
@@ -488,16 +493,16 @@ def summarise(
         "reminders": run.reminders,
         "base_currency": run.settings.base_currency,
         "extracts": validated.counts,
-        "quarantined_rows": run.counts.get("quarantined_rows", 0),
+        "quarantined_rows": int(sum(c["quarantined"] for c in validated.counts.values())),
         "quarantine_reasons": [{"reason": str(r), "count": int(n)} for r, n in dict(reasons).items()],
         "open_totals": [
             {"company_code": r.company_code, "currency": r.currency, "open_amount": str(to_decimal(r.open_amount))}
             for r in totals.itertuples()
         ],
-        "cash_application": run.counts.get("cash_application"),
-        "dunning": run.counts.get("dunning"),
-        "emails": run.counts.get("emails"),
-        "outbox": run.counts.get("outbox"),
+        "cash_application": cash.counts if cash is not None else None,
+        "dunning": step.counts if step is not None else None,
+        "emails": email_counts(delivered) if delivered is not None else None,
+        "outbox": queued,
         "files": files or {},
         "file_links": report_links(run, files or {}),
         "timings": dict(run.timings),
@@ -589,7 +594,7 @@ def nightly_stages(run: Run, call: CallStage = direct) -> dict:
     if delivered is not None:
         run.counts["emails"] = email_counts(delivered)
     files = stage("report_files", write_report_files, run, validated, cash, step, reports)
-    summary = call("summarise", summarise, run, validated, cash, reports, files)
+    summary = call("summarise", summarise, run, validated, cash, reports, files, step, queued, delivered)
     summary = summary | {"input_hashes": extracts.input_hashes()}
     call("finish", finish, run, summary)
     return summary

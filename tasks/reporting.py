@@ -35,9 +35,16 @@ def report_files_task(run: Run, validated: ValidatedSet, cash, step: DunningStep
 
 @task(name="summarise", cache_policy=NO_CACHE)
 def summary_task(
-    run: Run, validated: ValidatedSet, cash=None, reports: Reports | None = None, files: dict | None = None
+    run: Run,
+    validated: ValidatedSet,
+    cash=None,
+    reports: Reports | None = None,
+    files: dict | None = None,
+    step=None,
+    queued: dict | None = None,
+    delivered=None,
 ) -> dict:
-    summary = pipeline.summarise(run, validated, cash, reports, files)
+    summary = pipeline.summarise(run, validated, cash, reports, files, step, queued, delivered)
     create_markdown_artifact(
         key="run-summary", markdown=run_summary.summary_markdown(summary), description=f"AR run {run.as_of}"
     )

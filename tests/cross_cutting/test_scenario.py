@@ -90,9 +90,9 @@ def _night(source: str, day: date, settings, extracts, validated, **flags) -> di
     step = pipeline.propose_dunning(run, validated, cash)
     emails = pipeline.render_reminders(run, validated, cash, step)
     reports = pipeline.build_reports(run, validated, cash, step)
-    pipeline.publish(run, validated, cash, step, emails, reports)
-    pipeline.deliver_reminders(run, step)
-    summary = pipeline.summarise(run, validated, cash, reports)
+    queued = pipeline.publish(run, validated, cash, step, emails, reports)
+    delivered = pipeline.deliver_reminders(run, step, queued)
+    summary = pipeline.summarise(run, validated, cash, reports, step=step, queued=queued, delivered=delivered)
     pipeline.finish(run, summary)
     return summary
 
