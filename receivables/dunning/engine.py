@@ -1,0 +1,77 @@
+"""``propose_dunning``: the rules applied in the order an item meets them, for one as_of."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from receivables.dunning.columns import _GROUP, _ITEM, _SEP, _key, _take
+from receivables.dunning.exclusions import _exclusion_reasons, _net_overdue, _open_disputes
+from receivables.dunning.interest import _charges
+from receivables.dunning.items import _items, _with_customers
+from receivables.dunning.levels import _advance
+from receivables.dunning.policies import DunningPolicies
+from receivables.dunning.policy_table import _PolicyTable
+from receivables.dunning.promises import _promises
+from receivables.dunning.proposal import (
+    BROKEN_PROMISE_COLUMNS,
+    ITEM_COLUMNS,
+    SKIPPED_COLUMNS,
+    DunningProposal,
+    _notices,
+    notice_id,
+    typed_frame,
+)
+
+
+def propose_dunning(
+    open_items: pd.DataFrame,
+    customers: pd.DataFrame,
+    disputes: pd.DataFrame | None,
+    promises: pd.DataFrame | None,
+    history: pd.DataFrame | None,
+    policies: DunningPolicies,
+    as_of: date | str | pd.Timestamp,
+) -> DunningProposal:
+    """Who is dunned today at which level, for which items, with which fees and interest.
+
+    ``open_items`` are the open items after cash application (canonical columns, cents);
+    ``history`` is the state before as_of: per item its last level and the as_of it reached
+    it (``receivables.warehouse.dunning_history.previous_levels``).  The rules are in the
+    docstring of ``receivables.dunning``.
+    """
+    day = pd.Timestamp(as_of).normalize()
+    f = _with_customers(_items(open_items, day), customers, policies)
+    table = _PolicyTable(policies, f["currency"])
+    active, broken = _promises(promises, f, policies, day)
+
+    overdue = (f["open_amount"] > 0) & (f["days_past_due"] >= 1)
+    reason = np.where(overdue, _exclusion_reasons(f, _open_disputes(disputes, day), active), "").astype(object)
+    group, groups = pd.factorize(_key(f, _GROUP))
+    net, credits = _net_overdue(f["open_amount"], group, len(groups), overdue & (reason == ""))
+    reason[overdue & (reason == "") & (net[group] <= 0)] = "CREDIT_BALANCE"
+    dunnable = overdue & (reason == "")
+    f.update(reason=reason, net_overdue=net[group], credit_amount=credits[group], group=group)
+    f.update(_advance(f, history, table, day, dunnable))
+
+    notified = np.zeros(len(groups), dtype=bool)
+    notified[group[f["advances"]]] = True
+    listed = _take(f, dunnable & notified[group])
+    ids = np.full(len(groups), None, dtype=object)
+    for g in np.flatnonzero(notified):
+        ids[g] = notice_id(day, *groups[g].split(_SEP))
+    listed["notice_id"] = ids[listed["group"]]
+    listed.update(_charges(listed, table, policies, day))
+
+    skipped = _take(f, overdue & ((reason != "") | (f["hold"] != "")))
+    skipped["reason"] = np.where(skipped["reason"] != "", skipped["reason"], skipped["hold"])
+    skipped["level"] = skipped["previous_level"]
+    return DunningProposal(
+        as_of=day.date(),
+        notices=_notices(listed, table),
+        items=typed_frame(listed, ITEM_COLUMNS, order=["notice_id", "document_no"]),
+        skipped=typed_frame(skipped, SKIPPED_COLUMNS, order=_ITEM),
+        broken_promises=typed_frame(broken, BROKEN_PROMISE_COLUMNS, order=["promise_id"]),
+    )
