@@ -25,7 +25,7 @@ from prefect.states import Failed, State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows import run_labels
-from receivables import pipeline
+from receivables import pipeline, run_summary
 from receivables.errors import ConfigError, ReceivablesError
 from receivables.pipeline import Run, fail
 from receivables.rules import load_rules
@@ -205,15 +205,11 @@ def _summarise_stop(as_of: date, mode: str, outcome: str, reason: str, run: Run 
     counts = {}
     if run is not None:
         counts = {"quarantined_rows": run.counts.get("quarantined_rows", 0), "flow_run_name": run.flow_run_name}
-    outcome_artifact(
-        as_of=as_of,
-        mode=mode,
-        outcome=outcome,
-        reason=reason,
-        run_id=run.run_id if run else None,
-        counts=counts,
-        notified=notification_note(),
-    )
+    markdown = run_summary.outcome_markdown(
+        as_of=str(as_of), mode=mode, outcome=outcome, reason=reason, run_id=run.run_id if run else None,
+        counts=counts, notified=notification_note(),
+    )  # fmt: skip
+    outcome_artifact(markdown, f"AR run {as_of}: {outcome}")
 
 
 def _flow_run_id() -> str | None:

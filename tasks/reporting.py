@@ -70,23 +70,11 @@ def summary_task(
     return summary
 
 
-def outcome_artifact(
-    *,
-    as_of,
-    mode: str,
-    outcome: str,
-    reason: str,
-    run_id: str | None = None,
-    counts: dict | None = None,
-    notified: str | None = None,
-) -> None:
+def outcome_artifact(markdown: str, description: str) -> None:
     """The run-summary artifact of a run that stopped before its reports (rejected input,
-    a failure): the paragraph that says why, under the same key as a normal summary."""
-    markdown = run_summary.outcome_markdown(
-        as_of=str(as_of), mode=mode, outcome=outcome, reason=reason, run_id=run_id, counts=counts, notified=notified
-    )
+    a failure): ``run_summary.outcome_markdown``, under the same key as a normal summary."""
     try:
-        create_markdown_artifact(key="run-summary", markdown=markdown, description=f"AR run {as_of}: {outcome}")
+        create_markdown_artifact(key="run-summary", markdown=markdown, description=description)
     except Exception as exc:  # noqa: BLE001 - the run's own outcome matters more than its artifact
         get_run_logger().warning("The run-summary artifact could not be written: %s", exc)
 
