@@ -488,8 +488,8 @@ def test_composing_on_several_processes_gives_the_same_emails(monkeypatch) -> No
     notices_frame, items_frame = pd.DataFrame(notices), pd.concat(items, ignore_index=True)
     customers_frame = pd.DataFrame(customers)
     alone = compose_notices(notices_frame, items_frame, customers_frame, None, AS_OF)
-    monkeypatch.setattr(reminders, "POOL_THRESHOLD", 1)
-    monkeypatch.setattr(reminders, "POOL_CHUNK", 2)
+    monkeypatch.setattr(reminders.batch, "POOL_THRESHOLD", 1)  # the module that reads them
+    monkeypatch.setattr(reminders.batch, "POOL_CHUNK", 2)
     pooled = compose_notices(notices_frame, items_frame, customers_frame, None, AS_OF, workers=2)
     assert [e.notice_id for e in pooled] == [f"N-{n}" for n in range(9)]
     assert pooled == alone

@@ -1,0 +1,97 @@
+"""The email templates and their message catalogue, found along the template search path.
+
+Templates live in ``configs/templates/email/``: ``<template>.<language>.html.j2`` and
+``.txt.j2`` hold the prose of one dunning level and extend ``base.html.j2`` / ``base.txt.j2``;
+``messages.yaml`` holds the subjects, payment deadlines, labels and statement headings.
+
+The catalogue and the Jinja environments are cached per search path: a night renders every
+letter from the same few templates.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from receivables.config_folder import ConfigFolder
+from receivables.errors import ConfigError
+
+#: where email templates are looked up, first folder first: the configuration folder's
+#: ``templates/email`` (when it has one), then the shipped templates
+TemplateDirs = tuple[str, ...]
+
+
+def template_dirs(folder: ConfigFolder = ConfigFolder()) -> TemplateDirs:
+    return tuple(str(p) for p in folder.folders("templates/email"))
+
+
+def _search_path(template_dir: str | Path | TemplateDirs | None) -> TemplateDirs:
+    if template_dir is None:
+        return template_dirs()
+    if isinstance(template_dir, tuple):
+        return template_dir
+    return (str(template_dir),)
+
+
+FALLBACK_LANGUAGE = "en"
+
+
+@lru_cache(maxsize=8)
+def _catalog(template_dirs: TemplateDirs) -> dict[str, Any]:
+    file = next(
+        (Path(d) / "messages.yaml" for d in template_dirs if (Path(d) / "messages.yaml").is_file()),
+        Path(template_dirs[-1]) / "messages.yaml",
+    )
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"The email message catalogue {file} cannot be read: {exc}.") from exc
+    if not isinstance(data, dict) or not data.get("templates"):
+        raise ConfigError(f"The email message catalogue {file} has no templates section.")
+    for section in ("labels", "statement"):
+        if FALLBACK_LANGUAGE not in (data.get(section) or {}):
+            raise ConfigError(f"{file}: section {section!r} needs the fallback language {FALLBACK_LANGUAGE!r}.")
+    return data
+
+
+def _loader(template_dirs: TemplateDirs) -> jinja2.FileSystemLoader:
+    return jinja2.FileSystemLoader(list(template_dirs), encoding="utf-8")
+
+
+@lru_cache(maxsize=8)
+def _html_env(template_dir: TemplateDirs) -> jinja2.Environment:
+    # Autoescape everything: customer names and references come from ERP master data.
+    return jinja2.Environment(
+        loader=_loader(template_dir),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@lru_cache(maxsize=8)
+def _text_env(template_dir: TemplateDirs) -> jinja2.Environment:
+    # A separate, non-escaping environment: in the text part "&" must stay "&".
+    return jinja2.Environment(
+        loader=_loader(template_dir),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@lru_cache(maxsize=64)
+def _subject_template(template_dir: TemplateDirs, source: str) -> jinja2.Template:
+    return _text_env(template_dir).from_string(source)
+
+
+def _has_templates(template_dir: TemplateDirs, template: str, language: str) -> bool:
+    names = set(_html_env(template_dir).list_templates())
+    return {f"{template}.{language}.html.j2", f"{template}.{language}.txt.j2"} <= names
