@@ -54,7 +54,9 @@ _DEPARTMENT_MAILBOXES = (
     ("facturas", "contabilidad", "administracion", "pagos", "proveedores"),
     ("ap", "accounts.payable", "billing", "invoices", "finance"),
 )
-_TLD = (".de", ".es", ".com")
+#: reserved for documentation (RFC 2606): no sample letter, sent by mistake in send mode, can
+#: reach a real company; the country stays readable in the name
+_TLD = (".de.example", ".es.example", ".us.example")
 
 
 @dataclass

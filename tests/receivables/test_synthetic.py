@@ -150,6 +150,19 @@ def test_customer_master_is_plausible(extract_set: _Set) -> None:
     assert emails.str.isascii().all()
 
 
+RESERVED_DOMAINS = re.compile(r"(?:^|\.)(?:example|test|invalid|localhost)$|(?:^|\.)example\.(?:com|net|org)$")
+
+
+def test_sample_data_reaches_no_real_domain(small: _Set) -> None:
+    """Every address anywhere in a generated set is in a domain reserved for documentation
+    (RFC 2606), so a sample letter sent by mistake can reach no real company."""
+    domains = set()
+    for path in small.folder.rglob("*.csv"):
+        domains |= set(re.findall(r"@([A-Za-z0-9.-]+)", path.read_text(encoding="utf-8")))
+    assert domains, "the generated set has no addresses to check"
+    assert sorted(d for d in domains if not RESERVED_DOMAINS.search(d.lower())) == []
+
+
 def _iban_ok(iban: str) -> bool:
     moved = iban[4:] + iban[:4]
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
