@@ -195,13 +195,22 @@ def archive(run: Run, extracts: ExtractSet) -> Path:
     return archive_inputs(extracts, run.settings.archive_dir, run.as_of, run.run_id)
 
 
+def _split_codes(validated: ValidatedSet, map_parts: MapParts | None) -> list[str]:
+    """The company codes to run a stage in parts for: none without a mapper (the company
+    codes of a million rows are not free) or with a single company code."""
+    if map_parts is None:
+        return []
+    codes = parts.company_codes(validated)
+    return codes if len(codes) > 1 else []
+
+
 def apply_cash(
     run: Run, validated: ValidatedSet, map_parts: MapParts | None = None
 ) -> cash_application.CashApplication:
     """Stage 3: match unapplied payments to open items; later stages see the open amounts
     after the auto-applied cash.  With ``map_parts``, one part per company code."""
-    codes = parts.company_codes(validated)
-    if map_parts is None or len(codes) < 2:
+    codes = _split_codes(validated, map_parts)
+    if not codes:
         result = parts.match_cash(validated, run.as_of, run.rules.matching)
     else:
         args = {code: (parts.for_company(validated, code), run.as_of, run.rules.matching) for code in codes}
@@ -217,16 +226,16 @@ def propose_dunning(
     becomes dunning state only for the latest date, or an earlier one when asked.  With
     ``map_parts``, one part per company code."""
     history = dunning_history(run)
-    codes = parts.company_codes(validated)
+    codes = _split_codes(validated, map_parts)
     policies = run.rules.dunning
-    if map_parts is None or len(codes) < 2:
+    if not codes:
         proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies)
     else:
         args = {
-            code: (parts.for_company(validated, code), parts.cash_for_company(cash, code), history, run.as_of)
+            code: (parts.for_company(validated, code), parts.cash_for_company(cash, code), history, run.as_of, policies)
             for code in codes
         }
-        proposals = map_parts("dunning", parts.propose_company_dunning, {c: (*a, policies) for c, a in args.items()})
+        proposals = map_parts("dunning", parts.propose_company_dunning, args)
         proposal = parts.combine_dunning(list(proposals.values()), run.as_of)
     return decide_dunning(run, proposal)
 
@@ -244,7 +253,7 @@ def render_reminders(
     if not step.write_state:
         return []
     p = step.proposal
-    if map_parts is not None and len(parts.company_codes(validated)) > 1:
+    if _split_codes(validated, map_parts):
         return _render_in_parts(run, validated, cash, step, map_parts)
     return reminders.compose_notices(
         p.notices,
