@@ -502,7 +502,7 @@ def summarise(
         "reminders": run.reminders,
         "base_currency": run.settings.base_currency,
         "extracts": validated.counts,
-        "quarantined_rows": int(sum(c["quarantined"] for c in validated.counts.values())),
+        "quarantined_rows": validated.quarantined_rows,
         "quarantine_reasons": [{"reason": str(r), "count": int(n)} for r, n in dict(reasons).items()],
         "open_totals": [
             {"company_code": r.company_code, "currency": r.currency, "open_amount": str(to_decimal(r.open_amount))}
@@ -585,7 +585,7 @@ def nightly_stages(run: Run, call: CallStage = direct) -> dict:
     extracts = stage("ingest", ingest, run)
     validated = stage("validate", validate, run, extracts)
     run.counts["extracts"] = validated.counts
-    run.counts["quarantined_rows"] = int(sum(c["quarantined"] for c in validated.counts.values()))
+    run.counts["quarantined_rows"] = validated.quarantined_rows
     stage("archive", archive, run, extracts)
     cash = stage("cash_application", apply_cash, run, validated)
     run.counts["cash_application"] = cash.counts

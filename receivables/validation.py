@@ -45,6 +45,11 @@ class ValidatedSet:
     quarantine: pd.DataFrame
     counts: dict[str, dict[str, int]]
 
+    @property
+    def quarantined_rows(self) -> int:
+        """Input rows quarantined, over every extract."""
+        return int(sum(c["quarantined"] for c in self.counts.values()))
+
 
 def load_suite(extract: str, suites: ConfigFolder | Path = ConfigFolder()) -> dict:
     """The extract's suite: ``expectations/<extract>.json`` of the configuration folder (else

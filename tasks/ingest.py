@@ -30,7 +30,7 @@ def validate_task(run: Run, extracts: ExtractSet) -> ValidatedSet:
     validated = pipeline.validate(run, extracts)
     get_run_logger().info(
         "validation: %d rows quarantined (%s)",
-        int(sum(c["quarantined"] for c in validated.counts.values())),
+        validated.quarantined_rows,
         ", ".join(f"{k} {v['accepted']}/{v['read']}" for k, v in validated.counts.items() if v["read"]),
     )
     return validated
