@@ -37,7 +37,7 @@ def notify_finance_ops(flow, flow_run, state) -> None:
     logger = flow_run_logger(flow_run, flow)
     subject, body, secrets = failure_notice(flow_run, state)
     logger.error("%s: %s", subject, _scrub(state.message or "", secrets))
-    recipients = [a.strip() for a in os.environ.get(OPS_EMAIL, "").split(";") if a.strip()]
+    recipients = _ops_recipients()
     block = os.environ.get(OPS_NOTIFY_BLOCK)
     if not recipients and not block:
         logger.warning(
@@ -161,9 +161,14 @@ def _scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
+def _ops_recipients() -> list[str]:
+    """The addresses in ``RECEIVABLES_OPS_EMAIL`` (``;``-separated)."""
+    return [a.strip() for a in os.environ.get(OPS_EMAIL, "").split(";") if a.strip()]
+
+
 def notification_note() -> str:
     """What a failed run's summary says about who hears of it."""
-    recipients = [a.strip() for a in os.environ.get(OPS_EMAIL, "").split(";") if a.strip()]
+    recipients = _ops_recipients()
     block = os.environ.get(OPS_NOTIFY_BLOCK)
     channels = ([f"email to {', '.join(recipients)}"] if recipients else []) + (
         [f"Prefect block {block}"] if block else []
