@@ -76,7 +76,7 @@ def format_kpi(value: Decimal | str | float | int | None, unit: str, currency: s
         return "n/a"
     number = Decimal(str(value))
     if unit == "amount":
-        return f"{format_decimal(number, format='#,##0.00', locale=locale)} {currency}"
+        return format_money(number, currency, locale)
     if unit == "days":
         return f"{format_decimal(number, format='#,##0.0', locale=locale)} days"
     if unit == "percent":
@@ -84,8 +84,14 @@ def format_kpi(value: Decimal | str | float | int | None, unit: str, currency: s
     return format_decimal(number, format="#,##0", locale=locale)
 
 
-def format_money(value: Decimal | str | int | None, currency: str, locale: str = "en") -> str:
-    """``3211175.04`` -> ``3,211,175.04 EUR``."""
+def format_amount(value: Decimal | str | int | None, locale: str = "en") -> str:
+    """``3211175.04`` -> ``3,211,175.04``, for a column whose heading names the currency."""
     if value is None or value == "":
         return "n/a"
-    return f"{format_decimal(Decimal(str(value)), format='#,##0.00', locale=locale)} {currency}"
+    return format_decimal(Decimal(str(value)), format="#,##0.00", locale=locale)
+
+
+def format_money(value: Decimal | str | int | None, currency: str, locale: str = "en") -> str:
+    """``3211175.04`` -> ``3,211,175.04 EUR``."""
+    amount = format_amount(value, locale)
+    return amount if amount == "n/a" else f"{amount} {currency}"

@@ -8,7 +8,7 @@ far, from the reason it stopped), so it is tested without Prefect.
 
 from __future__ import annotations
 
-from receivables.kpi_labels import HEADLINE, format_kpi, format_money, kpi_label
+from receivables.kpi_labels import HEADLINE, format_amount, format_kpi, format_money, kpi_label
 from receivables.worklist import ACTION_LABELS
 
 #: worklist reasons are cut to this many characters in tables meant for a screen
@@ -20,10 +20,11 @@ def email_line(emails: dict | None, reminders: bool = True) -> str:
     """``3 previewed, 0 sent, 1 failed, 0 held``; a failure to build an email counts as failed."""
     if not emails:
         return "none (report-only run)" if not reminders else "none"
-    parts = [f"{emails.get(k, 0) or 0} {k}" for k in ("previewed", "sent", "redirected", "failed", "held")]
-    if emails.get("mode") != "redirect" and not emails.get("redirected"):
-        parts.pop(2)
-    text = ", ".join(parts)
+    redirected = emails.get("mode") == "redirect" or emails.get("redirected")
+    shown = (
+        ("previewed", "sent", "redirected", "failed", "held") if redirected else ("previewed", "sent", "failed", "held")
+    )
+    text = ", ".join(f"{emails.get(k, 0) or 0} {k}" for k in shown)
     if emails.get("not_built"):
         text += f" ({emails['not_built']} could not be built: no usable address)"
     if emails.get("held_outstanding"):
@@ -137,7 +138,7 @@ def worklist_table(worklist: list[dict], currency: str, limit: int = 200) -> lis
                 "rank": r.get("rank"),
                 "customer": f"{r.get('company_code')}/{r.get('customer_id')}",
                 "collector": r.get("collector") or "",
-                f"overdue ({currency})": format_money(r.get("overdue_amount"), "").strip(),
+                f"overdue ({currency})": format_amount(r.get("overdue_amount")),
                 "reason": reason,
             }
         )
