@@ -89,16 +89,20 @@ def nightly(
     configuration folder (default ``RECEIVABLES_CONFIG_DIR``, else the shipped defaults).
     """
     as_of = as_of or date.today()
-    label = run_labels.current_label()
-    if label is not None:
-        run_labels.tag_flow_run(label)
+    settings = problem = None
     try:
         settings = load_settings(config, mail_mode=mode, mapping=mapping, config_dir=config_dir)
         if reminders and settings.effective_mail_mode != "preview":
             settings = with_smtp_password(settings)
         rules = load_rules(settings.config_dir, settings.mapping)
     except ConfigError as exc:
-        return _stopped(as_of, label.mode if label else "n/a", exc, rejected=True)
+        problem = exc
+    resolved = settings.effective_mail_mode if settings is not None else "invalid-settings"
+    label = run_labels.current_label(resolved)  # the settings just loaded, not loaded again
+    if label is not None:
+        run_labels.tag_flow_run(label)
+    if problem is not None:
+        return _stopped(as_of, resolved, problem, rejected=True)
     unreachable = _wait_for_warehouse(settings.db_url)
     if unreachable is not None:
         return _stopped(as_of, settings.effective_mail_mode, unreachable)

@@ -11,6 +11,7 @@ CLI set one), else the deployment's name, else ``manual`` (a flow called from Py
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -50,10 +51,13 @@ class RunLabel:
         return tags
 
 
-def source_of(tags: list[str] | tuple[str, ...], deployment_name: str | None) -> str:
+def source_of(tags: list[str] | tuple[str, ...], deployment_name: str | None | Callable[[], str | None]) -> str:
+    """A ``source:`` tag's value, else the deployment's (a callable is asked only then)."""
     for tag in tags:
         if tag.startswith(SOURCE_TAG) and len(tag) > len(SOURCE_TAG):
             return tag[len(SOURCE_TAG) :]
+    if callable(deployment_name):
+        deployment_name = deployment_name()
     if deployment_name:
         return DEPLOYMENT_SOURCES.get(deployment_name, deployment_name)
     return "manual"
@@ -68,8 +72,9 @@ def resolved_mode(config: str | None, mode: str | None) -> str:
         return "invalid-settings"
 
 
-def current_label() -> RunLabel | None:
-    """The label of the flow run in progress, from its parameters, tags and deployment."""
+def current_label(mode: str | None = None) -> RunLabel | None:
+    """The label of the flow run in progress, from its parameters, tags and deployment;
+    ``mode`` is the resolved mail mode when the caller already has the settings."""
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         return None
@@ -77,12 +82,11 @@ def current_label() -> RunLabel | None:
     as_of = params.get("as_of") or date.today()
     if not isinstance(as_of, date):
         as_of = date.fromisoformat(str(as_of))
-    deployment = _deployment_name(context)
     return RunLabel(
         as_of=as_of,
-        mode=resolved_mode(params.get("config"), params.get("mode")),
+        mode=mode or resolved_mode(params.get("config"), params.get("mode")),
         reminders=bool(params.get("reminders", True)),
-        source=source_of(list(context.flow_run.tags or []), deployment),
+        source=source_of(list(context.flow_run.tags or []), lambda: _deployment_name(context)),
     )
 
 
