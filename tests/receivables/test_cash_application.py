@@ -297,7 +297,8 @@ def test_column_and_token_normalisation_agree() -> None:
     # the item index is normalised in Arrow, remittance tokens in Python: they must agree
     import pyarrow as pa
 
-    from receivables.cash_application import ReferenceNormalisation, _Tokeniser
+    from receivables.cash_application import ReferenceNormalisation
+    from receivables.cash_application.references import _Tokeniser
 
     tok = _Tokeniser(ReferenceNormalisation())
     samples = [
@@ -723,6 +724,13 @@ def test_config_file_holds_the_defaults_and_the_order() -> None:
     rules = load_matching_rules()
     assert rules == MatchingRules()
     assert [r.name for r in rules.rules][:3] == ["reference", "payer_identification", "exact_amount"]
+
+
+def test_every_rule_has_a_step() -> None:
+    from receivables.cash_application import RULE_NAMES
+    from receivables.cash_application.engine import STEPS
+
+    assert set(STEPS) == set(RULE_NAMES)
 
 
 def test_disabled_rules_do_not_run_and_the_threshold_decides_status() -> None:

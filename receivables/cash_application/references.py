@@ -1,0 +1,142 @@
+"""Payment references: cutting remittance text into normalised keys that name document numbers
+and item references, and checking ISO 11649 creditor references."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from receivables.cash_application.config import ReferenceNormalisation
+
+
+def rf_reference_valid(text: str) -> bool:
+    """An ISO 11649 creditor reference (``RF18539007547034``) with a valid check (mod 97)."""
+    text = text.replace(" ", "").upper()
+    if not re.fullmatch(r"RF\d{2}[0-9A-Z]{1,21}", text):
+        return False
+    moved = text[4:] + text[:4]
+    digits = "".join(str(int(c, 36)) for c in moved)
+    return int(digits) % 97 == 1
+
+
+#: zeros opening a run of digits: "INV-000123" and "inv 123" are the same document
+_LEADING_ZEROS = re.compile(r"(^|[^0-9])0+([0-9])")
+_DIGIT = re.compile(r"\d").search
+
+
+class _Tokeniser:
+    """Cuts remittance text into normalised candidate keys; one per reference normalisation."""
+
+    def __init__(self, opts: ReferenceNormalisation) -> None:
+        self.opts = opts
+        delims = "".join(re.escape(c) for c in opts.delimiters)
+        self.split = re.compile(rf"[\s{delims}]+")
+        self.seps = re.compile("[" + "".join(re.escape(c) for c in opts.separators) + "]+") if opts.separators else None
+        self._drop = str.maketrans("", "", opts.separators)
+        self.prefix = re.compile(r"^([A-Z]+)(\d[0-9A-Z]*)$")
+        self.prefixes = frozenset(p.upper().strip(opts.separators) for p in opts.prefixes)
+        # the same rule as _LEADING_ZEROS, as a plain deletion (much faster per token)
+        self._zeros = re.compile(r"(?<![0-9])0+(?=[0-9])") if opts.strip_leading_zeros else None
+        self._cache: dict[str, str] = {}
+        self._known: Collection[str] | None = None
+        self._hits: dict[str, tuple[str, ...]] = {}
+
+    def norm(self, token: str) -> str:
+        """One token as a key: upper case, no separators, no leading zeros on a number."""
+        key = self._cache.get(token)
+        if key is None:
+            key = token.upper().translate(self._drop)
+            if self._zeros is not None and "0" in key:
+                key = self._zeros.sub("", key)
+            if len(self._cache) > 500_000:  # remittance texts repeat words, not numbers
+                self._cache.clear()
+            self._cache[token] = key
+        return key
+
+    def keys(self, text: str, known: Collection[str]) -> list[str]:
+        """The known keys the text names, as whole tokens, in the order they appear."""
+        opts = self.opts
+        raw = self.split.split(text.upper())
+        if opts.separators:
+            raw = [t.strip(opts.separators) for t in raw]
+        raw = [t for t in raw if t]
+        found: list[str] = []
+        i, n = 0, len(raw)
+        short = opts.max_group_length
+        join = opts.join_groups
+        while i < n:
+            token = raw[i]
+            if join and len(token) <= short and i + 1 < n and len(raw[i + 1]) <= short and _DIGIT(raw[i + 1]):
+                hit = self._group(raw, i, known)
+                if hit is not None:
+                    key, i = hit
+                    found.append(key)
+                    continue
+            found.extend(self._single(token, known))
+            i += 1
+        return list(dict.fromkeys(found)) if len(found) > 1 else found
+
+    def _group(self, raw: list[str], i: int, known: Collection[str]) -> tuple[str, int] | None:
+        # Longest run first; every later token must carry a digit so words are never glued on.
+        opts = self.opts
+        end = i + 1
+        while (
+            end < len(raw) and end - i < opts.max_groups and len(raw[end]) <= opts.max_group_length and _DIGIT(raw[end])
+        ):
+            end += 1
+        for stop in range(end, i + 1, -1):
+            key = self.norm("".join(raw[i:stop]))
+            if len(key) >= opts.min_joined_length and key in known:
+                return key, stop
+        return None
+
+    def _single(self, token: str, known: Collection[str]) -> tuple[str, ...]:
+        # words repeat across payments ("RECHNUNG", "PAGO"): remember what each one names
+        if known is not self._known:
+            self._known, self._hits = known, {}
+        hit = self._hits.get(token)
+        if hit is None:
+            key = self.norm(token)
+            hit = (key,) if key in known else tuple(self._variants(token, key, known))
+            if len(self._hits) > 500_000:
+                self._hits.clear()
+            self._hits[token] = hit
+        return hit
+
+    def _variants(self, token: str, key: str, known: Collection[str]) -> list[str]:
+        # "RE9000012345": a known word glued to a number
+        m = self.prefix.match(key)
+        if m and m.group(1) in self.prefixes:
+            rest = self.norm(m.group(2))
+            if rest in known:
+                return [rest]
+        # "9000012345-9000012346": two long numbers joined by a separator
+        if self.seps is not None and self.seps.search(token):
+            parts = [p for p in self.seps.split(token) if p]
+            if len(parts) > 1 and all(len(p) >= self.opts.min_part_length for p in parts):
+                return [k for k in (self.norm(p) for p in parts) if k in known]
+        return []
+
+    def norm_array(self, values: pa.Array) -> pa.Array:
+        """``norm`` for a whole column in Arrow (same result as token by token, whitespace dropped)."""
+        values = pc.utf8_upper(values)
+        values = pc.replace_substring_regex(values, "[" + re.escape(self.opts.separators) + "\\s]+", "")
+        if self.opts.strip_leading_zeros:
+            values = pc.replace_substring_regex(values, _LEADING_ZEROS.pattern, r"\1\2")
+        return values
+
+
+def find_references(text: str, known: Collection[str], opts: ReferenceNormalisation | None = None) -> list[str]:
+    """The keys from ``known`` (normalised document numbers or references) that ``text`` names.
+
+    Whole tokens only: "123" is never found inside "91234" or "2026-0123-9".
+    """
+    return _Tokeniser(opts or ReferenceNormalisation()).keys(text, known)
+
+
+def normalise_reference(token: str, opts: ReferenceNormalisation | None = None) -> str:
+    """A document number or reference as the key it is looked up by."""
+    return _Tokeniser(opts or ReferenceNormalisation()).norm(re.sub(r"\s+", "", token))
