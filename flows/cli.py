@@ -151,6 +151,7 @@ def validate(
     """Check an extract set without writing anything: exit 2 when it would be rejected."""
     try:
         from receivables.extracts import read_extract_set
+        from receivables.preflight import preflight
         from receivables.rules import load_rules
         from receivables.settings import load_settings
         from receivables.validation import validate_extract_set
@@ -162,6 +163,7 @@ def validate(
             extracts, rules.mapping, as_of=day, roots=settings.extract_roots, folder=rules.folder
         )
         validated = validate_extract_set(extract_set, day, rules.folder)
+        checked = preflight(rules, settings, validated.frames, day)
     except Exception as exc:
         raise _fail(exc) from None
     table = Table("extract", "file", "read", "accepted", "quarantined", title="Validation")
@@ -176,6 +178,22 @@ def validate(
         out.print(q)
     if quarantine_csv:
         validated.quarantine.to_csv(quarantine_csv, index=False)
+    _print_problems(checked)
+    if checked.errors:
+        raise typer.Exit(2)
+
+
+def _print_problems(checked) -> None:
+    """Each configuration problem as its own paragraph with its fix, errors first."""
+    if not checked.problems:
+        out.print("Configuration: no problem found for these extracts.")
+        return
+    errors = len(checked.errors)
+    warnings = len(checked.problems) - errors
+    err.print(f"Configuration: {errors} problem(s), {warnings} warning(s).", markup=False, highlight=False)
+    for problem in sorted(checked.problems, key=lambda p: p.severity != "error"):
+        label = "Problem" if problem.severity == "error" else "Warning"
+        err.print(f"\n{label}: {problem.paragraph()}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -213,7 +231,9 @@ def run(
         )
     except Exception as exc:
         raise _fail(exc) from None
-    _print_summary(summary)
+    from flows.summary_view import print_summary
+
+    print_summary(out, summary)
 
 
 @app.command()
@@ -227,14 +247,16 @@ def demo(
 
         extracts = folder / "extracts"
         generate_extract_set(extracts, customers=customers, seed=42, as_of=_as_of(DEMO_AS_OF))
-        os.environ.setdefault("RECEIVABLES_ARCHIVE_DIR", str(folder / "archive"))
-        os.environ.setdefault("RECEIVABLES_OUTBOX_DIR", str(folder / "outbox"))
-        os.environ.setdefault("RECEIVABLES_REPORTS_DIR", str(folder / "reports"))
+        paths = {name: folder / name.removesuffix("_dir") for name in ("archive_dir", "outbox_dir", "reports_dir")}
         db = f"sqlite:///{(folder / 'receivables.db').resolve()}"
-        summary = _run_flow(str(extracts), _as_of(DEMO_AS_OF), db=db, mode="preview", config=None, mapping=None)
+        summary = _run_flow(
+            str(extracts), _as_of(DEMO_AS_OF), db=db, mode="preview", config=None, mapping=None, paths=paths
+        )
     except Exception as exc:
         raise _fail(exc) from None
-    _print_summary(summary)
+    from flows.summary_view import print_summary
+
+    print_summary(out, summary)
     out.print(f"Demo finished. Warehouse: {db}")
 
 
@@ -247,6 +269,7 @@ def history(
 ) -> None:
     """List recent runs from the run log: status, flow run, emails, the reason of a failure."""
     try:
+        from flows.history_view import print_history
         from receivables.pipeline import warehouse_engine
         from receivables.settings import load_settings
         from receivables.warehouse.run_lock import held_locks
@@ -258,111 +281,7 @@ def history(
         locks = held_locks(engine)
     except Exception as exc:
         raise _fail(exc) from None
-    rows = [_history_row(r) for r in runs.astype(object).where(runs.notna(), None).to_dict("records")]
-    if as_json:
-        import json
-
-        typer.echo(json.dumps({"runs": rows, "locks": [_lock_row(lock) for lock in locks]}, indent=2, default=str))
-        return
-    console = Console()  # the terminal's width now, not when the module was imported
-    width = console.width
-    columns = [c for c in HISTORY_COLUMNS if wide or c[2] <= width]
-    from rich import box
-
-    table = Table(title="Run history (started in UTC)", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for title, _, _ in columns:
-        table.add_column(title, overflow="fold", no_wrap=title in ("started", "as_of", "status", "flow run"))
-    for row in rows:
-        table.add_row(*(cell(row) for _, cell, _ in columns))
-    console.print(table)
-    room = max(40, width - 30)
-    for row in rows:
-        if row["error"]:
-            text = row["error"] if wide else _trim(row["error"], room)
-            name = row["flow_run_name"] or row["run_id"][:8]
-            console.print(f"{name} ({row['as_of']}, {row['status']}): {text}", markup=False, highlight=False)
-    if not wide and any(r["error"] and len(r["error"]) > room for r in rows):
-        console.print("(--wide shows every column and the whole error paragraphs)")
-    for lock in locks:
-        console.print(
-            f"In progress: the run for {lock.as_of} (run {lock.run_id[:8]}) holds the lock since "
-            f"{lock.acquired_at:%Y-%m-%d %H:%M} UTC; if it died, `receivables unlock --as-of {lock.as_of}`.",
-            markup=False,
-            highlight=False,
-        )
-
-
-def _history_row(r: dict) -> dict:
-    """One run-log row for people and scripts: counts per stage flattened, seconds computed."""
-    counts = r.get("counts") if isinstance(r.get("counts"), dict) else {}  # a run still going has none
-    seconds = None
-    if r.get("finished_at") is not None and r.get("started_at") is not None:
-        seconds = round((r["finished_at"] - r["started_at"]).total_seconds(), 1)
-    extracts = counts.get("extracts") or {}
-    cash = counts.get("cash_application") or {}
-    emails = counts.get("emails") or {}
-    return {
-        "run_id": r["run_id"],
-        "flow_run_id": r.get("flow_run_id"),
-        "flow_run_name": r.get("flow_run_name"),
-        "as_of": str(r["as_of"]),
-        "status": r["status"],
-        "mode": r["mode"],
-        "started_at": r["started_at"].isoformat() if r.get("started_at") is not None else None,
-        "finished_at": r["finished_at"].isoformat() if r.get("finished_at") is not None else None,
-        "seconds": seconds,
-        "rows_read": sum(int(c.get("read", 0)) for c in extracts.values()) if extracts else None,
-        "quarantined_rows": counts.get("quarantined_rows"),
-        "payments": cash.get("payments"),
-        "payments_fully_applied": cash.get("payments_fully_applied"),
-        "notices": (counts.get("dunning") or {}).get("notices"),
-        "emails": {k: emails.get(k, 0) for k in ("sent", "previewed", "redirected", "failed", "held")}
-        if emails
-        else None,
-        "counts": counts,
-        "error": r.get("error"),
-    }
-
-
-def _lock_row(lock) -> dict:
-    return {"as_of": str(lock.as_of), "run_id": lock.run_id, "acquired_at": lock.acquired_at.isoformat()}
-
-
-def _emails_cell(row: dict) -> str:
-    emails = row["emails"]
-    if not emails:
-        return ""
-    return " ".join(f"{n} {k}" for k, n in emails.items() if n) or "0"
-
-
-def _trim(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _blank(value) -> str:
-    return "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
-
-
-#: (title, cell, narrowest terminal that shows it): an 80-column terminal gets the first five
-HISTORY_COLUMNS = (
-    ("started", lambda r: (r["started_at"] or "")[:16].replace("T", " "), 0),
-    ("as_of", lambda r: r["as_of"], 0),
-    ("status", lambda r: r["status"], 0),
-    ("flow run", lambda r: r["flow_run_name"] or (r["flow_run_id"] or "")[:8], 0),
-    ("emails", _emails_cell, 0),
-    ("mode", lambda r: r["mode"], 100),
-    ("s", lambda r: _blank(r["seconds"]), 100),
-    ("quarantined", lambda r: _blank(r["quarantined_rows"]), 120),
-    ("notices", lambda r: _blank(r["notices"]), 120),
-    ("rows read", lambda r: _blank(r["rows_read"]), 150),
-    (
-        "cash applied",
-        lambda r: f"{r['payments_fully_applied']:,}/{r['payments']:,}" if r["payments"] is not None else "",
-        150,
-    ),
-    ("run_id", lambda r: r["run_id"][:8], 150),
-)
+    print_history(runs, locks, wide=wide, as_json=as_json)
 
 
 @app.command()
@@ -435,24 +354,23 @@ def _run_flow(
     reminders: bool = True,
     redo_dunning: bool = False,
     config_dir: Path | None = None,
+    paths: dict[str, Path] | None = None,
 ) -> dict:
+    from receivables.rules import load_rules
     from receivables.settings import load_settings
 
-    if db:
-        # via the environment, not a flow parameter: a URL may hold a password and parameters
-        # are stored in Prefect's run history
-        os.environ["RECEIVABLES_DB_URL"] = db
-    from receivables.errors import ReceivablesError
-    from receivables.rules import load_rules
-
-    # fail fast, before a temporary Prefect server starts: the flow loads them again, once
-    settings = load_settings(config, mail_mode=mode, mapping=mapping, config_dir=config_dir)
-    load_rules(settings.config_dir, settings.mapping)
+    # loaded once, here: failing fast before a temporary Prefect server starts, and handed to
+    # the flow in memory (flows/run_settings.py) because a --db URL may hold a password that
+    # must stay out of the run's parameters and out of this process's environment
+    settings = load_settings(config, mail_mode=mode, mapping=mapping, config_dir=config_dir, db_url=db, **(paths or {}))
+    rules = load_rules(settings.config_dir, settings.mapping)
     from prefect import tags
 
+    from flows import run_settings
     from flows.nightly import nightly
+    from receivables.errors import ReceivablesError
 
-    with tags("source:cli"):
+    with tags("source:cli"), run_settings.given(settings, rules):
         state = nightly(
             extracts=extracts,
             as_of=as_of,
@@ -470,57 +388,6 @@ def _run_flow(
     if isinstance(outcome, BaseException):
         raise outcome
     raise ReceivablesError(f"The flow run ended {state.type.value}: {state.message}")
-
-
-def _print_summary(summary: dict) -> None:
-    table = Table("extract", "read", "accepted", "quarantined", title=f"Run {summary['as_of']} ({summary['mode']})")
-    for name, c in summary["extracts"].items():
-        if c["read"]:
-            table.add_row(name, str(c["read"]), str(c["accepted"]), str(c["quarantined"]))
-    out.print(table)
-    totals = Table("company", "currency", "open amount", title="Open receivables after cash application")
-    for t in summary["open_totals"]:
-        totals.add_row(t["company_code"], t["currency"], t["open_amount"])
-    out.print(totals)
-    cash = summary.get("cash_application")
-    if cash:
-        applied = ", ".join(f"{c['amount']} {c['currency']}" for c in summary.get("cash_applied", [])) or "nothing"
-        out.print(
-            f"Cash application: {cash['payments_fully_applied']} of {cash['payments']} payments "
-            f"fully applied ({applied}); "
-            f"{cash['suggestions']} suggestions for review; unapplied by reason {cash['unapplied']}."
-        )
-    dunning = summary.get("dunning")
-    if dunning:
-        note = "" if dunning["state_written"] else f" State not written: {dunning['why_not']}."
-        out.print(
-            f"Dunning: {dunning['notices']} notices {dunning['by_action']}, {dunning['advanced']} items advanced.{note}"
-        )
-    if summary.get("emails"):
-        rejected = (summary.get("outbox") or {}).get("rejected", 0)
-        note = (
-            f" {rejected} email(s) could not be built (no usable address) and are recorded as failed in email_outbox."
-            if rejected
-            else ""
-        )
-        out.print(f"Reminders: {summary['emails']['summary']}{note}")
-    if summary.get("kpis"):
-        from receivables.kpi_labels import format_kpi, kpi_label
-        from receivables.run_summary import headline_kpis
-
-        base = summary.get("base_currency", "")
-        out.print(
-            "KPIs: "
-            + "; ".join(
-                f"{kpi_label(k['kpi'])} {format_kpi(k['value'], k['unit'], base)}"
-                for k in headline_kpis(summary["kpis"])
-            )
-        )
-    for name, path in summary.get("files", {}).items():
-        out.print(f"{name}: {path}")
-    out.print(
-        f"run_id {summary['run_id']}; stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["timings"].items())
-    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,12 +24,11 @@ from prefect.runtime import flow_run
 from prefect.states import Failed, State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from flows import run_labels
+from flows import run_labels, run_settings
 from receivables import pipeline, run_summary
 from receivables.errors import ConfigError, ReceivablesError
 from receivables.pipeline import Run, fail
-from receivables.rules import load_rules
-from receivables.settings import MailMode, load_settings
+from receivables.settings import MailMode
 from receivables.warehouse.run_lock import RunInProgress
 from tasks.cash_application import apply_cash_task
 from tasks.company_parts import map_company_parts
@@ -91,10 +90,11 @@ def nightly(
     as_of = as_of or date.today()
     settings = problem = None
     try:
-        settings = load_settings(config, mail_mode=mode, mapping=mapping, config_dir=config_dir)
+        params = {"config": config, "mode": mode, "mapping": mapping, "config_dir": config_dir}
+        loaded = run_settings.take(_flow_run_id(), params)
+        settings, rules = loaded.settings, loaded.rules
         if reminders and settings.effective_mail_mode != "preview":
             settings = with_smtp_password(settings)
-        rules = load_rules(settings.config_dir, settings.mapping)
     except ConfigError as exc:
         problem = exc
     resolved = settings.effective_mail_mode if settings is not None else "invalid-settings"

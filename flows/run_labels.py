@@ -18,8 +18,8 @@ from datetime import date
 from prefect.context import FlowRunContext
 from prefect.logging import get_run_logger
 
+from flows import run_settings
 from receivables.errors import ConfigError
-from receivables.settings import load_settings
 
 SOURCE_TAG = "source:"
 #: deployment names of ``prefect.yaml`` and the source each stands for
@@ -63,11 +63,11 @@ def source_of(tags: list[str] | tuple[str, ...], deployment_name: str | None | C
     return "manual"
 
 
-def resolved_mode(config: str | None, mode: str | None) -> str:
+def resolved_mode(flow_run_id: str | None, params: dict) -> str:
     """The mail mode the run will use; ``invalid-settings`` when the settings cannot be read
     (the run itself then fails with the readable reason)."""
     try:
-        return load_settings(config, mail_mode=mode).effective_mail_mode
+        return run_settings.settings_for_name(flow_run_id, params).effective_mail_mode
     except ConfigError:
         return "invalid-settings"
 
@@ -84,7 +84,7 @@ def current_label(mode: str | None = None) -> RunLabel | None:
         as_of = date.fromisoformat(str(as_of))
     return RunLabel(
         as_of=as_of,
-        mode=mode or resolved_mode(params.get("config"), params.get("mode")),
+        mode=mode or resolved_mode(str(context.flow_run.id), params),
         reminders=bool(params.get("reminders", True)),
         source=source_of(list(context.flow_run.tags or []), lambda: _deployment_name(context)),
     )

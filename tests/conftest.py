@@ -71,11 +71,11 @@ def write_set(folder: Path, files: dict[str, str | bytes]) -> Path:
     return folder
 
 
-def warehouse_rows(workdir: Path, sql: str) -> list:
-    """Rows of a query against the ``workdir`` fixture's SQLite warehouse."""
+def warehouse_rows(workdir: Path, sql: str, db: Path | None = None) -> list:
+    """Rows of a query against the ``workdir`` fixture's SQLite warehouse (or ``db``)."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(f"sqlite:///{workdir / 'warehouse.db'}")
+    engine = sa.create_engine(f"sqlite:///{db or workdir / 'warehouse.db'}")
     with engine.connect() as conn:
         rows = conn.execute(sa.text(sql)).all()
     engine.dispose()

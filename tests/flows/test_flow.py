@@ -127,6 +127,37 @@ def test_cli_rejection_in_a_real_terminal_session(workdir: Path, valid_set: Path
     assert {"source:cli", f"as_of:{VALID_AS_OF}", "mode:preview"} <= set(flow_run.tags)
 
 
+def test_cli_db_flag_reaches_the_flow_in_memory_and_settings_load_once(
+    workdir: Path, valid_set: Path, prefect_server, cli, monkeypatch
+) -> None:
+    """``--db`` may hold a password: it must reach the flow without becoming a flow parameter
+    (stored in Prefect's run history) or an environment variable of the process, and the run
+    uses the very settings the CLI checked instead of reading them again."""
+    import receivables.settings
+    from flows import run_settings
+
+    loads = []
+    real = receivables.settings.load_settings
+
+    def counting(*args, **kwargs):
+        loads.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(receivables.settings, "load_settings", counting)
+    monkeypatch.setattr(run_settings, "load_settings", counting)
+    other = workdir / "other.db"
+    env_before = os.environ["RECEIVABLES_DB_URL"]
+    result = cli("run", "--extracts", str(valid_set), "--as-of", VALID_AS_OF, "--db", f"sqlite:///{other}")
+    assert result.exit_code == 0, result.output
+    assert os.environ["RECEIVABLES_DB_URL"] == env_before
+    assert not (workdir / "warehouse.db").exists()
+    ((flow_run_id,),) = warehouse_rows(workdir, "SELECT flow_run_id FROM run_log", db=other)
+    flow_run, _, _ = read_flow_run(flow_run_id)
+    assert "other.db" not in json.dumps(flow_run.parameters, default=str)
+    assert flow_run.name == f"ar-{VALID_AS_OF}-preview"
+    assert len(loads) == 1, loads
+
+
 def test_validate_writes_nothing(workdir: Path, valid_set: Path, cli) -> None:
     result = cli("validate", "--extracts", str(valid_set), "--as-of", VALID_AS_OF)
     assert result.exit_code == 0, result.output
