@@ -8,7 +8,7 @@ rule it likes without touching disk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from receivables.cash_application import MatchingRules, load_matching_rules
 from receivables.config_folder import ConfigFolder
 from receivables.dunning import DunningPolicies, load_dunning_policies
 from receivables.mappings import Mapping, load_mapping
-from receivables.reminders import TemplateDirs, load_companies, template_dirs
+from receivables.reminders import TemplateDirs, read_companies, template_dirs
 from receivables.reporting_config import ReportingConfig, load_reporting_config
 
 
@@ -33,17 +33,22 @@ class Rules:
     companies: dict[str, dict[str, Any]]
     #: email template search path: the team's templates first, then the shipped ones
     templates: TemplateDirs
+    #: company code -> why its entry in companies.yaml cannot be used (the preflight reports
+    #: them; such a company is treated like one the configuration does not know)
+    company_problems: dict[str, list[str]] = field(default_factory=dict)
 
 
 def load_rules(config_dir: str | Path | ConfigFolder | None = None, mapping: str | Path = "canonical") -> Rules:
     """Load and validate every rule file once; a problem is a ``ConfigError`` naming the file."""
     folder = config_dir if isinstance(config_dir, ConfigFolder) else ConfigFolder.at(config_dir)
+    companies = read_companies(folder.file("companies.yaml"))
     return Rules(
         folder=folder,
         mapping=load_mapping(mapping, folder),
         matching=load_matching_rules(folder.file("matching.yaml")),
         dunning=load_dunning_policies(folder.file("dunning.yaml")),
         reporting=load_reporting_config(folder.file("reporting.yaml")),
-        companies=load_companies(folder.file("companies.yaml")),
+        companies=companies.entries,
         templates=template_dirs(folder),
+        company_problems=companies.problems,
     )

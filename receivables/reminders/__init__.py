@@ -12,7 +12,7 @@ one letter, ``mime`` turns it into a message, and ``batch`` does a night's lette
 from __future__ import annotations
 
 from receivables.reminders.batch import POOL_CHUNK, POOL_THRESHOLD, compose_notices, render_notices
-from receivables.reminders.companies import load_companies
+from receivables.reminders.companies import Companies, load_companies, read_companies
 from receivables.reminders.keys import KEY_VERSION, idempotency_key, make_message_id
 from receivables.reminders.mime import ComposedEmail, compose, message_bytes
 from receivables.reminders.render import EU_COMPENSATION_CENTS, RenderedEmail, render_reminder
@@ -35,6 +35,8 @@ __all__ = [
     "compose_notices",
     "idempotency_key",
     "load_companies",
+    "read_companies",
+    "Companies",
     "make_message_id",
     "message_bytes",
     "neutralise",
