@@ -1,5 +1,6 @@
-"""Stage 6, report: collections KPIs, one pure function per formula (docs/kpis.md has a worked
-example of each, with the numbers the tests use).
+"""Stage 6, report: collections KPIs.  This module gathers each KPI's inputs from the day's
+frames; the formulas, one pure function each, are in ``receivables.kpi_formulas`` (docs/kpis.md
+has a worked example of each, with the numbers the tests use).
 
 Every money amount is converted to the **base currency** before anything is added or divided,
 so a KPI means the same for a company code with several currencies and the ``ALL`` row (all
@@ -17,10 +18,9 @@ undefined (no sales, no previous month-end snapshot ...).  The extra ``unit`` co
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -29,100 +29,12 @@ import pyarrow.compute as pc
 
 from receivables.aging import days_past_due, rates_on, to_base_cents
 from receivables.cash_application import REASONS as UNAPPLIED_REASONS
+from receivables.kpi_formulas import age_band, days_late, kpi_rows, previous_month_end
 from receivables.reporting_config import KpiConfig
 from receivables.schemas import DISPUTE_REASONS
 
 ALL = "ALL"
-RATIO = Decimal("0.0001")
-CENT = Decimal("0.01")
 KPI_COLUMNS = ["company_code", "kpi", "value", "unit"]
-
-
-# --- the formulas --------------------------------------------------------------------------------
-
-
-def _ratio(numerator: Decimal | int, denominator: Decimal | int, factor: Decimal | int = 1) -> Decimal:
-    return (Decimal(numerator) * Decimal(factor) / Decimal(denominator)).quantize(RATIO, rounding=ROUND_HALF_UP)
-
-
-def dso_standard(receivables: int, sales: int, period_days: int) -> Decimal | None:
-    """Days sales outstanding: open receivables / credit sales of the period x days in the
-    period.  Undefined (None) without sales in the period."""
-    return _ratio(receivables, sales, period_days) if sales > 0 else None
-
-
-def best_possible_dso(current: int, sales: int, period_days: int) -> Decimal | None:
-    """The DSO if every customer paid on the due date: receivables not yet due / credit sales of
-    the period x days in the period."""
-    return _ratio(current, sales, period_days) if sales > 0 else None
-
-
-def average_days_delinquent(receivables: int, current: int, sales: int, period_days: int) -> Decimal | None:
-    """Average days delinquent (ADD) = DSO - best possible DSO = overdue receivables / credit
-    sales x days: how many days of sales are outstanding only because they are late."""
-    return _ratio(receivables - current, sales, period_days) if sales > 0 else None
-
-
-def dso_count_back(receivables: int, monthly_sales: Sequence[tuple[int, int]]) -> Decimal | None:
-    """Count-back DSO: walk back month by month (newest first, ``(days, sales)`` per month),
-    using up the receivables against each month's sales; whole months add their days, the last
-    one the share of its days the remainder covers.  None when the months run out first."""
-    if receivables <= 0:
-        return Decimal(0).quantize(RATIO)
-    remaining, days = Decimal(receivables), Decimal(0)
-    for month_days, sales in monthly_sales:
-        if sales > 0 and remaining <= sales:
-            return (days + Decimal(month_days) * remaining / Decimal(sales)).quantize(RATIO, rounding=ROUND_HALF_UP)
-        remaining -= max(sales, 0)
-        days += month_days
-    return None
-
-
-def collection_effectiveness_index(
-    beginning: int, sales: int, ending_total: int, ending_current: int
-) -> Decimal | None:
-    """CEI % = (beginning receivables + sales - ending receivables) / (beginning receivables +
-    sales - ending current receivables) x 100: the share of what could be collected in the
-    period that was collected.  None when nothing was collectable."""
-    collectable = beginning + sales - ending_current
-    return _ratio(beginning + sales - ending_total, collectable, 100) if collectable > 0 else None
-
-
-def percent_current(current: int, total: int) -> Decimal | None:
-    """% current = receivables not yet due / all open receivables x 100."""
-    return _ratio(current, total, 100) if total > 0 else None
-
-
-def promise_attainment(kept_amount: int, broken_amount: int) -> Decimal | None:
-    """Promise-to-pay attainment % = amount of kept promises / amount of promises that came due
-    (kept + broken) x 100; open promises are not judged yet."""
-    judged = kept_amount + broken_amount
-    return _ratio(kept_amount, judged, 100) if judged > 0 else None
-
-
-def days_late(cleared_items: pd.DataFrame) -> pd.Series:
-    """Days a cleared item was paid after its due date, 0 when paid on time or early
-    (clearing_date - due_date, floored at 0)."""
-    late = (pd.to_datetime(cleared_items["clearing_date"]) - pd.to_datetime(cleared_items["due_date"])).dt.days
-    return late.clip(lower=0).astype("int64")
-
-
-def average_days_late(total_days: int, count: int) -> Decimal | None:
-    """Average days late = sum of days late / number of invoices cleared in the period."""
-    return _ratio(total_days, count) if count > 0 else None
-
-
-def weighted_average_days_late(amount_days: int, amount: int) -> Decimal | None:
-    """Amount-weighted average days late = sum(amount x days late) / sum(amount): a late large
-    invoice counts more than a late small one."""
-    return _ratio(amount_days, amount) if amount > 0 else None
-
-
-def previous_month_end(as_of: date | str | pd.Timestamp) -> date:
-    """The month-end before as_of's month (for as_of 2026-10-31 or 2026-10-15: 2026-09-30), the
-    snapshot CEI starts from."""
-    d = pd.Timestamp(as_of).date()
-    return d.replace(day=1) - timedelta(days=1)
 
 
 def promise_status(
@@ -160,14 +72,6 @@ def open_disputes(disputes: pd.DataFrame, as_of: date | str | pd.Timestamp) -> p
     )
     still_open = disputes["status"].astype(str).str.upper().eq("OPEN") | (resolved_on > t)
     return disputes.loc[opened & still_open.fillna(False).astype(bool)]
-
-
-def age_band(days: pd.Series, bands: Sequence[int], labels: Sequence[str]) -> pd.Series:
-    """The band label for each age in days: the first band whose upper edge it does not exceed
-    (with [30, 60, 90]: 0..30, 31..60, 61..90, 91+)."""
-    idx = np.searchsorted(np.asarray(bands), days.to_numpy(dtype="float64"), side="left")
-    out = pd.Series(np.asarray(labels, dtype=object)[np.minimum(idx, len(labels) - 1)], index=days.index)
-    return out.where(days.notna(), "unknown")
 
 
 # --- assembling the inputs -----------------------------------------------------------------------
@@ -277,19 +181,6 @@ def _sales_invoices(open_items: pd.DataFrame, cleared_items: pd.DataFrame | None
     return out
 
 
-def _month_windows(as_of: pd.Timestamp, months: int) -> list[tuple[int, int]]:
-    """(month number back, days counted) for count-back: as_of's month up to as_of, then whole
-    calendar months."""
-    out = [(0, as_of.day)]
-    y, m = as_of.year, as_of.month
-    for k in range(1, months):
-        m -= 1
-        if m == 0:
-            y, m = y - 1, 12
-        out.append((k, calendar.monthrange(y, m)[1]))
-    return out
-
-
 def _all_facts(
     open_items: pd.DataFrame,
     as_of: pd.Timestamp,
@@ -303,87 +194,160 @@ def _all_facts(
     previous_aging: pd.DataFrame | None,
     config: KpiConfig,
 ) -> pd.DataFrame:
-    parts: list[pd.DataFrame] = []
+    """Every KPI input per company code and currency, in the currency's cents (or days, counts)."""
     period_start = as_of - pd.Timedelta(days=config.dso_period_days)
+    sales = _sales_invoices(open_items, cleared_items)
+    parts = [
+        *_receivable_facts(open_items, as_of),
+        *_sales_facts(sales, as_of, period_start, config.count_back_max_months),
+        *_cei_facts(sales, previous_aging, as_of),
+        *_late_payment_facts(cleared_items, as_of, period_start),
+        *_promise_facts(promises, broken_promises, open_items, cleared_items, customers, as_of, config),
+        *_dispute_facts(disputes, open_items, cleared_items, customers, as_of, config),
+        *_unapplied_facts(unapplied, payments, as_of, config),
+    ]
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_FACT_COLUMNS)
 
+
+def _receivable_facts(open_items: pd.DataFrame, as_of: pd.Timestamp) -> list[pd.DataFrame]:
+    """Open receivables in total and the part not yet due (an undated item counts from its
+    document date)."""
     amount = pd.to_numeric(open_items["open_amount"]).fillna(0).astype("int64")
     live = open_items.loc[amount != 0]
     live_amount = amount.loc[live.index]
     due = pd.to_datetime(live["due_date"]).fillna(pd.to_datetime(live["document_date"]))
     current = days_past_due(due, as_of).fillna(0) <= 0
-    parts.append(_facts(live, "ar_total", live_amount, True))
-    parts.append(_facts(live.loc[current], "ar_current", live_amount.loc[current], True))
+    return [
+        _facts(live, "ar_total", live_amount, True),
+        _facts(live.loc[current], "ar_current", live_amount.loc[current], True),
+    ]
 
-    sales = _sales_invoices(open_items, cleared_items)
+
+def _sales_facts(
+    sales: pd.DataFrame, as_of: pd.Timestamp, period_start: pd.Timestamp, max_months: int
+) -> list[pd.DataFrame]:
+    """Credit sales of the DSO period, and per calendar month back from as_of's for count-back."""
     in_period = (sales["document_date"] > period_start) & (sales["document_date"] <= as_of)
-    parts.append(_facts(sales.loc[in_period], "sales_period", sales.loc[in_period, "amount"], True))
     dated = sales.loc[sales["document_date"] <= as_of]
     back = (as_of.year * 12 + as_of.month) - (dated["document_date"].dt.year * 12 + dated["document_date"].dt.month)
-    recent = back < config.count_back_max_months
-    parts.append(_facts(dated.loc[recent], "sales_month.", dated.loc[recent, "amount"], True, by=back.loc[recent]))
+    recent = back < max_months
+    return [
+        _facts(sales.loc[in_period], "sales_period", sales.loc[in_period, "amount"], True),
+        _facts(dated.loc[recent], "sales_month.", dated.loc[recent, "amount"], True, by=back.loc[recent]),
+    ]
 
-    if previous_aging is not None:
-        month_end = pd.Timestamp(previous_month_end(as_of))
-        since = (sales["document_date"] > month_end) & (sales["document_date"] <= as_of)
-        parts.append(_facts(sales.loc[since], "cei_sales", sales.loc[since, "amount"], True))
-        parts.append(_facts(previous_aging, "cei_beginning", previous_aging["total"], True))
 
-    if cleared_items is not None and not cleared_items.empty:
-        clearing = pd.to_datetime(cleared_items["clearing_date"])
-        paid = cleared_items.loc[
-            (clearing > period_start) & (clearing <= as_of) & (pd.to_numeric(cleared_items["amount"]) > 0)
-        ]
-        if not paid.empty:
-            late = days_late(paid)
-            paid_amount = pd.to_numeric(paid["amount"]).astype("int64")
-            parts.append(_facts(paid, "late_days", late, False))
-            parts.append(_facts(paid, "late_count", 1, False))
-            parts.append(_facts(paid, "late_amount", paid_amount, True))
-            parts.append(_facts(paid, "late_amount_days", paid_amount * late, True))
+def _cei_facts(sales: pd.DataFrame, previous_aging: pd.DataFrame | None, as_of: pd.Timestamp) -> list[pd.DataFrame]:
+    """CEI's start: the previous month-end's receivables and the sales since; none without
+    that month-end's aging."""
+    if previous_aging is None:
+        return []
+    month_end = pd.Timestamp(previous_month_end(as_of))
+    since = (sales["document_date"] > month_end) & (sales["document_date"] <= as_of)
+    return [
+        _facts(sales.loc[since], "cei_sales", sales.loc[since, "amount"], True),
+        _facts(previous_aging, "cei_beginning", previous_aging["total"], True),
+    ]
 
-    if promises is not None and not promises.empty:
-        made = promises.loc[pd.to_datetime(promises["created_on"]).fillna(as_of) <= as_of]
-        if not made.empty:
-            made = _with_currency(made, open_items, cleared_items, customers)
-            status = promise_status(made, broken_promises, open_items, as_of, config.promise_grace_days)
-            parts.append(_facts(made, "ptp_", 1, False, by=status + "_count"))
-            parts.append(_facts(made, "ptp_", made["promised_amount"], True, by=status + "_amount"))
 
-    labels = config.age_band_labels
-    if disputes is not None and not disputes.empty:
-        live_disputes = open_disputes(disputes, as_of)
-        if not live_disputes.empty:
-            d = _with_currency(live_disputes, open_items, cleared_items, customers)
-            age = (as_of - pd.to_datetime(d["opened_on"])).dt.days
-            parts.append(_facts(d, "disputed_amount", d["amount"], True))
-            parts.append(_facts(d, "disputed_count", 1, False))
-            parts.append(_facts(d, "disputed_amount.reason.", d["amount"], True, by=d["reason_code"].astype(str)))
-            parts.append(
-                _facts(d, "disputed_amount.age.", d["amount"], True, by=age_band(age, config.age_bands, labels))
-            )
+def _late_payment_facts(
+    cleared_items: pd.DataFrame | None, as_of: pd.Timestamp, period_start: pd.Timestamp
+) -> list[pd.DataFrame]:
+    """Days late of the invoices cleared in the period: their sum, count, amount and
+    amount x days, for the plain and the amount-weighted average."""
+    if cleared_items is None or cleared_items.empty:
+        return []
+    clearing = pd.to_datetime(cleared_items["clearing_date"])
+    paid = cleared_items.loc[
+        (clearing > period_start) & (clearing <= as_of) & (pd.to_numeric(cleared_items["amount"]) > 0)
+    ]
+    if paid.empty:
+        return []
+    late = days_late(paid)
+    paid_amount = pd.to_numeric(paid["amount"]).astype("int64")
+    return [
+        _facts(paid, "late_days", late, False),
+        _facts(paid, "late_count", 1, False),
+        _facts(paid, "late_amount", paid_amount, True),
+        _facts(paid, "late_amount_days", paid_amount * late, True),
+    ]
 
-    if unapplied is not None and not unapplied.empty:
-        u = unapplied.loc[pd.to_numeric(unapplied["remaining_amount"]).fillna(0) != 0]
-        if not u.empty:
-            value_dates = (
-                {}
-                if payments is None
-                else dict(zip(payments["payment_id"].astype(str), pd.to_datetime(payments["value_date"])))
-            )
-            value_date = pd.to_datetime(u["payment_id"].astype(str).map(value_dates))
-            age = (as_of - value_date).dt.days
-            first_part = ~u["payment_id"].astype(str).duplicated()
-            parts.append(_facts(u, "unapplied_cash", u["remaining_amount"], True))
-            parts.append(_facts(u, "unapplied_count", first_part.astype("int64"), False))
-            parts.append(_facts(u, "unapplied_cash.reason.", u["remaining_amount"], True, by=u["reason"].astype(str)))
-            parts.append(
-                _facts(
-                    u, "unapplied_cash.age.", u["remaining_amount"], True, by=age_band(age, config.age_bands, labels)
-                )
-            )
 
-    parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_FACT_COLUMNS)
+def _promise_facts(
+    promises: pd.DataFrame | None,
+    broken_promises: pd.DataFrame | None,
+    open_items: pd.DataFrame,
+    cleared_items: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+    as_of: pd.Timestamp,
+    config: KpiConfig,
+) -> list[pd.DataFrame]:
+    """Count and amount of the promises made by as_of, per outcome (kept, broken, open)."""
+    if promises is None or promises.empty:
+        return []
+    made = promises.loc[pd.to_datetime(promises["created_on"]).fillna(as_of) <= as_of]
+    if made.empty:
+        return []
+    made = _with_currency(made, open_items, cleared_items, customers)
+    status = promise_status(made, broken_promises, open_items, as_of, config.promise_grace_days)
+    return [
+        _facts(made, "ptp_", 1, False, by=status + "_count"),
+        _facts(made, "ptp_", made["promised_amount"], True, by=status + "_amount"),
+    ]
+
+
+def _dispute_facts(
+    disputes: pd.DataFrame | None,
+    open_items: pd.DataFrame,
+    cleared_items: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+    as_of: pd.Timestamp,
+    config: KpiConfig,
+) -> list[pd.DataFrame]:
+    """Disputes open on as_of: amount and count, and the amount per reason and per age band."""
+    if disputes is None or disputes.empty:
+        return []
+    live_disputes = open_disputes(disputes, as_of)
+    if live_disputes.empty:
+        return []
+    d = _with_currency(live_disputes, open_items, cleared_items, customers)
+    age = (as_of - pd.to_datetime(d["opened_on"])).dt.days
+    band = age_band(age, config.age_bands, config.age_band_labels)
+    return [
+        _facts(d, "disputed_amount", d["amount"], True),
+        _facts(d, "disputed_count", 1, False),
+        _facts(d, "disputed_amount.reason.", d["amount"], True, by=d["reason_code"].astype(str)),
+        _facts(d, "disputed_amount.age.", d["amount"], True, by=band),
+    ]
+
+
+def _unapplied_facts(
+    unapplied: pd.DataFrame | None, payments: pd.DataFrame | None, as_of: pd.Timestamp, config: KpiConfig
+) -> list[pd.DataFrame]:
+    """Cash left unapplied: amount, number of payments, and the amount per reason and per age
+    band (age from the payment's value date)."""
+    if unapplied is None or unapplied.empty:
+        return []
+    u = unapplied.loc[pd.to_numeric(unapplied["remaining_amount"]).fillna(0) != 0]
+    if u.empty:
+        return []
+    value_dates = (
+        {}
+        if payments is None
+        else dict(zip(payments["payment_id"].astype(str), pd.to_datetime(payments["value_date"])))
+    )
+    value_date = pd.to_datetime(u["payment_id"].astype(str).map(value_dates))
+    age = (as_of - value_date).dt.days
+    # a payment split over several unapplied rows is still one payment
+    first_part = ~u["payment_id"].astype(str).duplicated()
+    band = age_band(age, config.age_bands, config.age_band_labels)
+    return [
+        _facts(u, "unapplied_cash", u["remaining_amount"], True),
+        _facts(u, "unapplied_count", first_part.astype("int64"), False),
+        _facts(u, "unapplied_cash.reason.", u["remaining_amount"], True, by=u["reason"].astype(str)),
+        _facts(u, "unapplied_cash.age.", u["remaining_amount"], True, by=band),
+    ]
 
 
 def _to_base(facts: pd.DataFrame, rates: dict[str, Decimal]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -399,67 +363,6 @@ def _to_base(facts: pd.DataFrame, rates: dict[str, Decimal]) -> tuple[pd.DataFra
 
 
 # --- the KPI table -------------------------------------------------------------------------------
-
-
-def _kpi_rows(
-    f: dict[str, int],
-    config: KpiConfig,
-    as_of: pd.Timestamp,
-    has_snapshot: bool,
-    reasons: dict[str, list[str]],
-    without_rate: int,
-) -> list[tuple[str, Decimal | None, str]]:
-    def g(name: str) -> int:
-        return int(f.get(name, 0))
-
-    def money(cents: int) -> Decimal:
-        return (Decimal(cents) / 100).quantize(CENT)
-
-    p = config.dso_period_days
-    ar, cur, sales = g("ar_total"), g("ar_current"), g("sales_period")
-    months = [(days, g(f"sales_month.{k}")) for k, days in _month_windows(as_of, config.count_back_max_months)]
-    rows: list[tuple[str, Decimal | None, str]] = [
-        ("ar_total", money(ar), "amount"),
-        ("ar_current", money(cur), "amount"),
-        ("ar_overdue", money(ar - cur), "amount"),
-        ("sales_period", money(sales), "amount"),
-        ("dso_standard", dso_standard(ar, sales, p), "days"),
-        ("dso_count_back", dso_count_back(ar, months), "days"),
-        ("best_possible_dso", best_possible_dso(cur, sales, p), "days"),
-        ("average_days_delinquent", average_days_delinquent(ar, cur, sales, p), "days"),
-        (
-            "cei",
-            collection_effectiveness_index(g("cei_beginning"), g("cei_sales"), ar, cur) if has_snapshot else None,
-            "percent",
-        ),
-        ("pct_current", percent_current(cur, ar), "percent"),
-    ]
-    for status in ("kept", "broken", "open"):
-        rows.append((f"ptp_{status}_count", Decimal(g(f"ptp_{status}_count")), "count"))
-    for status in ("kept", "broken", "open"):
-        rows.append((f"ptp_{status}_amount", money(g(f"ptp_{status}_amount")), "amount"))
-    rows.append(("ptp_attainment_pct", promise_attainment(g("ptp_kept_amount"), g("ptp_broken_amount")), "percent"))
-    rows.append(("disputed_amount", money(g("disputed_amount")), "amount"))
-    rows.append(("disputed_count", Decimal(g("disputed_count")), "count"))
-    rows += [
-        (f"disputed_amount.reason.{r}", money(g(f"disputed_amount.reason.{r}")), "amount") for r in reasons["dispute"]
-    ]
-    rows += [
-        (f"disputed_amount.age.{b}", money(g(f"disputed_amount.age.{b}")), "amount") for b in reasons["dispute_age"]
-    ]
-    rows.append(("unapplied_cash", money(g("unapplied_cash")), "amount"))
-    rows.append(("unapplied_count", Decimal(g("unapplied_count")), "count"))
-    rows += [
-        (f"unapplied_cash.reason.{r}", money(g(f"unapplied_cash.reason.{r}")), "amount") for r in reasons["unapplied"]
-    ]
-    rows += [
-        (f"unapplied_cash.age.{b}", money(g(f"unapplied_cash.age.{b}")), "amount") for b in reasons["unapplied_age"]
-    ]
-    rows.append(("avg_days_late", average_days_late(g("late_days"), g("late_count")), "days"))
-    rows.append(("avg_days_late_weighted", weighted_average_days_late(g("late_amount_days"), g("late_amount")), "days"))
-    rows.append(("cleared_count", Decimal(g("late_count")), "count"))
-    rows.append(("currencies_without_fx_rate", Decimal(without_rate), "count"))
-    return rows
 
 
 def compute_kpis(
@@ -500,28 +403,40 @@ def compute_kpis(
         config,
     )
     rates = rates_on(fx_rates, base_currency, t)
-    per_company, missing = _to_base(facts, rates)
-    companies = sorted(set(facts["company_code"].astype(str)))
+    return _kpi_table(facts, rates, t, previous_month_end_aging is not None, config)
+
+
+def _breakdowns(facts: pd.DataFrame, config: KpiConfig) -> dict[str, list[str]]:
+    """The labels each breakdown lists: every known one (a zero is a statement too), then any
+    other the data has, sorted."""
 
     def names(prefix: str, known: Sequence[str]) -> list[str]:
         seen = {f.removeprefix(prefix) for f in facts["fact"] if f.startswith(prefix)}
         return list(known) + sorted(seen - set(known))
 
     bands = config.age_band_labels
-    reasons = {
+    return {
         "dispute": names("disputed_amount.reason.", DISPUTE_REASONS),
         "dispute_age": names("disputed_amount.age.", bands),
         "unapplied": names("unapplied_cash.reason.", UNAPPLIED_REASONS),
         "unapplied_age": names("unapplied_cash.age.", bands),
     }
-    has_snapshot = previous_month_end_aging is not None
+
+
+def _kpi_table(
+    facts: pd.DataFrame, rates: dict[str, Decimal], t: pd.Timestamp, has_snapshot: bool, config: KpiConfig
+) -> pd.DataFrame:
+    """The KPI rows of each company code, then of ``ALL``, from the facts converted to base."""
+    per_company, missing = _to_base(facts, rates)
+    companies = sorted(set(facts["company_code"].astype(str)))
+    reasons = _breakdowns(facts, config)
     rows: list[tuple[str, str, Decimal | None, str]] = []
     for company in companies + [ALL]:
         scope = per_company if company == ALL else per_company.loc[per_company["company_code"] == company]
         f = scope.groupby("fact")["value"].sum().to_dict()
         without = missing if company == ALL else missing.loc[missing["company_code"] == company]
         n_missing = without["currency"].nunique()
-        rows += [(company, k, v, u) for k, v, u in _kpi_rows(f, config, t, has_snapshot, reasons, n_missing)]
+        rows += [(company, k, v, u) for k, v, u in kpi_rows(f, config, t, has_snapshot, reasons, n_missing)]
     out = pd.DataFrame(rows, columns=KPI_COLUMNS)
     out["value"] = out["value"].astype(object).where(out["value"].notna(), None)
     return out

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -200,22 +201,7 @@ class _SuiteRunner:
         from great_expectations.validator.v1_validator import Validator
 
         suite = ExpectationSuite(name=suite_dict["name"], expectations=suite_dict["expectations"])
-        batch_frame = frame.copy()
-        if "customer_id" in frame.columns and name != "customers":
-            known = pd.Series(_is_in(frame["customer_id"], params["customer_ids"]), index=frame.index).astype(object)
-            batch_frame[CUSTOMER_ACCEPTED] = known.where(frame["customer_id"].notna(), None)
-        used = _suite_columns(suite_dict)
-        if used is not None:
-            # GX copies, filters and fingerprints the whole frame for every expectation: the
-            # columns no expectation reads (remittance text, names ...) only cost time there
-            batch_frame = batch_frame[[c for c in batch_frame.columns if c in used]]
-        for col in batch_frame.columns:
-            if str(batch_frame[col].dtype) in ("string", "str"):  # GX compares with plain Python objects; NA -> None
-                batch_frame[col] = batch_frame[col].astype(object).where(batch_frame[col].notna(), None)
-            elif str(batch_frame[col].dtype) == "Int64" and not batch_frame[col].hasnans:
-                # the same whole numbers as numpy int64, which GX compares vectorised instead
-                # of value by value
-                batch_frame[col] = batch_frame[col].astype("int64")
+        batch_frame = _batch_frame(name, suite_dict, frame, params["customer_ids"])
         asset = self._source.add_dataframe_asset(name)
         definition = asset.add_batch_definition_whole_dataframe(f"{name}-batch")
         gx_params = {k: v for k, v in params.items() if k != "customer_ids"}
@@ -228,35 +214,63 @@ class _SuiteRunner:
             result_format={"result_format": "COMPLETE"},
         )
         result = validator.validate_expectation_suite(suite, expectation_parameters=gx_params)
-        money = set(EXTRACTS[name].money)
-        records: list[dict] = []
-        for res in result.results:
-            config = res.expectation_config
-            meta = config.meta or {}
-            if res.exception_info and res.exception_info.get("raised_exception"):
-                raise ReceivablesError(
-                    f"Validation suite {name}: expectation {config.type} on {config.kwargs.get('column')} "
-                    f"could not run: {res.exception_info.get('exception_message')}"
-                )
-            if res.success:
-                continue
-            if meta.get("severity") == "critical":
-                raise InputRejected(meta.get("reason", config.type), file=file)
-            columns = [DERIVED.get(c, c) for c in _columns_of(config.kwargs)]
-            for idx in res.result.get("unexpected_index_list") or []:
-                row = idx if not isinstance(idx, dict) else idx.get("index")
-                values = [_shown(frame.at[row, c], c in money) for c in columns if c in frame.columns]
-                records.append(
-                    {
-                        "extract": name,
-                        "file": file,
-                        "row_number": int(row),
-                        "column": "+".join(columns) or "(row)",
-                        "value": _render(values),
-                        "reason": meta.get("reason", config.type),
-                    }
-                )
-        return pd.DataFrame(records, columns=QUARANTINE_COLUMNS).astype({"row_number": "int64"})
+        return _failures(result, name, frame, file)
+
+
+def _batch_frame(name: str, suite_dict: dict, frame: pd.DataFrame, customer_ids: set) -> pd.DataFrame:
+    """The extract as the suite checks it: with the derived customer-accepted column, only the
+    columns the suite reads, and values in the types GX compares well."""
+    batch_frame = frame.copy()
+    if "customer_id" in frame.columns and name != "customers":
+        known = pd.Series(_is_in(frame["customer_id"], customer_ids), index=frame.index).astype(object)
+        batch_frame[CUSTOMER_ACCEPTED] = known.where(frame["customer_id"].notna(), None)
+    used = _suite_columns(suite_dict)
+    if used is not None:
+        # GX copies, filters and fingerprints the whole frame for every expectation: the
+        # columns no expectation reads (remittance text, names ...) only cost time there
+        batch_frame = batch_frame[[c for c in batch_frame.columns if c in used]]
+    for col in batch_frame.columns:
+        if str(batch_frame[col].dtype) in ("string", "str"):  # GX compares with plain Python objects; NA -> None
+            batch_frame[col] = batch_frame[col].astype(object).where(batch_frame[col].notna(), None)
+        elif str(batch_frame[col].dtype) == "Int64" and not batch_frame[col].hasnans:
+            # the same whole numbers as numpy int64, which GX compares vectorised instead
+            # of value by value
+            batch_frame[col] = batch_frame[col].astype("int64")
+    return batch_frame
+
+
+def _failures(result: Any, name: str, frame: pd.DataFrame, file: str) -> pd.DataFrame:
+    """One quarantine record per row and failed row-level expectation; raises on a critical
+    failure or an expectation that could not run."""
+    money = set(EXTRACTS[name].money)
+    records: list[dict] = []
+    for res in result.results:
+        config = res.expectation_config
+        meta = config.meta or {}
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            raise ReceivablesError(
+                f"Validation suite {name}: expectation {config.type} on {config.kwargs.get('column')} "
+                f"could not run: {res.exception_info.get('exception_message')}"
+            )
+        if res.success:
+            continue
+        if meta.get("severity") == "critical":
+            raise InputRejected(meta.get("reason", config.type), file=file)
+        columns = [DERIVED.get(c, c) for c in _columns_of(config.kwargs)]
+        for idx in res.result.get("unexpected_index_list") or []:
+            row = idx if not isinstance(idx, dict) else idx.get("index")
+            values = [_shown(frame.at[row, c], c in money) for c in columns if c in frame.columns]
+            records.append(
+                {
+                    "extract": name,
+                    "file": file,
+                    "row_number": int(row),
+                    "column": "+".join(columns) or "(row)",
+                    "value": _render(values),
+                    "reason": meta.get("reason", config.type),
+                }
+            )
+    return pd.DataFrame(records, columns=QUARANTINE_COLUMNS).astype({"row_number": "int64"})
 
 
 def _is_in(values: pd.Series, known: set) -> np.ndarray:

@@ -139,23 +139,20 @@ def render_reminder(
     subject, html, text = _letter_parts(letter, context, catalog, tdir)
     raw_email = "" if _missing(customer.get("email")) else str(customer.get("email"))
     recipients, problem = _addressees(raw_email, customer_id, customer_name, subject)
-    key = idempotency_key(notice, as_of_date)
-    language, locale, currency = letter.language, letter.locale, letter.currency
-    statement_rows = _statement_rows(item_rows, statement, as_of_date, currency)
-    attachments = _statement_files(
-        statement_rows, catalog, language, locale, customer_id, customer_name, company, as_of_date, currency
+    attachments = _statement_attachments(
+        letter, item_rows, statement, catalog, customer_id, customer_name, company, as_of_date
     )
     return RenderedEmail(
-        key=key,
+        key=idempotency_key(notice, as_of_date),
         as_of=as_of_date,
         notice_id=str(notice["notice_id"]),
         company_code=str(notice["company_code"]).strip(),
         customer_id=customer_id,
-        currency=currency,
+        currency=letter.currency,
         level=int(notice["level"]),
         template=letter.template,
-        language=language,
-        locale=str(locale),
+        language=letter.language,
+        locale=str(letter.locale),
         subject=subject,
         html=html,
         text=text,
@@ -168,6 +165,23 @@ def render_reminder(
         attachments=attachments,
         problem=problem,
         raw_recipients=_visible(raw_email),
+    )
+
+
+def _statement_attachments(
+    letter: _Letter,
+    item_rows: list[dict],
+    statement: pd.DataFrame | Iterable[Mapping[str, Any]] | None,
+    catalog: dict[str, Any],
+    customer_id: str,
+    customer_name: str,
+    company: Mapping[str, Any],
+    as_of: date,
+) -> tuple[Attachment, ...]:
+    """The statement of account (CSV and XLSX) in the letter's language, locale and currency."""
+    rows = _statement_rows(item_rows, statement, as_of, letter.currency)
+    return _statement_files(
+        rows, catalog, letter.language, letter.locale, customer_id, customer_name, company, as_of, letter.currency
     )
 
 

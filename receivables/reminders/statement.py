@@ -143,6 +143,7 @@ def _statement_xlsx(
     as_of: date,
     currency: str,
 ) -> bytes:
+    """The statement as a workbook: a heading, one row per item, the total, frozen headings."""
     import xlsxwriter
 
     buffer = io.BytesIO()
@@ -157,42 +158,53 @@ def _statement_xlsx(
         }
     )
     sheet = book.add_worksheet(words["title"][:31])
-    bold = book.add_format({"bold": True})
-    title = book.add_format({"bold": True, "font_size": 14})
-    head = book.add_format({"bold": True, "bg_color": "#DCE6F1", "bottom": 1, "text_wrap": True, "valign": "top"})
-    money = book.add_format({"num_format": "#,##0.00"})
-    money_bold = book.add_format({"num_format": "#,##0.00", "bold": True, "top": 1})
-    day = book.add_format({"num_format": 14})  # the reader's own short date format
-
-    sheet.write_string(0, 0, neutralise(f"{words['title']} – {company['name']}"), title)
-    sheet.write_string(1, 0, words["customer"], bold)
+    fmt = _xlsx_formats(book)
+    sheet.write_string(0, 0, neutralise(f"{words['title']} – {company['name']}"), fmt["title"])
+    sheet.write_string(1, 0, words["customer"], fmt["bold"])
     sheet.write_string(1, 1, neutralise(f"{customer_id} {customer_name}"))
-    sheet.write_string(2, 0, words["as_of"], bold)
-    sheet.write_datetime(2, 1, datetime.combine(as_of, datetime.min.time()), day)
+    sheet.write_string(2, 0, words["as_of"], fmt["bold"])
+    sheet.write_datetime(2, 1, datetime.combine(as_of, datetime.min.time()), fmt["day"])
     header_row = 4
     for col, text in enumerate(headings):
-        sheet.write_string(header_row, col, text, head)
-    for n, r in enumerate(rows, start=header_row + 1):
-        for col, key in ((0, "document_no"), (1, "document_type"), (2, "reference"), (6, "currency")):
-            if r[key]:
-                sheet.write_string(n, col, neutralise(r[key]))
-        for col, key in ((3, "document_date"), (4, "due_date")):
-            if r[key]:
-                sheet.write_datetime(n, col, datetime.combine(r[key], datetime.min.time()), day)
-        if r["days_past_due"] is not None:
-            sheet.write_number(n, 5, r["days_past_due"])
-        if r["amount"] is not None:
-            sheet.write_number(n, 7, float(to_decimal(r["amount"])), money)
-        sheet.write_number(n, 8, float(to_decimal(r["open_amount"])), money)
-        if r["dunning_level"] is not None:
-            sheet.write_number(n, 9, r["dunning_level"])
+        sheet.write_string(header_row, col, text, fmt["head"])
+    _xlsx_items(sheet, rows, header_row + 1, fmt)
     last = header_row + len(rows)
     # the total is a number we computed in cents, not a formula: exact and inert
-    sheet.write_string(last + 1, 7, f"{words['total']} ({currency})", bold)
-    sheet.write_number(last + 1, 8, float(to_decimal(sum(r["open_amount"] for r in rows))), money_bold)
+    sheet.write_string(last + 1, 7, f"{words['total']} ({currency})", fmt["bold"])
+    sheet.write_number(last + 1, 8, float(to_decimal(sum(r["open_amount"] for r in rows))), fmt["money_bold"])
     sheet.freeze_panes(header_row + 1, 0)
     sheet.autofilter(header_row, 0, max(last, header_row + 1), len(headings) - 1)
     for col, width in enumerate((16, 8, 22, 13, 13, 10, 8, 15, 15, 10)):
         sheet.set_column(col, col, width)
     book.close()
     return buffer.getvalue()
+
+
+def _xlsx_formats(book: Any) -> dict[str, Any]:
+    """The statement's cell formats: headings, money, and dates in the reader's own format."""
+    return {
+        "bold": book.add_format({"bold": True}),
+        "title": book.add_format({"bold": True, "font_size": 14}),
+        "head": book.add_format({"bold": True, "bg_color": "#DCE6F1", "bottom": 1, "text_wrap": True, "valign": "top"}),
+        "money": book.add_format({"num_format": "#,##0.00"}),
+        "money_bold": book.add_format({"num_format": "#,##0.00", "bold": True, "top": 1}),
+        "day": book.add_format({"num_format": 14}),  # the reader's own short date format
+    }
+
+
+def _xlsx_items(sheet: Any, rows: list[dict], first_row: int, fmt: dict[str, Any]) -> None:
+    """One sheet row per open item from ``first_row`` on; empty values stay empty cells."""
+    for n, r in enumerate(rows, start=first_row):
+        for col, key in ((0, "document_no"), (1, "document_type"), (2, "reference"), (6, "currency")):
+            if r[key]:
+                sheet.write_string(n, col, neutralise(r[key]))
+        for col, key in ((3, "document_date"), (4, "due_date")):
+            if r[key]:
+                sheet.write_datetime(n, col, datetime.combine(r[key], datetime.min.time()), fmt["day"])
+        if r["days_past_due"] is not None:
+            sheet.write_number(n, 5, r["days_past_due"])
+        if r["amount"] is not None:
+            sheet.write_number(n, 7, float(to_decimal(r["amount"])), fmt["money"])
+        sheet.write_number(n, 8, float(to_decimal(r["open_amount"])), fmt["money"])
+        if r["dunning_level"] is not None:
+            sheet.write_number(n, 9, r["dunning_level"])
