@@ -1,4 +1,9 @@
-"""Payments straight from bank statements: camt.053 and MT940 sample files."""
+"""Payments straight from bank statements, on the project's own camt.053 and MT940 samples: the
+fields of each payment, cash application on them, and the strict readers (``read_bank_statement``,
+``read_camt053``, ``read_mt940``: a frame, or an error for the first unreadable entry).
+
+The real banks' files are in test_bank_statements_files.py, quarantine and duplicates in
+test_bank_statements_edges.py."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from receivables.bank_statements import read_bank_statement, read_camt053, read_mt940
+from receivables.bank_statements import ACCOUNT_COLUMN, read_bank_statement, read_camt053, read_mt940, read_statement
 from receivables.cash_application import MatchingRules, apply_cash
 from receivables.errors import InputRejected
 from receivables.schemas import PAYMENTS
@@ -18,6 +23,8 @@ BANK = TESTS / "data" / "bank"
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
+    """The canonical ``payments`` columns and the account, with ISO dates and None for blanks."""
+    frame = frame[PAYMENTS.names + [ACCOUNT_COLUMN]]
     out = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for row in out:
         row["value_date"] = row["value_date"].date().isoformat()
@@ -56,7 +63,7 @@ def test_camt053_credits_single_and_batch_entries() -> None:
         "payer_iban": "DE89370400440532013000",
         "remittance_info": "Rechnung Nr. 9000012345 und 9000012346 abzgl. Gutschrift 9000012399",
         "bank_reference": "2026030100012345",
-        "statement_account": "DE44500105175407324931",
+        "account_id": "DE44500105175407324931",
     }
     assert [r["amount"] for r in rows[1:3]] == [188000, 125000]
     assert rows[1]["value_date"] == "2026-02-28"
@@ -65,6 +72,16 @@ def test_camt053_credits_single_and_batch_entries() -> None:
     assert rows[2]["payer_name"] == "Hans Meyer e.K." and rows[2]["bank_reference"] == "2026030100012347-2"
     assert (rows[3]["currency"], rows[3]["amount"], rows[3]["payer_iban"]) == ("USD", 64000, None)
     assert rows[3]["remittance_info"] == "INV 123 PO 4500012345 EREF+PO4500012345"
+
+
+def test_read_statement_counts_what_is_no_payment() -> None:
+    result = read_statement((BANK / "camt053_v02_sample.xml").read_bytes(), "camt053_v02_sample.xml")
+    counts = result.counts
+    assert (counts.statements, counts.entries, counts.credits) == (1, 5, 4)
+    assert (counts.debits_skipped, counts.pending_skipped, counts.reversals_skipped, counts.quarantined) == (1, 1, 0, 0)
+    assert result.format == "camt.053.001.02" and result.quarantine.empty
+    assert result.payments["company_code"].isna().all()
+    assert set(result.payments["account_iban"]) == {"DE44500105175407324931"}
 
 
 def test_camt053_later_versions_read_the_same_way() -> None:
@@ -179,13 +196,13 @@ def test_statement_payments_go_straight_into_cash_application() -> None:
     [
         (b"<Document><BkToCstmrStmt><Stmt>", "not a well-formed XML file"),
         (
-            b"<Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.054.001.02'><BkToCstmrDbtCdtNtfctn/></Document>",
-            "not a camt.053",
+            b"<Document xmlns='urn:iso:std:iso:20022:tech:xsd:pain.001.001.03'><CstmrCdtTrfInitn/></Document>",
+            "not an ISO 20022 bank statement: its root element is <Document>",
         ),
         (
             b"<Document><BkToCstmrStmt><Stmt><Id>S1</Id><Ntry><Amt Ccy='EUR'>12.345</Amt><CdtDbtInd>CRDT</CdtDbtInd>"
             b"<Sts>BOOK</Sts><ValDt><Dt>2026-03-01</Dt></ValDt></Ntry></Stmt></BkToCstmrStmt></Document>",
-            "statement S1, entry 1: not an amount with at most 2 decimals",
+            "statement S1, entry 1: the amount '12.345' is not an amount with at most 2 decimals",
         ),
         (
             b"<Document><BkToCstmrStmt><Stmt><Id>S1</Id>"
@@ -211,11 +228,11 @@ def test_malformed_camt053_is_rejected_naming_file_and_entry(content: bytes, mes
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"hello world", "not an MT940 statement"),
+        (b"hello world", "not an MT940 or MT942 statement"),
         (
             b":20:X\n:25:ACC\n:28C:7/1\n:60F:C260301EUR0,00\n:61:2603010301C5,00NTRFNONREF\n:86:x\n"
             b":61:26XX01C12,00NTRF\n:86:y\n:62F:C260301EUR17,00\n",
-            "statement 7/1, entry 2: the :61: line is not",
+            "statement ACC/7-1, entry 2: the :61: field '26XX01C12,00NTRF' does not have the MT940 layout",
         ),
         (b":20:X\n:25:ACC\n:28C:1/1\n:61:2603010301C12,00NTRFNONREF\n:86:x\n", "no currency"),
     ],
@@ -262,6 +279,6 @@ def test_camt053_entry_without_transaction_details_uses_the_entry_information() 
             "payer_iban": None,
             "remittance_info": "GUTSCHRIFT RE 9000012345",
             "bank_reference": "A1",
-            "statement_account": "DE44500105175407324931",
+            "account_id": "DE44500105175407324931",
         }
     ]
