@@ -17,13 +17,10 @@ files (the workbook is moved into place only now, after the publish) -> finish.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import resource
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,20 +31,20 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from receivables import aging as aging_rules
-from receivables import cash_application, dunning, kpis, reminders, worklist
+from receivables import cash_application, dunning, reminders
 from receivables import company_parts as parts
 from receivables.archive import archive_inputs
 from receivables.company_parts import MapParts
 from receivables.errors import InputRejected
 from receivables.extracts import ExtractSet, read_extract_set
-from receivables.money import to_decimal
 from receivables.outbox import DeliveryReport, deliver, enqueue
+from receivables.report_stage import Reports, build_reports, write_report_files
+from receivables.report_stage import report_links as report_links  # the flow's tasks link the report files
 from receivables.rules import Rules, load_rules
+from receivables.run_summary import email_counts, summarise
 from receivables.settings import Settings
 from receivables.validation import ValidatedSet, validate_extract_set
 from receivables.warehouse import connect, migrate, replace_for_as_of, run_lock
-from receivables.warehouse.database import money_sums, read_table
 from receivables.warehouse.dunning_history import dunning_allowed, previous_levels, write_dunning
 from receivables.warehouse.run_log import finish_run, start_run
 
@@ -107,31 +104,6 @@ class DunningStep:
     @property
     def counts(self) -> dict:
         return self.proposal.counts | {"state_written": self.write_state, "why_not": self.why_not}
-
-
-@dataclass
-class Reports:
-    aging: pd.DataFrame
-    kpis: pd.DataFrame
-    worklist: pd.DataFrame
-    missing_fx: list[str]
-    #: a large night's workbook, being written to a ``.partial`` file by a background process
-    #: while the reminders render; ``write_report_files`` collects it
-    workbook: Future | None = None
-
-    @property
-    def counts(self) -> dict:
-        return {
-            "aging_rows": len(self.aging),
-            "kpis": len(self.kpis),
-            "worklist": len(self.worklist),
-            "missing_fx": list(self.missing_fx),
-        }
-
-
-#: aging rows from which the workbook is written in a background process: below it, starting
-#: a process (~2 s) costs more than the workbook
-BACKGROUND_WORKBOOK_ROWS = 20_000
 
 
 @lru_cache(maxsize=8)
@@ -284,98 +256,6 @@ def _render_in_parts(
     return parts.combine_reminders(p.notices, list(rendered.values()))
 
 
-def build_reports(
-    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep
-) -> Reports:
-    """Stage 6: aging with base totals, KPIs and the collector worklist."""
-    f = validated.frames
-    config = run.rules.reporting
-    base = run.settings.base_currency
-    aged = aging_rules.age_open_items(cash.open_items_after, run.as_of, config.aging)
-    based = aging_rules.add_base_totals(aged, f["fx_rates"], base, run.as_of)
-    p = step.proposal
-    kpi_rows = kpis.compute_kpis(
-        cash.open_items_after,
-        run.as_of,
-        cleared_items=f["cleared_items"],
-        customers=f["customers"],
-        promises=f["promises"],
-        broken_promises=p.broken_promises,
-        disputes=f["disputes"],
-        unapplied=cash.unapplied,
-        payments=f["payments"],
-        fx_rates=f["fx_rates"],
-        base_currency=base,
-        previous_month_end_aging=_month_end_aging(run),
-        config=config.kpis,
-    )
-    work = worklist.build_worklist(
-        based.aging,
-        p.notices,
-        p.skipped,
-        p.broken_promises,
-        f["disputes"],
-        f["customers"],
-        cash.unapplied,
-        run.as_of,
-        config,
-        fx_rates=f["fx_rates"],
-        base_currency=base,
-    )
-    reports = Reports(
-        aging=based.aging, kpis=kpi_rows, worklist=work.assign(currency=base), missing_fx=list(based.missing_currencies)
-    )
-    if run.settings.render_workers > 1 and len(reports.aging) >= BACKGROUND_WORKBOOK_ROWS:
-        reports.workbook = _write_workbook_in_background(
-            _workbook_path(run).with_suffix(".xlsx.partial"), _report_sheets(validated, cash, step, reports)
-        )
-    return reports
-
-
-def _workbook_path(run: Run) -> Path:
-    return run.report_dir / f"receivables-{run.as_of.isoformat()}.xlsx"
-
-
-def _report_sheets(
-    validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports
-) -> dict:
-    from receivables import workbook
-
-    f = validated.frames
-    return workbook.report_sheets(
-        reports.aging,
-        reports.worklist,
-        cash.unapplied,
-        step.proposal.notices,
-        reports.kpis,
-        customers=f["customers"],
-        payments=f["payments"],
-    )
-
-
-def _write_workbook_in_background(path: Path, sheets: dict) -> Future:
-    """Start writing the workbook in another process (xlsxwriter takes ~30 s for a million
-    cells, which then overlaps rendering the reminders); the future gives its path."""
-    from receivables import workbook
-
-    # spawn, not fork: the caller may be a Prefect worker with threads holding locks
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    future = pool.submit(workbook.write_workbook, path, sheets)
-    pool.shutdown(wait=False)  # the submitted work still finishes; the process exits after it
-    return future
-
-
-def _month_end_aging(run: Run) -> pd.DataFrame | None:
-    """The aging the warehouse holds for the previous month end, or None without such a run."""
-    day = kpis.previous_month_end(run.as_of)
-    rows = read_table(run.engine, "aging", as_of=day)
-    if rows.empty:
-        history = read_table(run.engine, "run_log")
-        ran = not history[(history["as_of"] == day) & (history["status"] == "succeeded")].empty
-        return rows if ran else None
-    return aging_rules.aging_from_warehouse(rows)
-
-
 def publish(
     run: Run,
     validated: ValidatedSet,
@@ -415,125 +295,6 @@ def deliver_reminders(run: Run, step: DunningStep, queued: dict | None = None) -
     report = deliver(run.engine, run.settings, as_of=run.as_of)
     report.not_built = int((queued or {}).get("rejected", 0))
     return report
-
-
-def email_counts(report: DeliveryReport) -> dict:
-    """The run log's facts of a delivery."""
-    return {
-        "mode": report.mode,
-        "sent": report.sent,
-        "previewed": report.previewed,
-        "redirected": report.redirected,
-        "failed": report.failed_total,
-        "not_built": report.not_built,
-        "held": report.held,
-        "held_outstanding": report.held_outstanding,
-        "not_attempted": report.not_attempted,
-        "summary": report.summary(),
-    }
-
-
-def write_report_files(
-    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports
-) -> dict[str, str]:
-    """The finance users' workbook and the charts, under ``reports_dir/<as_of>/``."""
-    from receivables import charts, workbook
-
-    folder = run.report_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    book = _workbook_path(run)
-    if reports.workbook is not None:
-        # only a run that has published shows its workbook under the final name
-        os.replace(reports.workbook.result(), book)
-    else:
-        workbook.write_workbook(book, _report_sheets(validated, cash, step, reports))
-    config = run.rules.reporting
-    aging_png = charts.aging_chart(reports.aging, folder / "aging-by-bucket.png", config.aging)
-    history = money_sums(
-        run.engine, "aging", ["as_of", "currency"], [b.column for b in config.aging.buckets] + ["total"]
-    )
-    trend_png = charts.trend_chart(history, folder / "trend.png", config.aging)
-    # absolute: the paths are shown in artifacts and the CLI, read far from the run's folder
-    return {
-        "workbook": str(book.resolve()),
-        "aging_chart": str(Path(aging_png).resolve()),
-        "trend_chart": str(Path(trend_png).resolve()),
-    }
-
-
-def report_links(run: Run, files: dict[str, str]) -> dict[str, str]:
-    """Links to the report files under ``settings.reports_base_url`` (the share users open),
-    ``<url>/<as_of>/<file name>``; none without a base URL."""
-    base = (run.settings.reports_base_url or "").strip().rstrip("/")
-    if not base:
-        return {}
-    from urllib.parse import quote
-
-    return {name: f"{base}/{run.as_of.isoformat()}/{quote(Path(path).name)}" for name, path in files.items()}
-
-
-def summarise(
-    run: Run,
-    validated: ValidatedSet,
-    cash: cash_application.CashApplication | None = None,
-    reports: Reports | None = None,
-    files: dict | None = None,
-    step: DunningStep | None = None,
-    queued: dict | None = None,
-    delivered: DeliveryReport | None = None,
-) -> dict:
-    """The key numbers of a run for the CLI, the run log and the flow's artifacts, from the
-    stages' results (``queued``: what the publish put in the outbox; ``delivered``: the
-    delivery report)."""
-    items = cash.open_items_after if cash is not None else validated.frames["open_items"]
-    items = items[items["open_amount"] != 0]
-    totals = (
-        items.groupby(["company_code", "currency"], sort=True)["open_amount"].sum().reset_index()
-        if not items.empty
-        else pd.DataFrame(columns=["company_code", "currency", "open_amount"])
-    )
-    reasons = validated.quarantine["reason"].value_counts().head(5) if not validated.quarantine.empty else {}
-    summary = {
-        "run_id": run.run_id,
-        "flow_run_name": run.flow_run_name,
-        "as_of": run.as_of.isoformat(),
-        "mode": run.settings.effective_mail_mode,
-        "outcome": "succeeded",
-        "reminders": run.reminders,
-        "base_currency": run.settings.base_currency,
-        "extracts": validated.counts,
-        "quarantined_rows": validated.quarantined_rows,
-        "quarantine_reasons": [{"reason": str(r), "count": int(n)} for r, n in dict(reasons).items()],
-        "open_totals": [
-            {"company_code": r.company_code, "currency": r.currency, "open_amount": str(to_decimal(r.open_amount))}
-            for r in totals.itertuples()
-        ],
-        "cash_application": cash.counts if cash is not None else None,
-        "dunning": step.counts if step is not None else None,
-        "emails": email_counts(delivered) if delivered is not None else None,
-        "outbox": queued,
-        "files": files or {},
-        "file_links": report_links(run, files or {}),
-        "timings": dict(run.timings),
-        "peak_rss_mb": dict(run.peak_rss_mb),
-    }
-    if cash is not None:
-        applied = cash.applications[cash.applications["status"] == "applied"]
-        summary["cash_applied"] = [
-            {"currency": c, "amount": str(to_decimal(v))}
-            for c, v in applied.groupby("currency")["applied_amount"].sum().items()
-        ]
-    if reports is not None:
-        every = reports.kpis[reports.kpis["company_code"] == "ALL"]
-        summary["kpis"] = [
-            {"kpi": str(r.kpi), "value": None if pd.isna(r.value) else str(r.value), "unit": str(r.unit)}
-            for r in every.itertuples()
-            if "." not in str(r.kpi)
-        ]
-        summary["worklist"] = reports.worklist.head(10)[
-            ["rank", "company_code", "customer_id", "next_action", "reason"]
-        ].to_dict("records")
-    return summary
 
 
 def finish(run: Run, summary: dict) -> None:

@@ -1,19 +1,131 @@
-"""The run summary as a finance-ops person reads it at a glance (the Prefect artifact, the
-failure notice): what night, which mode, did it work, what went out, what was held back,
-where the files are.  KPIs and the worklist follow with labels and units instead of codes.
+"""The run summary: the key numbers of a run gathered from the stages' results
+(``summarise``, for the CLI, the run log and the flow's artifacts), and the same summary as a
+finance-ops person reads it at a glance (the Prefect artifact, the failure notice): what
+night, which mode, did it work, what went out, what was held back, where the files are.  KPIs
+and the worklist follow with labels and units instead of codes.
 
-Pure text from the summary dict of ``pipeline.summarise`` (or, for a run that never got that
-far, from the reason it stopped), so it is tested without Prefect.
+The text is made from the summary dict alone (or, for a run that never got that far, from the
+reason it stopped), so it is tested without Prefect.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
 from receivables.kpi_labels import HEADLINE, format_amount, format_kpi, format_money, kpi_label
+from receivables.money import to_decimal
+from receivables.report_stage import report_links
 from receivables.worklist import ACTION_LABELS
+
+if TYPE_CHECKING:  # the pipeline imports this module; its types only annotate here
+    from receivables.cash_application import CashApplication
+    from receivables.outbox import DeliveryReport
+    from receivables.pipeline import DunningStep, Run
+    from receivables.report_stage import Reports
+    from receivables.validation import ValidatedSet
 
 #: worklist reasons are cut to this many characters in tables meant for a screen
 REASON_WIDTH = 80
 OUTCOMES = {"succeeded": "Succeeded", "rejected": "Rejected (input refused, nothing written)", "failed": "Failed"}
+
+
+def summarise(
+    run: Run,
+    validated: ValidatedSet,
+    cash: CashApplication | None = None,
+    reports: Reports | None = None,
+    files: dict | None = None,
+    step: DunningStep | None = None,
+    queued: dict | None = None,
+    delivered: DeliveryReport | None = None,
+) -> dict:
+    """The key numbers of a run for the CLI, the run log and the flow's artifacts, from the
+    stages' results (``queued``: what the publish put in the outbox; ``delivered``: the
+    delivery report)."""
+    reasons = validated.quarantine["reason"].value_counts().head(5) if not validated.quarantine.empty else {}
+    summary = {
+        "run_id": run.run_id,
+        "flow_run_name": run.flow_run_name,
+        "as_of": run.as_of.isoformat(),
+        "mode": run.settings.effective_mail_mode,
+        "outcome": "succeeded",
+        "reminders": run.reminders,
+        "base_currency": run.settings.base_currency,
+        "extracts": validated.counts,
+        "quarantined_rows": validated.quarantined_rows,
+        "quarantine_reasons": [{"reason": str(r), "count": int(n)} for r, n in dict(reasons).items()],
+        "open_totals": _open_totals(validated, cash),
+        "cash_application": cash.counts if cash is not None else None,
+        "dunning": step.counts if step is not None else None,
+        "emails": email_counts(delivered) if delivered is not None else None,
+        "outbox": queued,
+        "files": files or {},
+        "file_links": report_links(run, files or {}),
+        "timings": dict(run.timings),
+        "peak_rss_mb": dict(run.peak_rss_mb),
+    }
+    if cash is not None:
+        summary["cash_applied"] = _cash_applied(cash)
+    if reports is not None:
+        summary |= _report_facts(reports)
+    return summary
+
+
+def _open_totals(validated: ValidatedSet, cash: CashApplication | None) -> list[dict]:
+    """The open amount per company code and currency, after the cash applied (if any)."""
+    items = cash.open_items_after if cash is not None else validated.frames["open_items"]
+    items = items[items["open_amount"] != 0]
+    totals = (
+        items.groupby(["company_code", "currency"], sort=True)["open_amount"].sum().reset_index()
+        if not items.empty
+        else pd.DataFrame(columns=["company_code", "currency", "open_amount"])
+    )
+    return [
+        {"company_code": r.company_code, "currency": r.currency, "open_amount": str(to_decimal(r.open_amount))}
+        for r in totals.itertuples()
+    ]
+
+
+def _cash_applied(cash: CashApplication) -> list[dict]:
+    applied = cash.applications[cash.applications["status"] == "applied"]
+    return [
+        {"currency": c, "amount": str(to_decimal(v))}
+        for c, v in applied.groupby("currency")["applied_amount"].sum().items()
+    ]
+
+
+def _report_facts(reports: Reports) -> dict:
+    """The headline KPIs of all company codes (a KPI with a group, such as per reason, left
+    out) and the top of the worklist."""
+    every = reports.kpis[reports.kpis["company_code"] == "ALL"]
+    return {
+        "kpis": [
+            {"kpi": str(r.kpi), "value": None if pd.isna(r.value) else str(r.value), "unit": str(r.unit)}
+            for r in every.itertuples()
+            if "." not in str(r.kpi)
+        ],
+        "worklist": reports.worklist.head(10)[["rank", "company_code", "customer_id", "next_action", "reason"]].to_dict(
+            "records"
+        ),
+    }
+
+
+def email_counts(report: DeliveryReport) -> dict:
+    """The run log's facts of a delivery."""
+    return {
+        "mode": report.mode,
+        "sent": report.sent,
+        "previewed": report.previewed,
+        "redirected": report.redirected,
+        "failed": report.failed_total,
+        "not_built": report.not_built,
+        "held": report.held,
+        "held_outstanding": report.held_outstanding,
+        "not_attempted": report.not_attempted,
+        "summary": report.summary(),
+    }
 
 
 def email_line(emails: dict | None, reminders: bool = True) -> str:

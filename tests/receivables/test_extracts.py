@@ -233,7 +233,7 @@ def _format(cents: int, fmt: TextFormat) -> str:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(min_value=-(10**13), max_value=10**13), min_size=1, max_size=30), st.booleans())
 def test_amount_text_round_trips_to_the_cent(values: list[int], german: bool) -> None:
-    from receivables.extracts import _money
+    from receivables.extracts.coercion import _money
 
     fmt = TextFormat(decimal=",", thousands=".", trailing_minus=True) if german else TextFormat()
     series = pd.Series([_format(v, fmt) for v in values], dtype="string")

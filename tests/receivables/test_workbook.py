@@ -262,11 +262,11 @@ def test_a_nights_workbook_is_the_same_written_in_the_background(
 ) -> None:
     """A large night writes its workbook in another process while the reminders render: the
     file is the one the run's own process writes, and appears only once the run published."""
-    from receivables import pipeline
+    from receivables import pipeline, report_stage
     from receivables.settings import load_settings
     from tests.conftest import VALID_AS_OF, VALID_SET, write_set
 
-    monkeypatch.setattr(pipeline, "BACKGROUND_WORKBOOK_ROWS", 1)
+    monkeypatch.setattr(report_stage, "BACKGROUND_WORKBOOK_ROWS", 1)
     books = {}
     real_publish = pipeline.publish
     for mode, render_workers in (("inline", 1), ("background", 2)):
