@@ -34,8 +34,8 @@ from tasks.cash_application import apply_cash_task
 from tasks.company_parts import map_company_parts
 from tasks.dunning import dunning_task
 from tasks.failures import Rejection
-from tasks.ingest import ingest_task, validate_task
-from tasks.notifications import notification_note, notify_finance_ops
+from tasks.ingest import ingest_task, preflight_task, validate_task
+from tasks.notifications import notification_note, notify_finance_ops, notify_held_companies
 from tasks.reminders import deliver_task, render_task
 from tasks.reporting import outcome_artifact, report_files_task, reports_task, summary_task
 from tasks.secrets import with_smtp_password
@@ -123,6 +123,7 @@ def nightly(
         return _stopped(as_of, settings.effective_mail_mode, exc, run=run)
     try:
         summary = pipeline.nightly_stages(run, _call_stage)
+        notify_held_companies(summary, config)
     except Rejection as exc:
         return _rejected(run, exc)
     except BaseException as exc:
@@ -136,6 +137,7 @@ def nightly(
 TASKS = {
     "ingest": ingest_task,
     "validate": validate_task,
+    "preflight": preflight_task,
     "archive": archive_task,
     "cash_application": apply_cash_task,
     "dunning": dunning_task,

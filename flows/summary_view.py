@@ -52,6 +52,17 @@ def print_summary(out: Console, summary: dict) -> None:
                 for k in headline_kpis(summary["kpis"])
             )
         )
+    if summary.get("held_companies"):
+        out.print(
+            f"Held back: company code(s) {', '.join(summary['held_companies'])}: cash applied and reported, "
+            "no dunning and no reminders until configured.",
+            markup=False,
+            highlight=False,
+        )
+    for problem in summary.get("configuration_problems") or []:
+        out.print(f"Configuration: {problem}", markup=False, highlight=False, soft_wrap=True)
+    for warning in summary.get("data_warnings") or []:
+        out.print(f"Data warning: {warning}", markup=False, highlight=False)
     for name, path in summary.get("files", {}).items():
         out.print(f"{name}: {path}")
     out.print(

@@ -6,7 +6,8 @@ Prefect task, and on a distributed runner hands the per-company stages a mapper 
 task per company code (``receivables.company_parts`` splits and combines).  Each stage
 function takes the ``Run`` it belongs to and returns plain data.
 
-Order and why: ingest -> validate (nothing is written before the gate passes) -> archive ->
+Order and why: ingest -> validate (nothing is written before the gate passes) -> preflight
+(the configuration checked against the extracts, still before any write) -> archive ->
 apply cash -> dunning -> build reports (a large night's workbook then goes on being written in
 a background process) -> render reminders -> **publish** (every warehouse row
 of this as_of in one transaction: quarantine, cash applications, unapplied cash, dunning
@@ -35,9 +36,10 @@ from receivables import cash_application, dunning, reminders
 from receivables import company_parts as parts
 from receivables.archive import archive_inputs
 from receivables.company_parts import MapParts
-from receivables.errors import InputRejected
+from receivables.errors import ConfigError, InputRejected
 from receivables.extracts import ExtractSet, read_extract_set
 from receivables.outbox import DeliveryReport, deliver, enqueue
+from receivables.preflight import Preflight, preflight
 from receivables.report_stage import Reports, build_reports, write_report_files
 from receivables.report_stage import report_links as report_links  # the flow's tasks link the report files
 from receivables.rules import Rules, load_rules
@@ -162,6 +164,17 @@ def validate(run: Run, extracts: ExtractSet) -> ValidatedSet:
     return validate_extract_set(extracts, run.as_of, run.rules.folder)
 
 
+def check_configuration(run: Run, validated: ValidatedSet) -> Preflight:
+    """After the gate, before anything is written: the configuration checked against the
+    extracts (``receivables.preflight``).  A problem of the whole night (send mode without a
+    mail server) rejects the run; a company without creditor details is only held back."""
+    checked = preflight(run.rules, run.settings, validated.frames, run.as_of, reminders=run.reminders)
+    whole_night = [p for p in checked.errors if p.check == "mail"]
+    if whole_night:
+        raise ConfigError(" ".join(p.paragraph() for p in whole_night))
+    return checked
+
+
 def archive(run: Run, extracts: ExtractSet) -> Path:
     """After the gate: keep the raw inputs with their sha256 for audit and replay."""
     return archive_inputs(extracts, run.settings.archive_dir, run.as_of, run.run_id)
@@ -192,11 +205,16 @@ def apply_cash(
 
 
 def propose_dunning(
-    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, map_parts: MapParts | None = None
+    run: Run,
+    validated: ValidatedSet,
+    cash: cash_application.CashApplication,
+    checked: Preflight | None = None,
+    map_parts: MapParts | None = None,
 ) -> DunningStep:
     """Stage 4: who is dunned today.  The proposal is always computed (reports show it); it
-    becomes dunning state only for the latest date, or an earlier one when asked.  With
-    ``map_parts``, one part per company code."""
+    becomes dunning state only for the latest date, or an earlier one when asked.  The
+    companies the preflight holds back get no notice.  With ``map_parts``, one part per
+    company code."""
     history = dunning_history(run)
     codes = _split_codes(validated, map_parts)
     policies = run.rules.dunning
@@ -209,6 +227,8 @@ def propose_dunning(
         }
         proposals = map_parts("dunning", parts.propose_company_dunning, args)
         proposal = parts.combine_dunning(list(proposals.values()), run.as_of)
+    if checked is not None:
+        proposal = dunning.hold_companies(proposal, checked.held_companies)
     return decide_dunning(run, proposal)
 
 
@@ -347,10 +367,12 @@ def nightly_stages(run: Run, call: CallStage = direct) -> dict:
     validated = stage("validate", validate, run, extracts)
     run.counts["extracts"] = validated.counts
     run.counts["quarantined_rows"] = validated.quarantined_rows
+    checked = stage("preflight", check_configuration, run, validated)
+    run.counts["preflight"] = checked.counts()
     stage("archive", archive, run, extracts)
     cash = stage("cash_application", apply_cash, run, validated)
     run.counts["cash_application"] = cash.counts
-    step = stage("dunning", propose_dunning, run, validated, cash)
+    step = stage("dunning", propose_dunning, run, validated, cash, checked)
     run.counts["dunning"] = step.counts
     # reports first: on a large night they start the workbook in a background process, which
     # then runs while the reminders render
@@ -364,7 +386,7 @@ def nightly_stages(run: Run, call: CallStage = direct) -> dict:
     if delivered is not None:
         run.counts["emails"] = email_counts(delivered)
     files = stage("report_files", write_report_files, run, validated, cash, step, reports)
-    summary = call("summarise", summarise, run, validated, cash, reports, files, step, queued, delivered)
+    summary = call("summarise", summarise, run, validated, cash, reports, files, step, queued, delivered, checked)
     summary = summary | {"input_hashes": extracts.input_hashes()}
     call("finish", finish, run, summary)
     return summary

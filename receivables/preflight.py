@@ -142,7 +142,9 @@ def language_problems(rules: Rules, frames: dict[str, pd.DataFrame]) -> list[Pro
         return []
     wanted = customers["language"].dropna().astype(str).str.strip().str.lower()
     counts = wanted[wanted != ""].value_counts().sort_index()
-    templates = {lvl.template for policy in rules.dunning.policies.values() for lvl in policy.levels}
+    templates = {
+        lvl.template for policy in rules.dunning.policies.values() for lvl in policy.levels if lvl.action == "email"
+    }
     problems = []
     for language, n in counts.items():
         if language == FALLBACK_LANGUAGE:

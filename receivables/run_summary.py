@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the pipeline imports this module; its types only annotate h
     from receivables.cash_application import CashApplication
     from receivables.outbox import DeliveryReport
     from receivables.pipeline import DunningStep, Run
+    from receivables.preflight import Preflight
     from receivables.report_stage import Reports
     from receivables.validation import ValidatedSet
 
@@ -40,6 +41,7 @@ def summarise(
     step: DunningStep | None = None,
     queued: dict | None = None,
     delivered: DeliveryReport | None = None,
+    checked: Preflight | None = None,
 ) -> dict:
     """The key numbers of a run for the CLI, the run log and the flow's artifacts, from the
     stages' results (``queued``: what the publish put in the outbox; ``delivered``: the
@@ -65,6 +67,9 @@ def summarise(
         "file_links": report_links(run, files or {}),
         "timings": dict(run.timings),
         "peak_rss_mb": dict(run.peak_rss_mb),
+        "held_companies": checked.held_companies if checked is not None else [],
+        "configuration_problems": [p.paragraph() for p in checked.problems] if checked is not None else [],
+        "data_warnings": [f"{n:,} row(s): {reason}" for reason, n in validated.warning_counts().items()],
     }
     if cash is not None:
         summary["cash_applied"] = _cash_applied(cash)
@@ -140,7 +145,7 @@ def email_line(emails: dict | None, reminders: bool = True) -> str:
     if emails.get("not_built"):
         text += f" ({emails['not_built']} could not be built: no usable address)"
     if emails.get("held_outstanding"):
-        text += f"; {emails['held_outstanding']} held awaiting review (`receivables history`, outbox)"
+        text += f"; {emails['held_outstanding']} held awaiting review (`receivables outbox list --status held`)"
     return text
 
 
@@ -200,6 +205,10 @@ def summary_markdown(summary: dict) -> str:
     if totals:
         lines += ["", "## Open receivables after cash application", "", "| company | open amount |", "| --- | ---: |"]
         lines += [f"| {t['company_code']} | {format_money(t['open_amount'], t['currency'])} |" for t in totals]
+    problems = summary.get("configuration_problems") or []
+    if problems:
+        lines += ["", "## Configuration problems", ""]
+        lines += [f"- {p}".replace("\n", "\n  ") for p in problems]
     extracts = summary.get("extracts") or {}
     if extracts:
         lines += ["", "## Extracts", "", "| extract | read | accepted | quarantined |", "| --- | ---: | ---: | ---: |"]
@@ -274,4 +283,11 @@ def _facts(summary: dict, reason: str | None = None) -> list[str]:
         int(summary.get("quarantined_rows") or 0), summary.get("quarantine_reasons"), summary.get("run_id")
     )
     lines.append(f"| Quarantined rows | {quarantined} |")
+    if summary.get("held_companies"):
+        lines.append(
+            f"| Held back | {', '.join(summary['held_companies'])}: no creditor details yet; cash applied "
+            "and reported, no dunning, no reminders |"
+        )
+    for warning in summary.get("data_warnings") or []:
+        lines.append(f"| Data warning | {warning} |")
     return lines

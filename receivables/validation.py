@@ -1,7 +1,9 @@
 """Stage 2: validate the extract set with the great-expectations suites in ``configs/expectations``.
 
 Each expectation carries ``meta.severity``: ``critical`` stops the run before any side effect
-(exit 2), ``row`` quarantines the failing rows with ``meta.reason``.  Values that could not be
+(exit 2), ``row`` quarantines the failing rows with ``meta.reason``, ``warning`` keeps them
+and reports them (``ValidatedSet.warnings``): a real name such as ``+Plus Logistik GmbH`` is
+data to keep, and the protection against formulas belongs on output.  Values that could not be
 read as their type (from ``receivables.extracts``) are quarantined the same way.  Every input
 row ends up accepted or quarantined; ``ValidatedSet.counts`` proves it per extract.
 """
@@ -12,7 +14,7 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +36,7 @@ from receivables.schemas import DISPUTE_REASONS, DOCUMENT_TYPES, EXTRACTS
 CUSTOMER_ACCEPTED = "_customer_accepted"
 DERIVED = {CUSTOMER_ACCEPTED: "customer_id"}
 QUARANTINE_COLUMNS = ROW_ERROR_COLUMNS
+SEVERITIES = ("critical", "row", "warning")
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,14 @@ class ValidatedSet:
     frames: dict[str, pd.DataFrame]
     quarantine: pd.DataFrame
     counts: dict[str, dict[str, int]]
+    #: rows kept although an expectation of severity ``warning`` failed (quarantine columns)
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUARANTINE_COLUMNS))
+
+    def warning_counts(self) -> dict[str, int]:
+        """Rows kept with a warning, by reason (e.g. a name that starts like a formula)."""
+        if self.warnings.empty:
+            return {}
+        return {str(k): int(v) for k, v in self.warnings["reason"].value_counts().sort_index().items()}
 
     @property
     def quarantined_rows(self) -> int:
@@ -68,10 +79,10 @@ def load_suite(extract: str, suites: ConfigFolder | Path = ConfigFolder()) -> di
         raise ConfigError(f"Validation suite {path} is not valid JSON: {exc}.") from exc
     for i, exp in enumerate(suite.get("expectations", [])):
         severity = exp.get("meta", {}).get("severity")
-        if severity not in ("critical", "row"):
+        if severity not in SEVERITIES:
             raise ConfigError(
                 f"Validation suite {path}, expectation {i + 1} ({exp.get('type')}): "
-                "meta.severity must be 'critical' or 'row'."
+                "meta.severity must be 'critical', 'row' or 'warning'."
             )
     return suite
 
@@ -85,6 +96,7 @@ def validate_extract_set(
     params = _reference_values(as_of)
     accepted: dict[str, pd.DataFrame] = {}
     quarantine: list[pd.DataFrame] = [extracts.row_errors]
+    warned: list[pd.DataFrame] = []
     counts: dict[str, dict[str, int]] = {}
     raw_customer_ids: set[str] = set()
     for name, extract in EXTRACTS.items():
@@ -99,6 +111,8 @@ def validate_extract_set(
         if source is None and not extract.required:
             suite = {**suite, "expectations": [e for e in suite["expectations"] if e["meta"]["severity"] != "critical"]}
         failures = runner.run(name, suite, readable, params, file)
+        warned.append(failures[failures["severity"] == "warning"].drop(columns="severity"))
+        failures = failures[failures["severity"] != "warning"].drop(columns="severity")
         if name != "customers" and not failures.empty:
             failures = _explain_customer_refs(failures, raw_customer_ids)
         quarantine.append(failures)
@@ -110,15 +124,17 @@ def validate_extract_set(
             raise ReceivablesError(f"Row accounting failed for {name}: {counts[name]}")
         if name == "customers":
             params["customer_ids"] = set(good["customer_id"])
-    records = (
-        pd.concat([q for q in quarantine if not q.empty], ignore_index=True)
-        if any(not q.empty for q in quarantine)
-        else pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    )
-    records = records.sort_values(["extract", "row_number", "column"], kind="stable", key=_extract_order).reset_index(
-        drop=True
-    )
-    return ValidatedSet(frames=accepted, quarantine=records[QUARANTINE_COLUMNS], counts=counts)
+    records = _records(quarantine)
+    warnings = _records(warned)
+    return ValidatedSet(frames=accepted, quarantine=records[QUARANTINE_COLUMNS], counts=counts, warnings=warnings)
+
+
+def _records(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Row records of every extract in one frame, by extract, row and column."""
+    kept = [q for q in parts if not q.empty]
+    records = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    records = records.sort_values(["extract", "row_number", "column"], kind="stable", key=_extract_order)
+    return records.reset_index(drop=True)[QUARANTINE_COLUMNS]
 
 
 def _extract_order(col: pd.Series) -> pd.Series:
@@ -268,9 +284,10 @@ def _failures(result: Any, name: str, frame: pd.DataFrame, file: str) -> pd.Data
                     "column": "+".join(columns) or "(row)",
                     "value": _render(values),
                     "reason": meta.get("reason", config.type),
+                    "severity": meta.get("severity"),
                 }
             )
-    return pd.DataFrame(records, columns=QUARANTINE_COLUMNS).astype({"row_number": "int64"})
+    return pd.DataFrame(records, columns=[*QUARANTINE_COLUMNS, "severity"]).astype({"row_number": "int64"})
 
 
 def _is_in(values: pd.Series, known: set) -> np.ndarray:

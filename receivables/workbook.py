@@ -27,6 +27,7 @@ import pandas as pd
 import xlsxwriter
 
 from receivables.aging import DEFAULT_BUCKETS, AgingConfig
+from receivables.cell_text import neutralise
 from receivables.errors import ReceivablesError
 
 #: column names that hold integer cents in the pipeline's frames
@@ -88,16 +89,9 @@ def labels_for(config: AgingConfig) -> dict[str, str]:
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_TEXT = 32_767
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _BAD_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
 _MAX_WIDTH = 60
 _WIDTH_SAMPLE = 2000
-
-
-def neutralise(text: str) -> str:
-    """Text that a spreadsheet would read as a formula (starts with = + - @, tab or CR) with a
-    leading apostrophe, so it shows and stays as text; any other text as it is."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _sheet_name(name: str, taken: set[str]) -> str:

@@ -1,4 +1,4 @@
-"""Stages 1-2 as tasks: read the extract set, then the great-expectations gate."""
+"""Stages 1-2 as tasks: read the extract set, the great-expectations gate, then the preflight."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from receivables import pipeline
 from receivables.extracts import ExtractSet
 from receivables.pipeline import Run
+from receivables.preflight import Preflight
 from receivables.validation import ValidatedSet
 from tasks.failures import rejection_as_value, transient_only
 
@@ -34,3 +35,15 @@ def validate_task(run: Run, extracts: ExtractSet) -> ValidatedSet:
         ", ".join(f"{k} {v['accepted']}/{v['read']}" for k, v in validated.counts.items() if v["read"]),
     )
     return validated
+
+
+@task(name="preflight", cache_policy=NO_CACHE)
+@rejection_as_value
+def preflight_task(run: Run, validated: ValidatedSet) -> Preflight:
+    checked = pipeline.check_configuration(run, validated)
+    logger = get_run_logger()
+    for problem in checked.problems:
+        # a configuration problem is a paragraph to act on, never a traceback
+        log = logger.warning if problem.severity == "error" else logger.info
+        log("configuration: %s", problem.paragraph())
+    return checked

@@ -37,6 +37,38 @@ def notify_finance_ops(flow, flow_run, state) -> None:
     logger = flow_run_logger(flow_run, flow)
     subject, body, secrets = failure_notice(flow_run, state)
     logger.error("%s: %s", subject, _scrub(state.message or "", secrets))
+    _send_notice(logger, subject, body, secrets, flow_run.parameters.get("config"))
+
+
+def notify_held_companies(summary: dict, config: str | None = None) -> None:
+    """A run that held company codes back succeeded for the others, but those customers got
+    no reminder tonight: finance ops hear of it the same way as of a failure."""
+    from prefect.logging import get_run_logger
+
+    held = summary.get("held_companies") or []
+    if not held:
+        return
+    logger = get_run_logger()
+    secrets = _secrets(config)
+    subject = f"[receivables] run for {summary['as_of']}: company code(s) {', '.join(held)} held back"
+    problems = [p for p in summary.get("configuration_problems") or [] if any(code in p for code in held)]
+    lines = [
+        f"The receivables run for {summary['as_of']} succeeded, but the configuration cannot yet print a "
+        f"letter for company code(s) {', '.join(held)}: their cash was applied and reported, their dunning "
+        "did not advance and none of their reminders went out.",
+        "",
+        *problems,
+        "",
+        f"Flow run: {summary.get('flow_run_name') or summary.get('run_id')}",
+        "Fix the configuration (`receivables validate` lists every problem with its fix) and rerun the date.",
+    ]
+    logger.warning("%s.", subject)
+    _send_notice(logger, subject, _scrub("\n".join(lines), secrets) + "\n", secrets, config)
+
+
+def _send_notice(logger, subject: str, body: str, secrets: list[str], config: str | None) -> None:
+    """Email the notice to ``RECEIVABLES_OPS_EMAIL`` and/or call the Prefect block; a notice
+    that cannot go out is logged and never raises."""
     recipients = _ops_recipients()
     block = os.environ.get(OPS_NOTIFY_BLOCK)
     if not recipients and not block:
@@ -49,11 +81,11 @@ def notify_finance_ops(flow, flow_run, state) -> None:
         return
     if recipients:
         try:
-            send_ops_email(recipients, subject, body, flow_run.parameters.get("config"))
-            logger.info("Failure notice emailed to %s.", ", ".join(recipients))
+            send_ops_email(recipients, subject, body, config)
+            logger.info("Notice emailed to %s.", ", ".join(recipients))
         except Exception as exc:  # a notice that cannot go out must not mask the failure itself
             logger.error(
-                "The failure notice could not be emailed to %s: %s",
+                "The notice could not be emailed to %s: %s",
                 ", ".join(recipients),
                 _scrub(f"{type(exc).__name__}: {exc}", secrets),
             )
@@ -62,11 +94,9 @@ def notify_finance_ops(flow, flow_run, state) -> None:
             from prefect.blocks.core import Block
 
             Block.load(block, _sync=True).notify(body, subject=subject, _sync=True)
-            logger.info("Failure notice sent through the Prefect block %s.", block)
+            logger.info("Notice sent through the Prefect block %s.", block)
         except Exception as exc:
-            logger.error(
-                "The failure notice could not be sent through the Prefect block %s: %s", block, type(exc).__name__
-            )
+            logger.error("The notice could not be sent through the Prefect block %s: %s", block, type(exc).__name__)
 
 
 def failure_notice(flow_run, state) -> tuple[str, str, list[str]]:

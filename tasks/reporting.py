@@ -43,8 +43,9 @@ def summary_task(
     step=None,
     queued: dict | None = None,
     delivered=None,
+    checked=None,
 ) -> dict:
-    summary = pipeline.summarise(run, validated, cash, reports, files, step, queued, delivered)
+    summary = pipeline.summarise(run, validated, cash, reports, files, step, queued, delivered, checked)
     create_markdown_artifact(
         key="run-summary", markdown=run_summary.summary_markdown(summary), description=f"AR run {run.as_of}"
     )

@@ -94,17 +94,21 @@ from receivables.dunning.policies import (
 )
 from receivables.dunning.proposal import (
     BROKEN_PROMISE_COLUMNS,
+    COMPANY_NOT_CONFIGURED,
     HISTORY_COLUMNS,
     ITEM_COLUMNS,
     NOTICE_COLUMNS,
     SKIP_REASONS,
     SKIPPED_COLUMNS,
     DunningProposal,
+    hold_companies,
     notice_id,
     typed_frame,
 )
 
 __all__ = [
+    "COMPANY_NOT_CONFIGURED",
+    "hold_companies",
     "BROKEN_PROMISE_COLUMNS",
     "EXCLUSION_REASONS",
     "HISTORY_COLUMNS",

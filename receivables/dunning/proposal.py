@@ -16,8 +16,10 @@ from receivables.dunning.exclusions import EXCLUSION_REASONS
 from receivables.dunning.levels import HOLD_REASONS
 from receivables.dunning.policy_table import _PolicyTable
 
+#: an item of a company code whose creditor details the configuration lacks (preflight)
+COMPANY_NOT_CONFIGURED = "COMPANY_NOT_CONFIGURED"
 #: the ``reason`` of a skipped item: excluded, or dunnable but holding its level
-SKIP_REASONS = EXCLUSION_REASONS + HOLD_REASONS
+SKIP_REASONS = (*EXCLUSION_REASONS, *HOLD_REASONS, COMPANY_NOT_CONFIGURED)
 
 NOTICE_COLUMNS = [
     "notice_id",
@@ -166,3 +168,34 @@ def typed_frame(f: Columns | pd.DataFrame, columns: list[str], order: list[str] 
             pd.array(np.asarray(values, dtype=object), dtype="string") if dtype == "string" else values.astype(dtype)
         )
     return pd.DataFrame(data)
+
+
+def hold_companies(proposal: DunningProposal, codes: list[str]) -> DunningProposal:
+    """The proposal without the notices of company codes no letter can be printed for yet:
+    their items keep their previous level and are listed as skipped (COMPANY_NOT_CONFIGURED),
+    so their dunning resumes where it stood once the company is configured."""
+    if not codes:
+        return proposal
+    held = proposal.items["company_code"].astype(str).isin(codes).to_numpy()
+    items = proposal.items[held]
+    waiting = pd.DataFrame(
+        {
+            "company_code": items["company_code"],
+            "document_no": items["document_no"],
+            "customer_id": items["customer_id"],
+            "currency": items["currency"],
+            "reason": COMPANY_NOT_CONFIGURED,
+            "level": items["previous_level"],
+            "days_past_due": items["days_past_due"],
+            "open_amount": items["open_amount"],
+        }
+    )
+    skipped = pd.concat([proposal.skipped, waiting.astype(proposal.skipped.dtypes.to_dict())], ignore_index=True)
+    notices = proposal.notices[~proposal.notices["company_code"].astype(str).isin(codes).to_numpy()]
+    return DunningProposal(
+        as_of=proposal.as_of,
+        notices=notices.reset_index(drop=True),
+        items=proposal.items[~held].reset_index(drop=True),
+        skipped=skipped,
+        broken_promises=proposal.broken_promises,
+    )

@@ -16,6 +16,7 @@ from typing import Any
 from babel import Locale
 from babel.numbers import get_decimal_symbol
 
+from receivables.cell_text import neutralise
 from receivables.money import to_decimal
 from receivables.reminders.cells import _as_date, _cents, _missing, _records, _text
 from receivables.reminders.templates import FALLBACK_LANGUAGE
@@ -25,17 +26,6 @@ CSV_MIMETYPE = "text/csv"
 
 #: (filename, content, mimetype)
 Attachment = tuple[str, bytes, str]
-
-# spreadsheet applications evaluate a cell that starts like this as a formula (CWE-1236)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def neutralise(value: str) -> str:
-    """A text cell made inert for spreadsheets: a leading = + - @ (or tab/CR) gets a quote."""
-    if value and (value[0] in _FORMULA_START or value.lstrip()[:1] in _FORMULA_START):
-        return "'" + value
-    return value
-
 
 _STATEMENT_COLUMNS = (
     "document_no",

@@ -123,9 +123,11 @@ CASES = {
             ("disputes", 2, "quarantined in the customers extract"),
         ],
     ),
-    "formula_in_name": Quarantined(
-        _replace("customers.csv", "Café Peñalver S.L.", "=2+5+cmd|' /C calc'!A0"),
-        [("customers", 3, "formula"), ("open_items", 5, "quarantined in the customers extract")],
+    # a name that starts like a formula is a real name (+Plus Logistik GmbH): kept, see
+    # tests/cross_cutting/test_security.py; a tab in it is not
+    "tab_in_name": Quarantined(
+        _replace("customers.csv", "Café Peñalver S.L.", "Café\tPeñalver S.L."),
+        [("customers", 3, "tab"), ("open_items", 5, "quarantined in the customers extract")],
     ),
     "due_before_document": Quarantined(
         _replace("open_items.csv", "2026-10-01,2026-10-31", "2026-10-01,2026-09-30"),

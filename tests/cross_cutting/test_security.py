@@ -258,14 +258,61 @@ def test_crlf_in_a_customer_name_or_email_never_becomes_a_header(workdir: Path, 
         assert {k.lower() for k in msg.keys()} - allowed == set(), msg.keys()
 
 
-def test_formula_in_a_customer_name_is_quarantined(workdir: Path, valid_set: Path) -> None:
-    customers = EXTRACTS["customers.csv"].replace("Acme Supply Inc.", '"=HYPERLINK(""http://evil.example"",""Click"")"')
+def test_names_that_start_like_a_formula_are_kept_and_inert_in_every_output(
+    workdir: Path, valid_set: Path, cli
+) -> None:
+    """Real names start with + - @ (``+Plus Logistik GmbH``): quarantining them dropped the
+    customer's items from dunning and aging.  They are kept with a warning, and every
+    spreadsheet and CSV the run writes shows them as text."""
+    hyperlink = '=HYPERLINK("http://evil.example","Click")'
+    customers = (
+        EXTRACTS["customers.csv"]
+        .replace("Müller & Söhne GmbH", '"' + hyperlink.replace('"', '""') + '"')
+        .replace("Café Peñalver S.L.", "+Plus Logistik GmbH")
+    )
     write_set(valid_set, dict(EXTRACTS, **{"customers.csv": customers}))
-    summary = pipeline.run_nightly(str(valid_set), AS_OF, load_settings())
-    assert summary["extracts"]["customers"]["quarantined"] == 1
-    rows = pd.read_sql("SELECT * FROM quarantine", pipeline.warehouse_engine(load_settings().db_url))
-    hit = rows[(rows["extract"] == "customers") & (rows["column"] == "name")]
-    assert len(hit) == 1 and hit.iloc[0]["value"].startswith("=HYPERLINK") and "formula" in hit.iloc[0]["reason"]
+    summary = pipeline.run_nightly(str(valid_set), AS_OF, load_settings(mail_mode="preview"))
+    assert summary["extracts"]["customers"]["quarantined"] == 0 and summary["quarantined_rows"] == 0
+    assert summary["data_warnings"] == [
+        "2 row(s): name starts like a spreadsheet formula (= + - @): kept, and written as text in every "
+        "spreadsheet and CSV"
+    ]
+    # the customer's items stay in the aging and its reminder goes out
+    aging = pd.read_sql("SELECT customer_id, total FROM aging", pipeline.warehouse_engine(load_settings().db_url))
+    assert {"C001", "C002"} <= set(aging["customer_id"])
+
+    cells = _cells(Path(summary["files"]["workbook"]))
+    assert all(c.data_type != "f" for c in cells), [c.value for c in cells if c.data_type == "f"]
+    texts = {str(c.value) for c in cells}
+    assert "'" + hyperlink in texts and "'+Plus Logistik GmbH" in texts
+
+    (c001,) = [
+        m
+        for m in (email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in workdir.rglob("*.eml"))
+        if "mueller-soehne" in str(m["To"])
+    ]
+    for part in c001.iter_attachments():
+        name = str(part.get_filename())
+        if name.endswith(".xlsx"):
+            cells = _cells(part.get_content())
+            assert all(c.data_type != "f" for c in cells)
+        elif name.endswith(".csv"):
+            content = part.get_content()
+            text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+            fields = [f for line in text.splitlines() for f in line.replace(",", ";").split(";")]
+            assert not any(f.strip('"').startswith(("=", "+", "@")) for f in fields), fields
+
+    # the quarantine CSV of `validate`: a rejected value that looks like a formula stays text
+    bad = EXTRACTS["open_items.csv"].replace("RF18539007547034", "=cmd|' /C calc'!A0").replace(
+        "2380.50,1380.50", "=1+1,1380.50"
+    )
+    write_set(valid_set, {"open_items.csv": bad})
+    out = workdir / "quarantine.csv"
+    result = cli("validate", "--extracts", str(valid_set), "--as-of", VALID_AS_OF, "--quarantine-csv", str(out))
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert "'=1+1" in set(rows["value"]), rows
+    assert not any(v.startswith(("=", "+", "@")) for col in rows.columns for v in rows[col])
 
 
 FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+SUM(1,2)", "@SUM(1+1)", "-2+3+cmd|' /C calc'!A0"]
