@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.outbox_commands import outbox_app
+
 app = typer.Typer(
     name="receivables",
     help="Nightly accounts-receivable collections pipeline.",
@@ -25,6 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+# `receivables outbox list|release|mark-sent|cancel`: a group of its own (flows/outbox_commands.py)
+app.add_typer(outbox_app, name="outbox")
 out = Console()
 err = Console(stderr=True)
 
@@ -177,7 +181,12 @@ def validate(
             q.add_row(r.extract, str(r.row_number), r.column, "" if r.value is None else str(r.value)[:40], r.reason)
         out.print(q)
     if quarantine_csv:
-        validated.quarantine.to_csv(quarantine_csv, index=False)
+        from receivables.cell_text import neutralise
+
+        # the file is opened in a spreadsheet: a rejected value is text, never a formula
+        validated.quarantine.map(lambda v: neutralise(v) if isinstance(v, str) else v).to_csv(
+            quarantine_csv, index=False
+        )
     _print_problems(checked)
     if checked.errors:
         raise typer.Exit(2)

@@ -4,7 +4,9 @@ repeated.
 A crash between talking to SMTP and committing ``sent`` leaves a row ``sending``; the next
 ``deliver`` turns every such row into ``held``: nobody knows whether the server accepted it, so
 it is never resent automatically.  An operator checks the mail server log for the row's
-Message-ID and calls ``release_held`` (resend) or ``mark_held_sent`` (it did go out).
+Message-ID and runs ``receivables outbox release KEY`` (``release_held``: resend) or
+``receivables outbox mark-sent KEY`` (``mark_held_sent``: it did go out); ``release --as-of``
+(``release_held_on``) releases a whole date after an outage the server log shows it refused.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ def hold_interrupted(engine: Engine) -> int:
                 updated_at=_now(),
                 error=sa.func.coalesce(email_outbox.c.error + " | ", "")
                 + "Interrupted while sending: the mail server may or may not have accepted it. "
-                "Check its log for the Message-ID, then release_held() to resend or mark_held_sent().",
+                "Check its log for the Message-ID, then run `receivables outbox release "
+                + email_outbox.c.idempotency_key
+                + "` to resend it, or `receivables outbox mark-sent "
+                + email_outbox.c.idempotency_key
+                + "` if it went out.",
             )
         ).rowcount
     if held:
@@ -44,21 +50,35 @@ def hold_interrupted(engine: Engine) -> int:
 
 def release_held(engine: Engine, key: str) -> bool:
     """An operator's decision that a held email did not go out: back to ``pending`` so the
-    next ``deliver`` sends it (with the same Message-ID).  False when the key is not held."""
-    with engine.begin() as conn:
-        changed = conn.execute(
-            email_outbox.update()
-            .where(email_outbox.c.idempotency_key == key, email_outbox.c.status == HELD)
-            .values(
-                status=PENDING,
-                updated_at=_now(),
-                error=sa.func.coalesce(email_outbox.c.error, "")
-                + f" | Released for resend at {_now().isoformat(timespec='seconds')}.",
-            )
-        ).rowcount
+    next ``deliver`` of its date sends it (with the same Message-ID).  False when the key is
+    not held."""
+    changed = _release(engine, email_outbox.c.idempotency_key == key)
     if changed:
         log.info("held email %s released for resend", key[:12])
     return bool(changed)
+
+
+def release_held_on(engine: Engine, as_of: date) -> int:
+    """``release_held`` for every held email of ``as_of``; returns how many."""
+    changed = _release(engine, email_outbox.c.as_of == as_of)
+    if changed:
+        log.info("%d held email(s) of %s released for resend", changed, as_of)
+    return changed
+
+
+def _release(engine: Engine, which: sa.ColumnElement[bool]) -> int:
+    now = _now()
+    with engine.begin() as conn:
+        return conn.execute(
+            email_outbox.update()
+            .where(which, email_outbox.c.status == HELD)
+            .values(
+                status=PENDING,
+                updated_at=now,
+                error=sa.func.coalesce(email_outbox.c.error, "")
+                + f" | Released for resend at {now.isoformat(timespec='seconds')}.",
+            )
+        ).rowcount
 
 
 def mark_held_sent(engine: Engine, key: str) -> bool:

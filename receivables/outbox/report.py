@@ -75,7 +75,10 @@ class DeliveryReport:
         if self.retried:
             parts.append(f"{self.retried} retries")
         if self.held_outstanding:
-            parts.append(f"{self.held_outstanding} held awaiting review")
+            parts.append(
+                f"{self.held_outstanding} held awaiting review (`receivables outbox list --status held`; "
+                "`receivables outbox release KEY` resends one, `receivables outbox mark-sent KEY` records it as sent)"
+            )
         text = ", ".join(parts) + "."
         if self.aborted:
             text += f" Delivery stopped: {self.aborted} {self.not_attempted} email(s) stay pending."

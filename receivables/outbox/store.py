@@ -1,135 +1,34 @@
-"""The ``email_outbox`` rows: enqueueing a run's emails and every status change delivery makes.
-
-``enqueue`` stores the rendered emails of a run as ``pending`` rows in ``email_outbox``; a key
-that is already there (any status) is left exactly as it is, so rerunning the same as_of
-enqueues nothing new and therefore sends nothing new.
+"""The ``email_outbox`` rows: the statuses, reading the queue, and every status change
+delivery makes.  Putting a run's emails in (and withdrawing what a rerun no longer proposes)
+is ``enqueueing``; an operator's changes are ``held`` and ``review``.
 
 A row moves ``pending -> sending`` in a committed compare-and-set before SMTP is touched
 (``_claim``), then to ``sent`` (or back to ``pending`` for a redirect's test copy or a retry)
-or to ``failed``.  Rows left ``sending`` by a crash are the business of ``held``.
+or to ``failed``.  Rows left ``sending`` by a crash are the business of ``held``.  A row that
+must not go out any more is ``cancelled`` (withdrawn by a corrected rerun, or by an operator),
+never deleted: the outbox is the record of what was proposed to whom.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from receivables.outbox.smtp import _refusals
-from receivables.reminders import ComposedEmail, RenderedEmail, compose
 from receivables.warehouse.tables import email_outbox
 
 #: the package's one logger, named as before the outbox became a package
 log = logging.getLogger("receivables.outbox")
 
 PENDING, SENDING, SENT, FAILED, HELD = "pending", "sending", "sent", "failed", "held"
-STATUSES = (PENDING, SENDING, SENT, FAILED, HELD)
+CANCELLED = "cancelled"
+STATUSES = (PENDING, SENDING, SENT, FAILED, HELD, CANCELLED)
 #: the longest error text kept per email: enough for an SMTP reply and a recipient list
 ERROR_LIMIT = 2000
-
-
-@dataclass
-class Enqueued:
-    """What ``enqueue`` did: new rows, keys already present (left untouched), rows rejected
-    at once because a header value was unusable (stored as ``failed`` with the reason)."""
-
-    inserted: int = 0
-    already_present: int = 0
-    rejected: int = 0
-
-
-# --------------------------------------------------------------------------- enqueue
-
-
-def enqueue(conn: Connection, as_of: date, run_id: str, emails: Iterable[ComposedEmail | RenderedEmail]) -> Enqueued:
-    """Store a run's emails as ``pending`` rows; keys already in the outbox stay untouched.
-
-    Runs inside the caller's transaction.  An email whose header values are unusable is
-    stored as ``failed`` with the reason, so the run report shows it and nobody sends it.
-    """
-    result = Enqueued()
-    rows = []
-    now = _now()
-    for r in emails:
-        if isinstance(r, RenderedEmail):
-            r = compose(r)
-        if r.as_of != as_of:
-            raise ValueError(f"email {r.key} is for {r.as_of}, not for the run's as_of {as_of}")
-        rows.append(_outbox_row(r, run_id, now))
-    if not rows:
-        return result
-    # one statement per batch; ON CONFLICT DO NOTHING keeps a concurrent rerun from failing
-    # and, above all, from changing a row that exists (its status is the truth about sending)
-    for batch in _chunks(rows, 500):
-        inserted = _insert_new(conn, batch)
-        result.inserted += len(inserted)
-        result.already_present += len(batch) - len(inserted)
-        result.rejected += sum(1 for row in batch if row["idempotency_key"] in inserted and row["status"] == FAILED)
-    log.info(
-        "outbox %s: %d new email(s), %d already present, %d rejected",
-        as_of,
-        result.inserted,
-        result.already_present,
-        result.rejected,
-    )
-    return result
-
-
-def _outbox_row(r: ComposedEmail, run_id: str, now: datetime) -> dict:
-    return {
-        "idempotency_key": r.key,
-        "as_of": r.as_of,
-        "run_id": run_id,
-        "notice_id": r.notice_id,
-        "customer_id": r.customer_id,
-        "company_code": r.company_code,
-        "currency": r.currency,
-        "level": r.level,
-        "template": r.template,
-        "recipients": r.recipients,
-        "subject": r.subject,
-        "language": r.language,
-        "reply_to": r.reply_to,
-        "status": FAILED if r.problem else PENDING,
-        "attempts": 0,
-        "error": r.problem,
-        "mime_zlib": r.mime_zlib,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _insert_new(conn: Connection, batch: list[dict]) -> set[str]:
-    keys = [row["idempotency_key"] for row in batch]
-    present = set(
-        conn.execute(
-            sa.select(email_outbox.c.idempotency_key).where(email_outbox.c.idempotency_key.in_(keys))
-        ).scalars()
-    )
-    new = [row for row in batch if row["idempotency_key"] not in present]
-    if not new:
-        return set()
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        conn.execute(insert(email_outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), new)
-        # a row a concurrent enqueue inserted first is theirs, not ours: compare run ids
-        ours = conn.execute(
-            sa.select(email_outbox.c.idempotency_key).where(
-                email_outbox.c.idempotency_key.in_([r["idempotency_key"] for r in new]),
-                email_outbox.c.run_id == new[0]["run_id"],
-            )
-        ).scalars()
-        return set(ours)
-    conn.execute(email_outbox.insert(), new)
-    return {r["idempotency_key"] for r in new}
 
 
 # --------------------------------------------------------------------------- reading rows
@@ -199,11 +98,12 @@ def _mark_sent(engine: Engine, key: str, mode: str, refused: dict, scrub: Callab
     # a redirect is a test copy: the customer's email is still to be sent
     values = {"status": PENDING, "redirected_at": now} if mode == "redirect" else {"status": SENT, "sent_at": now}
     with engine.begin() as conn:
-        # `held` too: a concurrent delivery may have swept this row while we were sending;
-        # the server accepted it, so `sent` is the truth
+        # `held` too: a concurrent delivery may have swept this row while we were sending (and
+        # `cancelled`: an operator may have cancelled it once held); the server accepted it, so
+        # `sent` is the truth.  A row only gets here after this delivery claimed it.
         conn.execute(
             email_outbox.update()
-            .where(email_outbox.c.idempotency_key == key, email_outbox.c.status.in_([SENDING, HELD]))
+            .where(email_outbox.c.idempotency_key == key, email_outbox.c.status.in_([SENDING, HELD, CANCELLED]))
             .values(**values, error=note, updated_at=now)
         )
 

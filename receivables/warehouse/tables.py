@@ -162,6 +162,11 @@ email_outbox = sa.Table(
     sa.Column("redirected_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True)),
     sa.Column("updated_at", sa.DateTime(timezone=True)),
+    # 0007: an email withdrawn before it went out (status ``cancelled``): when, why, and the
+    # rerun that withdrew it (NULL when an operator cancelled it: a rerun never undoes that)
+    sa.Column("cancelled_at", sa.DateTime(timezone=True)),
+    sa.Column("cancel_reason", sa.Text),
+    sa.Column("withdrawn_by", sa.String(36)),
     sa.Index("ix_email_outbox_status", "status"),
 )
 
