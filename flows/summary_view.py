@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from receivables.kpi_labels import format_kpi, kpi_label
-from receivables.run_summary import headline_kpis
+from receivables.run_summary import headline_kpis, statement_line
 
 
 def print_summary(out: Console, summary: dict) -> None:
@@ -52,6 +52,8 @@ def print_summary(out: Console, summary: dict) -> None:
                 for k in headline_kpis(summary["kpis"])
             )
         )
+    if summary.get("statements"):
+        out.print(f"Bank statements: {statement_line(summary['statements'])}.", markup=False, highlight=False)
     if summary.get("held_companies"):
         out.print(
             f"Held back: company code(s) {', '.join(summary['held_companies'])}: cash applied and reported, "

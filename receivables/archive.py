@@ -22,6 +22,7 @@ def archive_inputs(extracts: ExtractSet, archive_dir: Path, as_of: date, run_id:
     manifest = {"run_id": run_id, "as_of": as_of.isoformat(), "mapping": extracts.mapping, "files": []}
     for src in extracts.sources.values():
         target = folder / src.name
+        target.parent.mkdir(parents=True, exist_ok=True)  # statements/ keep their folder
         tmp = target.with_suffix(target.suffix + ".part")
         tmp.write_bytes(src.data)
         os.replace(tmp, target)  # a crash never leaves a truncated file under the final name

@@ -38,6 +38,7 @@ from receivables.archive import archive_inputs
 from receivables.company_parts import MapParts
 from receivables.errors import ConfigError, InputRejected
 from receivables.extracts import ExtractSet, read_extract_set
+from receivables.extracts.statements import bank_accounts_of
 from receivables.outbox import DeliveryReport, deliver, enqueue
 from receivables.preflight import Preflight, preflight
 from receivables.report_stage import Reports, build_reports, write_report_files
@@ -153,10 +154,14 @@ def _record_start(run: Run) -> None:
 
 def ingest(run: Run) -> ExtractSet:
     """Stage 1: read the extract set through the configured mapping."""
-    extracts = read_extract_set(
-        run.source, run.rules.mapping, as_of=run.as_of, roots=run.settings.extract_roots, folder=run.rules.folder
+    return read_extract_set(
+        run.source,
+        run.rules.mapping,
+        as_of=run.as_of,
+        roots=run.settings.extract_roots,
+        folder=run.rules.folder,
+        bank_accounts=bank_accounts_of(run.rules.companies),
     )
-    return extracts
 
 
 def validate(run: Run, extracts: ExtractSet) -> ValidatedSet:
@@ -164,11 +169,13 @@ def validate(run: Run, extracts: ExtractSet) -> ValidatedSet:
     return validate_extract_set(extracts, run.as_of, run.rules.folder)
 
 
-def check_configuration(run: Run, validated: ValidatedSet) -> Preflight:
+def check_configuration(run: Run, validated: ValidatedSet, accounts: list[str] | None = None) -> Preflight:
     """After the gate, before anything is written: the configuration checked against the
     extracts (``receivables.preflight``).  A problem of the whole night (send mode without a
     mail server) rejects the run; a company without creditor details is only held back."""
-    checked = preflight(run.rules, run.settings, validated.frames, run.as_of, reminders=run.reminders)
+    checked = preflight(
+        run.rules, run.settings, validated.frames, run.as_of, reminders=run.reminders, statement_accounts=accounts or ()
+    )
     whole_night = [p for p in checked.errors if p.check == "mail"]
     if whole_night:
         raise ConfigError(" ".join(p.paragraph() for p in whole_night))
@@ -299,6 +306,9 @@ def publish(
                 "inserted": enqueued.inserted,
                 "already_present": enqueued.already_present,
                 "rejected": enqueued.rejected,
+                "restored": enqueued.restored,
+                "withdrawn": enqueued.withdrawn,
+                "not_queued": enqueued.not_queued,
             }
         replace_for_as_of(conn, "aging", run.as_of, reports.aging, run.run_id)
         replace_for_as_of(conn, "kpis", run.as_of, reports.kpis, run.run_id)
@@ -367,7 +377,9 @@ def nightly_stages(run: Run, call: CallStage = direct) -> dict:
     validated = stage("validate", validate, run, extracts)
     run.counts["extracts"] = validated.counts
     run.counts["quarantined_rows"] = validated.quarantined_rows
-    checked = stage("preflight", check_configuration, run, validated)
+    if extracts.statement_counts:
+        run.counts["statements"] = extracts.statement_counts
+    checked = stage("preflight", check_configuration, run, validated, extracts.statement_accounts)
     run.counts["preflight"] = checked.counts()
     stage("archive", archive, run, extracts)
     cash = stage("cash_application", apply_cash, run, validated)

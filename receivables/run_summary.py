@@ -67,6 +67,7 @@ def summarise(
         "file_links": report_links(run, files or {}),
         "timings": dict(run.timings),
         "peak_rss_mb": dict(run.peak_rss_mb),
+        "statements": run.counts.get("statements"),
         "held_companies": checked.held_companies if checked is not None else [],
         "configuration_problems": [p.paragraph() for p in checked.problems] if checked is not None else [],
         "data_warnings": [f"{n:,} row(s): {reason}" for reason, n in validated.warning_counts().items()],
@@ -167,6 +168,16 @@ def file_lines(files: dict | None, links: dict | None) -> list[str]:
             line += f" ([open]({links[key]}))"
         out.append(line + " |")
     return out
+
+
+def statement_line(counts: dict) -> str:
+    """What the ``statements/`` folder held, in one line."""
+    return (
+        f"{counts['files']} file(s), {counts['statements']} statement(s), {counts['credits']} credit(s) read; "
+        f"skipped {counts['debits_skipped']} debit(s), {counts['reversals_skipped']} reversal(s), "
+        f"{counts['pending_skipped']} pending; {counts['duplicates_dropped']} duplicate(s) dropped; "
+        f"{counts['quarantined'] + counts['refused']} entr(ies) quarantined"
+    )
 
 
 def summary_markdown(summary: dict) -> str:
@@ -288,6 +299,9 @@ def _facts(summary: dict, reason: str | None = None) -> list[str]:
             f"| Held back | {', '.join(summary['held_companies'])}: no creditor details yet; cash applied "
             "and reported, no dunning, no reminders |"
         )
+    statements = summary.get("statements")
+    if statements:
+        lines.append(f"| Bank statements | {statement_line(statements)} |")
     for warning in summary.get("data_warnings") or []:
         lines.append(f"| Data warning | {warning} |")
     return lines

@@ -124,9 +124,23 @@ def validate_extract_set(
             raise ReceivablesError(f"Row accounting failed for {name}: {counts[name]}")
         if name == "customers":
             params["customer_ids"] = set(good["customer_id"])
-    records = _records(quarantine)
+    records = _traced(_records(quarantine), extracts.statement_origins)
     warnings = _records(warned)
     return ValidatedSet(frames=accepted, quarantine=records[QUARANTINE_COLUMNS], counts=counts, warnings=warnings)
+
+
+def _traced(records: pd.DataFrame, origins: dict[int, tuple[str, int]]) -> pd.DataFrame:
+    """Quarantine records of payments read from bank statements point at the statement file,
+    statement id and entry number instead of a row of the payments frame."""
+    if not origins or records.empty:
+        return records
+    rows = records["row_number"].astype("int64")
+    hit = (records["extract"] == "payments") & rows.isin(list(origins))
+    if hit.any():
+        records = records.copy()
+        records.loc[hit, "file"] = [origins[int(r)][0] for r in rows[hit]]
+        records.loc[hit, "row_number"] = [origins[int(r)][1] for r in rows[hit]]
+    return records
 
 
 def _records(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -39,8 +39,8 @@ def validate_task(run: Run, extracts: ExtractSet) -> ValidatedSet:
 
 @task(name="preflight", cache_policy=NO_CACHE)
 @rejection_as_value
-def preflight_task(run: Run, validated: ValidatedSet) -> Preflight:
-    checked = pipeline.check_configuration(run, validated)
+def preflight_task(run: Run, validated: ValidatedSet, accounts: list[str] | None = None) -> Preflight:
+    checked = pipeline.check_configuration(run, validated, accounts)
     logger = get_run_logger()
     for problem in checked.problems:
         # a configuration problem is a paragraph to act on, never a traceback

@@ -18,14 +18,16 @@ import pyarrow.csv as pacsv
 
 from receivables.errors import InputRejected
 from receivables.extracts.source_file import SourceFile
+from receivables.extracts.statements import StatementPayments, has_statements, read_statement_folder
 from receivables.mappings import Mapping, TextFormat
 from receivables.schemas import EXTRACTS
 
 
 def read_file_source(
-    source: str, mapping: Mapping, roots: list[str]
-) -> tuple[dict[str, pd.DataFrame], dict[str, SourceFile]]:
-    """Each extract's newest file under ``source`` as a raw frame, and the file as read."""
+    source: str, mapping: Mapping, roots: list[str], bank_accounts: dict[str, str] | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, SourceFile], StatementPayments | None]:
+    """Each extract's newest file under ``source`` as a raw frame, the file as read, and the
+    payments of a ``statements/`` folder (None without one; it makes ``payments`` optional)."""
     _confine(source, roots)
     try:
         fs, base = fsspec.core.url_to_fs(source)
@@ -39,10 +41,13 @@ def read_file_source(
         )
     raws: dict[str, pd.DataFrame] = {}
     sources: dict[str, SourceFile] = {}
+    statements = None
+    if has_statements(fs, base):
+        statements = read_statement_folder(fs, base, bank_accounts or {}, list(EXTRACTS["payments"].names))
     for name, extract in EXTRACTS.items():
         path = _find_file(fs, base, mapping.files_for(name))
         if path is None:
-            if extract.required:
+            if extract.required and not (name == "payments" and statements is not None):
                 raise InputRejected(
                     f"the required extract '{name}' is missing; looked for " + ", ".join(mapping.files_for(name)),
                     file=source,
@@ -63,7 +68,7 @@ def read_file_source(
         raw = _read_bytes(data, display, mapping.format_for(name))
         src.rows = len(raw)
         raws[name], sources[name] = raw, src
-    return raws, sources
+    return raws, sources, statements
 
 
 def _confine(source: str, roots: list[str]) -> None:

@@ -227,3 +227,28 @@ def test_send_mode_through_the_flow_once_per_notice_in_the_customers_language(
     assert state.is_completed(), state.message
     assert len(server.received) == 2
     assert _report_rows(workdir) == first_rows
+
+
+def test_a_night_paid_only_by_bank_statements_through_the_flow(workdir: Path, prefect_server) -> None:
+    """Payments only from a camt.053 (with a camt.054 copy) and an MT940: applied by their
+    structured and free-text references, the statement counts in the run-summary artifact."""
+    from flows.nightly import nightly
+    from tests.receivables.test_statement_payments import statement_only_set
+
+    folder = statement_only_set(workdir / "set")
+    state = nightly(extracts=str(folder), as_of=date(2026, 10, 31), return_state=True)
+    assert state.is_completed(), state.message
+    applied = warehouse_rows(workdir, "SELECT document_no, applied_amount, status FROM cash_applications")
+    assert {(d, f"{float(a):.2f}", s) for d, a, s in applied} == {
+        ("9000012345", "1190.00", "applied"),
+        ("9000012346", "1380.50", "applied"),
+        ("9000012399", "-119.00", "applied"),
+        ("F-2026-000123", "845.20", "applied"),
+    }
+    ((flow_run_id,),) = warehouse_rows(workdir, "SELECT flow_run_id FROM run_log")
+    _, artifacts, _ = read_flow_run(flow_run_id)
+    markdown = next(a.data for a in artifacts if a.key == "run-summary")
+    assert (
+        "| Bank statements | 3 file(s), 3 statement(s), 4 credit(s) read; skipped 1 debit(s), 1 reversal(s), "
+        "1 pending; 1 duplicate(s) dropped; 0 entr(ies) quarantined |" in markdown
+    )
