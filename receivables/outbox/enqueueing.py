@@ -4,8 +4,10 @@
 run, in the publish transaction, with the emails of all company codes) and brings that
 date's outbox in line with it.  The rules, all inside the caller's transaction:
 
-- a key already in the outbox is left exactly as it is (its status is the truth about
-  sending), so a rerun with the same data queues nothing new and therefore sends nothing new;
+- a key already in the outbox keeps its status (the truth about sending), so a rerun with the
+  same data queues nothing new and therefore sends nothing new; while it is still ``pending``
+  (never tried) it takes this run's rendering, so a corrected amount at the same level is what
+  the customer reads;
 - a ``pending`` email of that date the run no longer proposes is **withdrawn**: ``cancelled``
   with the reason and the rerun's id in ``withdrawn_by``.  What went out or may have (``sent``,
   ``sending``, ``held``) is never touched, nor are ``failed`` rows (they are not sent anyway and
@@ -56,11 +58,14 @@ class Enqueued:
     restored: int = 0
     withdrawn: int = 0
     not_queued: int = 0
+    #: of ``already_present``, pending letters that took this run's rendering
+    refreshed: int = 0
 
     def describe(self) -> str:
         """``3 new, 1 restored, 0 already present, 0 rejected, 1 withdrawn, 0 not queued``."""
         return (
-            f"{self.inserted} new, {self.restored} restored, {self.already_present} already present, "
+            f"{self.inserted} new, {self.restored} restored, {self.already_present} already present"
+            f"{f' ({self.refreshed} pending re-rendered)' if self.refreshed else ''}, "
             f"{self.rejected} rejected, {self.withdrawn} withdrawn, {self.not_queued} not queued"
         )
 
@@ -96,11 +101,13 @@ def enqueue(conn: Connection, as_of: date, run_id: str, emails: Iterable[Compose
     if result.withdrawn:
         existing = _rows_of_date(conn, as_of)  # as committed now: a concurrent claim wins over a withdrawal
     went_out = {e.customer for e in existing.values() if e.status in WENT_OUT}
-    new, restore = [], []
+    new, restore, refresh = [], [], []
     for row in rows:
         known = existing.get(row["idempotency_key"])
         if known is not None and not (known.status == CANCELLED and known.withdrawn_by):
             result.already_present += 1
+            if known.status == PENDING:
+                refresh.append(row)
         elif _customer(row) in went_out:
             result.not_queued += 1
             log.warning(
@@ -113,6 +120,7 @@ def enqueue(conn: Connection, as_of: date, run_id: str, emails: Iterable[Compose
         else:
             (restore if known is not None else new).append(row)
     _queue(conn, new, restore, result)
+    result.refreshed = _refresh(conn, refresh)
     log.info("outbox %s: %s", as_of, result.describe())
     return result
 
@@ -202,6 +210,33 @@ def _restore(conn: Connection, row: dict) -> bool:
         .values(**values)
     ).rowcount
     return changed == 1
+
+
+#: what a pending letter takes from a rerun's rendering (never its status history or key)
+_RENDERING = ("run_id", "notice_id", "recipients", "subject", "language", "reply_to", "template", "mime_zlib")
+
+
+def _refresh(conn: Connection, rows: list[dict]) -> int:
+    """Pending letters (never tried) with this run's rendering; a row a delivery claimed in
+    the meantime is no longer pending and keeps what it was sent with."""
+    if not rows:
+        return 0
+    c = email_outbox.c
+    statement = (
+        email_outbox.update()
+        .where(c.idempotency_key == sa.bindparam("b_key"), c.status == PENDING)
+        .values(
+            **{name: sa.bindparam(f"b_{name}") for name in _RENDERING},
+            status=sa.bindparam("b_status"),
+            error=sa.bindparam("b_error"),
+            updated_at=sa.bindparam("b_updated_at"),
+        )
+    )
+    params = [
+        {"b_key": r["idempotency_key"], **{f"b_{k}": r[k] for k in (*_RENDERING, "status", "error", "updated_at")}}
+        for r in rows
+    ]
+    return int(conn.execute(statement, params).rowcount or 0)
 
 
 def _rows_of_date(conn: Connection, as_of: date) -> dict[str, _Existing]:

@@ -176,6 +176,28 @@ def test_a_letter_withdrawn_by_one_rerun_is_restored_by_the_next_but_an_operator
     assert find_email(engine, rendered("C002")[0].key).cancel_reason == "customer asked to stop letters"
 
 
+def test_a_corrected_amount_at_the_same_level_is_what_the_pending_letter_says(engine, workdir, smtp_server) -> None:
+    """Same customer, same level, corrected data: the key stays, and a letter that was never
+    tried takes the rerun's rendering, so the customer reads the corrected amount, once."""
+    import email
+    from email import policy
+
+    (wrong,) = rendered("C001", overdue=123456)
+    (right,) = rendered("C001", overdue=98765)
+    assert wrong.key == right.key
+    run(engine, [wrong], "run-1")
+    result = run(engine, [right], "run-2")
+    assert (result.already_present, result.refreshed, result.inserted) == (1, 1, 0)
+    server = smtp_server()
+    report = deliver(engine, settings_for(workdir, server), as_of=AS_OF, **NO_WAIT)
+    assert report.sent == 1 and len(server.received) == 1
+    body = email.message_from_bytes(server.received[0].content, policy=policy.default)
+    text = body.get_body(("plain",)).get_content()
+    assert "987,65" in text and "1.234,56" not in text  # C001 reads German formats
+    # once sent, a later rerun changes nothing about it
+    assert run(engine, [wrong], "run-3").refreshed == 0
+
+
 @pytest.mark.postgres
 def test_withdrawal_and_a_changed_level_on_postgresql(pg_url) -> None:
     engine = connect(pg_url)
