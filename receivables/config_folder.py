@@ -134,6 +134,7 @@ def starter_companies(codes: list[str]) -> str:
             f'    account_holder: "{PLACEHOLDER}"',
             f'    iban: "{PLACEHOLDER}"',
             f'    bic: "{PLACEHOLDER}"',
+            "  # bank_accounts: [IBANs whose statements/ files are this company's cash, besides bank.iban]",
             "",
         ]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ outside the checkout, with the shipped defaults and with a team's configuration 
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, VALID_AS_OF
+from tests.conftest import REPO, TESTS, VALID_AS_OF
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +119,12 @@ def test_demo_from_the_readme_and_a_run_with_a_teams_folder_from_a_plain_install
     assert "Hanseatic Test Trading GmbH" in letter.read_text(encoding="utf-8", errors="replace")
 
 
+@pytest.mark.prefect
 def test_init_writes_a_starter_folder_whose_placeholders_are_refused(
-    installed: Path, tmp_path: Path, valid_set: Path
+    installed: Path, tmp_path: Path, valid_set: Path, prefect_server
 ) -> None:
+    """A new team's first night: init from its extracts, validate (every problem at once, exit
+    2), then a run that applies the bank statements' cash and holds every company back."""
     team = tmp_path / "ar-config"
     init = _user_run(installed, tmp_path, "init", str(team), "--extracts", str(valid_set))
     assert init.returncode == 0, init.stderr
@@ -137,3 +141,30 @@ def test_init_writes_a_starter_folder_whose_placeholders_are_refused(
     assert check.returncode == 2, check.stdout + check.stderr
     message = " ".join(check.stderr.split())
     assert "company 1000" in message and "'<fill in>'" in message and "name" in message and "Traceback" not in message
+    assert "Configuration: 3 problem(s)" in message and "company 3000" in message
+
+    # the first night anyway: statements instead of a payments extract, nothing configured yet
+    shutil.copytree(TESTS / "data" / "statement_set" / "statements", valid_set / "statements")
+    (valid_set / "payments.csv").unlink()
+    work = tmp_path / "night"
+    work.mkdir()
+    run = _user_run(
+        installed,
+        work,
+        "run",
+        "--extracts",
+        str(valid_set),
+        "--as-of",
+        VALID_AS_OF,
+        "--config-dir",
+        str(team),
+        env={"PREFECT_API_URL": prefect_server, "RECEIVABLES_DB_URL": f"sqlite:///{work / 'w.db'}"},
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    out = " ".join(run.stdout.split())
+    assert "Held back: company code(s) 1000, 2000, 3000" in out
+    assert "Bank statements: 3 file(s), 3 statement(s), 4 credit(s) read" in out
+    # no company claims the accounts yet: their credits are quarantined, with the fix named
+    assert "Bank account DE94500700100123456789 has statements tonight, but no company" in out
+    assert "Traceback" not in run.stdout + run.stderr
+    assert not list((work / "outbox").rglob("*.eml"))
