@@ -63,7 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # rich falls back to 80 columns when piped; the tables need more
     console = Console(width=None if sys.stdout.isatty() else 150)
+    report, result, frames, truth = measure(args, console)
+    show(console, report)
+    if args.show_errors:
+        show_errors(console, result, frames["payments"], truth, args.show_errors)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        console.print(f"results written to {args.out}")
+    return 0 if not args.check or all(b["ok"] for b in report["bars"].values()) else 1
 
+
+def measure(args: argparse.Namespace, console: Console) -> tuple[dict, CashApplication, dict, pd.DataFrame]:
+    """Generate (or reuse) the set, read it, time ``apply_cash`` alone and score the result."""
     folder = args.cache / f"{args.customers}-{args.seed}"
     started = time.perf_counter()
     if not (folder / "manifest.json").is_file():
@@ -89,7 +100,6 @@ def main(argv: list[str] | None = None) -> int:
     apply_cpu_s = time.process_time() - cpu_started
     rss_peak = _peak_rss_mb()
 
-    scores = score(result, frames["payments"], truth)
     report = {
         "customers": args.customers,
         "seed": args.seed,
@@ -105,16 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         },
         # ru_maxrss is the process's high-water mark: it includes the frames read before
         "memory_mb": {"peak_rss_before_apply": round(rss_before, 1), "peak_rss": round(rss_peak, 1)},
-        **scores,
+        **score(result, frames["payments"], truth),
     }
     report["bars"] = bars(report)
-    show(console, report)
-    if args.show_errors:
-        show_errors(console, result, frames["payments"], truth, args.show_errors)
-    if args.out:
-        args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        console.print(f"results written to {args.out}")
-    return 0 if not args.check or all(b["ok"] for b in report["bars"].values()) else 1
+    return report, result, frames, truth
 
 
 def load_ground_truth(path: Path) -> pd.DataFrame:
