@@ -88,15 +88,8 @@ def nightly(
     configuration folder (default ``RECEIVABLES_CONFIG_DIR``, else the shipped defaults).
     """
     as_of = as_of or date.today()
-    settings = problem = None
-    try:
-        params = {"config": config, "mode": mode, "mapping": mapping, "config_dir": config_dir}
-        loaded = run_settings.take(_flow_run_id(), params)
-        settings, rules = loaded.settings, loaded.rules
-        if reminders and settings.effective_mail_mode != "preview":
-            settings = with_smtp_password(settings)
-    except ConfigError as exc:
-        problem = exc
+    params = {"config": config, "mode": mode, "mapping": mapping, "config_dir": config_dir}
+    settings, rules, problem = _settings_and_rules(params, reminders)
     resolved = settings.effective_mail_mode if settings is not None else "invalid-settings"
     label = run_labels.current_label(resolved)  # the settings just loaded, not loaded again
     if label is not None:
@@ -131,6 +124,19 @@ def nightly(
         _summarise_stop(run.as_of, settings.effective_mail_mode, "failed", str(exc) or type(exc).__name__, run)
         raise
     return summary
+
+
+def _settings_and_rules(params: dict, reminders: bool) -> tuple:
+    """The run's settings and rules (loaded once: flows/run_settings.py), with the SMTP
+    password when mail may go out; a configuration problem comes back, not raised."""
+    try:
+        loaded = run_settings.take(_flow_run_id(), params)
+        settings = loaded.settings
+        if reminders and settings.effective_mail_mode != "preview":
+            settings = with_smtp_password(settings)
+        return settings, loaded.rules, None
+    except ConfigError as exc:
+        return None, None, exc
 
 
 #: the Prefect task of each stage of ``pipeline.nightly_stages``
