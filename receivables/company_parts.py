@@ -102,7 +102,14 @@ def propose_company_dunning(
     if "company_code" in history.columns and not f["open_items"].empty:
         history = history[history["company_code"].astype(str).isin(set(_company_column(f["open_items"])))]
     return dunning.propose_dunning(
-        cash.open_items_after, f["customers"], f["disputes"], f["promises"], history, policies, as_of
+        cash.open_items_after,
+        f["customers"],
+        f["disputes"],
+        f["promises"],
+        history,
+        policies,
+        as_of,
+        unapplied=cash.unapplied,
     )
 
 

@@ -101,6 +101,7 @@ class WorklistConfig(StrictModel):
         "CREDIT_BALANCE",
         "UNKNOWN_CUSTOMER",
         "UNKNOWN_POLICY",
+        "UNAPPLIED_CASH",
     )
 
     @property

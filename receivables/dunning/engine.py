@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from receivables.dunning.columns import _GROUP, _ITEM, _SEP, _key, _take
-from receivables.dunning.exclusions import _exclusion_reasons, _net_overdue, _open_disputes
+from receivables.dunning.columns import _GROUP, _ITEM, _SEP, _isin, _key, _take
+from receivables.dunning.exclusions import _exclusion_reasons, _net_overdue, _open_disputes, _unapplied_on_account
 from receivables.dunning.interest import _charges
 from receivables.dunning.items import _items, _with_customers
 from receivables.dunning.levels import _advance
@@ -26,6 +26,12 @@ from receivables.dunning.proposal import (
 )
 
 
+def _holds_unapplied(policy: np.ndarray, policies: DunningPolicies) -> np.ndarray:
+    """Items whose policy weighs the customer's unapplied payments before reminding."""
+    holding = [name for name, p in policies.policies.items() if p.unapplied_cash == "hold"]
+    return _isin(policy, holding)
+
+
 def propose_dunning(
     open_items: pd.DataFrame,
     customers: pd.DataFrame,
@@ -34,13 +40,15 @@ def propose_dunning(
     history: pd.DataFrame | None,
     policies: DunningPolicies,
     as_of: date | str | pd.Timestamp,
+    unapplied: pd.DataFrame | None = None,
 ) -> DunningProposal:
     """Who is dunned today at which level, for which items, with which fees and interest.
 
     ``open_items`` are the open items after cash application (canonical columns, cents);
     ``history`` is the state before as_of: per item its last level and the as_of it reached
-    it (``receivables.warehouse.dunning_history.previous_levels``).  The rules are in the
-    docstring of ``receivables.dunning``.
+    it (``receivables.warehouse.dunning_history.previous_levels``); ``unapplied`` is what cash
+    application left unapplied (money on account of identified customers).  The rules are in
+    the docstring of ``receivables.dunning``.
     """
     day = pd.Timestamp(as_of).normalize()
     f = _with_customers(_items(open_items, day), customers, policies)
@@ -52,8 +60,17 @@ def propose_dunning(
     group, groups = pd.factorize(_key(f, _GROUP))
     net, credits = _net_overdue(f["open_amount"], group, len(groups), overdue & (reason == ""))
     reason[overdue & (reason == "") & (net[group] <= 0)] = "CREDIT_BALANCE"
+    on_account = _unapplied_on_account(unapplied, groups)
+    held = _holds_unapplied(f["policy"], policies) & (on_account[group] > 0)
+    reason[overdue & (reason == "") & held & (net[group] - on_account[group] <= 0)] = "UNAPPLIED_CASH"
     dunnable = overdue & (reason == "")
-    f.update(reason=reason, net_overdue=net[group], credit_amount=credits[group], group=group)
+    f.update(
+        reason=reason,
+        net_overdue=net[group],
+        credit_amount=credits[group],
+        unapplied_amount=np.where(held, on_account[group], 0),
+        group=group,
+    )
     f.update(_advance(f, history, table, day, dunnable))
 
     notified = np.zeros(len(groups), dtype=bool)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from receivables.dunning.columns import _ITEM, Columns, _dates, _isin, _key, _take, _text, _upper
+from receivables.dunning.columns import _GROUP, _ITEM, Columns, _dates, _isin, _key, _take, _text, _upper
 
 #: why an overdue item is on no notice, first one wins
 EXCLUSION_REASONS = (
@@ -17,6 +17,7 @@ EXCLUSION_REASONS = (
     "CUSTOMER_BLOCK",
     "PROMISE",
     "CREDIT_BALANCE",
+    "UNAPPLIED_CASH",
 )
 
 
@@ -69,3 +70,18 @@ def _net_overdue(
     net = credits.copy()
     np.add.at(net, group[dunnable], open_amount[dunnable])
     return net, credits
+
+
+def _unapplied_on_account(unapplied: pd.DataFrame | None, groups: np.ndarray) -> np.ndarray:
+    """Per notice group (customer, company code, currency): the customer's own payments that
+    cash application could not allocate tonight (identified payer, money not yet on an item)."""
+    out = np.zeros(len(groups), dtype=np.int64)
+    if unapplied is None or unapplied.empty:
+        return out
+    known = unapplied[unapplied["customer_id"].notna()]
+    if known.empty:
+        return out
+    at = pd.Index(groups).get_indexer(_key(known, _GROUP))
+    found = at >= 0
+    np.add.at(out, at[found], known["remaining_amount"].to_numpy(dtype=np.int64)[found])
+    return out

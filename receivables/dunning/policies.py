@@ -80,6 +80,11 @@ class DunningPolicy(StrictModel):
     description: str = ""
     #: a promise pauses dunning until promised_date + this many days
     promise_grace_days: int = Field(3, ge=0, le=90)
+    #: the customer's own payments cash application could not allocate: ``hold`` (default)
+    #: sends no reminder while they cover the net overdue amount (a collector allocates them)
+    #: and names them in the letter when they cover part of it; ``ignore`` dunns as if they
+    #: were not there
+    unapplied_cash: Literal["hold", "ignore"] = "hold"
     levels: list[DunningLevel] = Field(min_length=1)
 
     @model_validator(mode="after")

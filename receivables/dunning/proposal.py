@@ -29,6 +29,7 @@ NOTICE_COLUMNS = [
     "level",
     "overdue_amount",
     "credit_amount",
+    "unapplied_amount",
     "fees",
     "interest",
     "action",
@@ -123,7 +124,16 @@ def _notices(listed: Columns, table: _PolicyTable) -> pd.DataFrame:
 
     n: Columns = {
         c: listed[c][first]
-        for c in ("notice_id", "company_code", "customer_id", "currency", "policy", "language", "credit_amount")
+        for c in (
+            "notice_id",
+            "company_code",
+            "customer_id",
+            "currency",
+            "policy",
+            "language",
+            "credit_amount",
+            "unapplied_amount",
+        )
     }
     n["level"] = fold("level", np.maximum)
     n["overdue_amount"] = fold("open_amount", np.add)
@@ -143,6 +153,7 @@ _DTYPES = {
     "days_past_due": "int64",
     "overdue_amount": "int64",
     "credit_amount": "int64",
+    "unapplied_amount": "int64",
     "fees": "int64",
     "interest": "int64",
     "open_amount": "int64",

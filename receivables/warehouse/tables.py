@@ -99,6 +99,8 @@ dunning_notices = sa.Table(
     sa.Column("action", sa.String(16), nullable=False),
     # 0002: credits netted against the overdue amount (<= 0), and what the Remind stage needs
     sa.Column("credit_amount", Money, nullable=False, server_default="0"),
+    # 0008: the customer's unapplied payments that cover part of the overdue amount
+    sa.Column("unapplied_amount", Money, nullable=False, server_default="0"),
     sa.Column("policy", sa.String(64)),
     sa.Column("template", sa.String(64)),
     sa.Column("language", sa.String(8)),
