@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.outbox_commands import outbox_app
+from flows.replay_command import replay
 
 app = typer.Typer(
     name="receivables",
@@ -29,6 +30,8 @@ app = typer.Typer(
 )
 # `receivables outbox list|release|mark-sent|cancel`: a group of its own (flows/outbox_commands.py)
 app.add_typer(outbox_app, name="outbox")
+# `receivables replay RUN_ID`: an archived night again (flows/replay_command.py)
+app.command("replay")(replay)
 out = Console()
 err = Console(stderr=True)
 
@@ -363,7 +366,7 @@ def _run_flow(
     reminders: bool = True,
     redo_dunning: bool = False,
     config_dir: Path | None = None,
-    paths: dict[str, Path] | None = None,
+    paths: dict[str, Path | list[str]] | None = None,
 ) -> dict:
     from receivables.rules import load_rules
     from receivables.settings import load_settings

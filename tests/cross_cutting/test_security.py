@@ -28,6 +28,7 @@ from receivables.extracts import read_extract_set
 from receivables.mappings import load_mapping
 from receivables.settings import load_settings
 from tests.conftest import TESTS, VALID_AS_OF, VALID_SET, read_flow_run, write_set
+from tests.erp import create_erp
 
 AS_OF = date(2026, 10, 31)
 CANARY = "Canary-Pw-7f3c9e!"
@@ -411,17 +412,13 @@ def test_extract_paths_are_confined_to_the_configured_roots(workdir: Path, cli, 
 
 
 def _erp_database(path: Path) -> str:
+    create_erp(f"sqlite:///{path}", {k: v for k, v in VALID_SET.items() if k != "disputes.csv"})
     engine = sa.create_engine(f"sqlite:///{path}")
-    tables = {"customers": "erp_customers", "open_items": "erp_open_items", "payments": "erp_unapplied_payments"}
     with engine.begin() as conn:
-        for stem, table in tables.items():
-            pd.read_csv(io.StringIO(VALID_SET[f"{stem}.csv"]), dtype=str, keep_default_na=False).to_sql(
-                table, conn, index=False
-            )
         # received after the run date: only an injected condition would read it
         conn.execute(
             sa.text(
-                "INSERT INTO erp_unapplied_payments (payment_id, company_code, value_date, amount, currency) "
+                "INSERT INTO erp_incoming_payments (payment_id, company_code, value_date, amount, currency) "
                 "VALUES ('P9', '1000', '2026-11-05', '1.00', 'EUR')"
             )
         )
@@ -443,7 +440,7 @@ def test_the_sql_source_binds_the_as_of_and_never_pastes_it(tmp_path: Path, as_o
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
 
-    with_as_of = [(s, p) for s, p in seen if "erp_unapplied_payments" in s or "erp_open_items" in s]
+    with_as_of = [(s, p) for s, p in seen if "erp_incoming_payments" in s or "erp_ar_documents" in s]
     assert with_as_of
     for statement, parameters in with_as_of:
         assert "OR '1'='1" not in statement and "DROP" not in statement  # the value is not in the text

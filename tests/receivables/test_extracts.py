@@ -18,6 +18,7 @@ from receivables.extracts import read_extract_set
 from receivables.mappings import TextFormat, load_mapping
 from receivables.validation import validate_extract_set
 from tests.conftest import VALID_SET, write_set
+from tests.erp import create_erp
 
 CANONICAL = load_mapping("canonical")
 
@@ -125,21 +126,13 @@ def test_fsspec_url(reference) -> None:
 
 def test_sql_source_with_bound_as_of(tmp_path: Path, reference) -> None:
     db = tmp_path / "erp.db"
+    create_erp(f"sqlite:///{db}", VALID_SET)
     engine = sa.create_engine(f"sqlite:///{db}")
-    tables = {
-        "customers": "erp_customers",
-        "open_items": "erp_open_items",
-        "payments": "erp_unapplied_payments",
-        "disputes": "erp_disputes",
-    }
     with engine.begin() as conn:
-        for stem, table in tables.items():
-            frame = pd.read_csv(io.StringIO(VALID_SET[f"{stem}.csv"]), dtype=str, keep_default_na=False)
-            frame.to_sql(table, conn, index=False)
         # a payment received after the run date must not be read
         conn.execute(
             sa.text(
-                "INSERT INTO erp_unapplied_payments (payment_id, company_code, value_date, amount, currency) "
+                "INSERT INTO erp_incoming_payments (payment_id, company_code, value_date, amount, currency) "
                 "VALUES ('P9', '1000', '2026-11-05', '1.00', 'EUR')"
             )
         )
