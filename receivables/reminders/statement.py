@@ -1,5 +1,17 @@
 """The statement of account attached to every reminder: the customer's open items as CSV and XLSX.
 
+What the customer reads on it must agree with the letter it comes with:
+
+* Only what is still open after tonight's cash application: an item the night's payments
+  settled (open amount 0) is left out, so the statement's total is the letter's.
+* A credit note or payment on account is not "overdue": its days overdue are blank.
+* The dunning level of an item on the letter is the level the letter gives it (after tonight's
+  advance); of any other item the level the statement rows carry (``dunning_level``, when the
+  caller joined the dunning history), else blank.  Level 0 is shown blank: it means "not
+  dunned yet", and a ``0`` next to an item the letter calls overdue reads as a contradiction.
+* Document types (INV, CRN, ...) in the letter's language (``messages.yaml``), unknown codes as
+  they are; money headings name the currency.
+
 Both files are built byte-identical for a rerun of the same as_of, and every text cell is made
 inert for spreadsheets (CWE-1236): master data is not trusted to stay out of formulas.
 """
@@ -11,6 +23,7 @@ import io
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -18,7 +31,7 @@ from babel.numbers import get_decimal_symbol
 
 from receivables.cell_text import neutralise
 from receivables.money import to_decimal
-from receivables.reminders.cells import _as_date, _cents, _missing, _records, _text
+from receivables.reminders.cells import _as_date, _cents, _first, _missing, _records, _text
 from receivables.reminders.templates import FALLBACK_LANGUAGE
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,10 +52,15 @@ _STATEMENT_COLUMNS = (
     "open_amount",
     "dunning_level",
 )
+#: columns whose heading names the currency: the cells hold bare numbers
+_MONEY_COLUMNS = ("amount", "open_amount")
+#: document types that are money owed to the customer, whatever their sign
+_CREDIT_TYPES = frozenset({"CRN"})
 
 
 def _statement_rows(item_rows: list[dict], statement: Any, as_of: date, currency: str) -> list[dict]:
-    """The customer's open items (or the notice's items), with the dunned items' levels."""
+    """The customer's items still open after tonight's cash application (or the notice's
+    items), oldest due date first, with the letter's levels on the items it lists."""
     dunned = {_text(r.get("document_no")): r for r in item_rows}
     source = _records(statement) or item_rows
     # a dunned item missing from the statement source still belongs on the statement
@@ -51,25 +69,36 @@ def _statement_rows(item_rows: list[dict], statement: Any, as_of: date, currency
     rows = []
     for r in source:
         doc = _text(r.get("document_no"))
+        item = dunned.get(doc)
+        open_cents = _cents((item or r).get("open_amount"))
+        if open_cents == 0:
+            continue  # settled tonight: nothing left to pay, and the total stays the letter's
         due = _as_date(r.get("due_date"))
-        item = dunned.get(doc, {})
-        open_cents = _cents(item.get("open_amount") if item else r.get("open_amount"))
+        doc_type = _text(r.get("document_type"))
+        credit = open_cents < 0 or doc_type in _CREDIT_TYPES
         rows.append(
             {
                 "document_no": doc,
-                "document_type": _text(r.get("document_type")),
+                "document_type": doc_type,
                 "reference": _text(r.get("reference")),
                 "document_date": _as_date(r.get("document_date")),
                 "due_date": due,
-                "days_past_due": max((as_of - due).days, 0) if due else None,
+                "days_past_due": None if credit or due is None else max((as_of - due).days, 0),
                 "currency": _text(r.get("currency")) or currency,
                 "amount": None if _missing(r.get("amount")) else _cents(r.get("amount")),
                 "open_amount": open_cents,
-                "dunning_level": int(item["level"]) if item and not _missing(item.get("level")) else None,
+                "dunning_level": _level(item, r),
             }
         )
     rows.sort(key=lambda r: (r["due_date"] or date.max, r["document_no"]))
     return rows
+
+
+def _level(item: Mapping[str, Any] | None, row: Mapping[str, Any]) -> int | None:
+    """The letter's level for an item it lists, else the level the statement row carries;
+    None (a blank cell) for level 0, which means "not dunned yet", or when nobody knows."""
+    value = item.get("level") if item is not None else _first(row.get("dunning_level"))
+    return None if _missing(value) else (int(value) or None)
 
 
 def _statement_files(
@@ -83,20 +112,36 @@ def _statement_files(
     as_of: date,
     currency: str,
 ) -> tuple[Attachment, ...]:
-    words = {**catalog["statement"][FALLBACK_LANGUAGE], **catalog["statement"].get(language, {})}
-    headings = [words["columns"][c] for c in _STATEMENT_COLUMNS]
+    """The statement as CSV and XLSX, in the letter's language."""
+    words = _statement_words(catalog, language)
+    # the team's own words are text cells too
+    headings = [
+        neutralise(f"{words['columns'][c]} ({currency})" if c in _MONEY_COLUMNS else words["columns"][c])
+        for c in _STATEMENT_COLUMNS
+    ]
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", f"{words['file']}_{customer_id}_{as_of.isoformat()}")
+    customer_line = f"{customer_id} {customer_name}"
+    xlsx = _statement_xlsx(
+        rows, headings, words, customer_line, str(company["name"]), as_of, currency, locale.territory
+    )
     return (
-        (f"{stem}.csv", _statement_csv(rows, headings, locale), CSV_MIMETYPE),
-        (
-            f"{stem}.xlsx",
-            _statement_xlsx(rows, headings, words, customer_id, customer_name, company, as_of, currency),
-            XLSX_MIMETYPE,
-        ),
+        (f"{stem}.csv", _statement_csv(rows, headings, words["document_types"], locale), CSV_MIMETYPE),
+        (f"{stem}.xlsx", xlsx, XLSX_MIMETYPE),
     )
 
 
-def _statement_csv(rows: list[dict], headings: list[str], locale: Locale) -> bytes:
+def _statement_words(catalog: dict, language: str) -> dict[str, Any]:
+    """The statement's words in the language, English for what the language lacks; document
+    types only from the language itself (an English "Invoice" on a German statement would be
+    worse than the code)."""
+    sections = catalog["statement"]
+    own = sections.get(language) or sections[FALLBACK_LANGUAGE]
+    # labels as text (YAML reads `ADJ: 2024` as a number); a code YAML reads as a boolean (NO) must be quoted
+    types = {str(k): str(v) for k, v in (own.get("document_types") or {}).items()}
+    return {**sections[FALLBACK_LANGUAGE], **own, "document_types": types}
+
+
+def _statement_csv(rows: list[dict], headings: list[str], types: Mapping[str, str], locale: Locale) -> bytes:
     # Excel opens a CSV with the system's list separator: ";" where the decimal mark is ",".
     decimal_mark = get_decimal_symbol(locale)
     delimiter = ";" if decimal_mark == "," else ","
@@ -107,7 +152,7 @@ def _statement_csv(rows: list[dict], headings: list[str], locale: Locale) -> byt
         writer.writerow(
             [
                 neutralise(r["document_no"]),
-                neutralise(r["document_type"]),
+                neutralise(types.get(r["document_type"], r["document_type"])),
                 neutralise(r["reference"]),
                 r["document_date"].isoformat() if r["document_date"] else "",
                 r["due_date"].isoformat() if r["due_date"] else "",
@@ -123,17 +168,38 @@ def _statement_csv(rows: list[dict], headings: list[str], locale: Locale) -> byt
     return buffer.getvalue().encode("utf-8-sig")
 
 
+#: sheet rows: the title block above, then the column headings, the items and the total
+_HEADER_ROW = 4
+#: a date in the reader's short date format (number format 14): "31.10.2026", "10/31/2026"
+_DATE_CHARS = 10
+#: a text column no wider than this: a long reference is cut off on screen rather than
+#: shrinking the whole printed page (text is cut, never shown as ###)
+_MAX_TEXT_CHARS = 40
+#: proportional and bold letters are wider than the digit that a column width counts in
+_TEXT_FACTOR, _BOLD_FACTOR = 1.1, 1.2
+#: room for the cell margins and the autofilter button of the heading
+_PADDING = 3
+#: points per line of the headings' row: spreadsheet applications do not grow a row for
+#: wrapped text they load, so the row is made as high as its longest heading wraps
+_LINE_POINTS = 15
+#: where the customer prints on US Letter rather than A4 (CLDR supplemental paperSize)
+_LETTER_TERRITORIES = frozenset({"BZ", "CA", "CL", "CO", "CR", "GT", "MX", "NI", "PA", "PH", "PR", "SV", "US", "VE"})
+#: xlsxwriter's paper codes
+_LETTER, _A4 = 1, 9
+
+
 def _statement_xlsx(
     rows: list[dict],
     headings: list[str],
     words: dict,
-    customer_id: str,
-    customer_name: str,
-    company: Mapping[str, Any],
+    customer_line: str,
+    company_name: str,
     as_of: date,
     currency: str,
+    territory: str | None,
 ) -> bytes:
-    """The statement as a workbook: a heading, one row per item, the total, frozen headings."""
+    """The statement as a workbook: a title block, one row per item, the total; frozen and
+    repeated headings, columns as wide as their content, one page wide in landscape."""
     import xlsxwriter
 
     buffer = io.BytesIO()
@@ -141,31 +207,36 @@ def _statement_xlsx(
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     # a fixed creation time keeps the file byte-identical across reruns of the same as_of
     book.set_properties(
-        {
-            "title": words["title"],
-            "author": str(company["name"]),
-            "created": datetime.combine(as_of, datetime.min.time()),
-        }
+        {"title": words["title"], "author": company_name, "created": datetime.combine(as_of, datetime.min.time())}
     )
     sheet = book.add_worksheet(words["title"][:31])
     fmt = _xlsx_formats(book)
-    sheet.write_string(0, 0, neutralise(f"{words['title']} – {company['name']}"), fmt["title"])
-    sheet.write_string(1, 0, words["customer"], fmt["bold"])
-    sheet.write_string(1, 1, neutralise(f"{customer_id} {customer_name}"))
-    sheet.write_string(2, 0, words["as_of"], fmt["bold"])
+    sheet.write_string(0, 0, neutralise(f"{words['title']} – {company_name}"), fmt["title"])
+    sheet.write_string(1, 0, neutralise(words["customer"]), fmt["bold"])
+    sheet.write_string(1, 1, neutralise(customer_line))
+    sheet.write_string(2, 0, neutralise(words["as_of"]), fmt["bold"])
     sheet.write_datetime(2, 1, datetime.combine(as_of, datetime.min.time()), fmt["day"])
-    header_row = 4
     for col, text in enumerate(headings):
-        sheet.write_string(header_row, col, text, fmt["head"])
-    _xlsx_items(sheet, rows, header_row + 1, fmt)
-    last = header_row + len(rows)
-    # the total is a number we computed in cents, not a formula: exact and inert
-    sheet.write_string(last + 1, 7, f"{words['total']} ({currency})", fmt["bold"])
-    sheet.write_number(last + 1, 8, float(to_decimal(sum(r["open_amount"] for r in rows))), fmt["money_bold"])
-    sheet.freeze_panes(header_row + 1, 0)
-    sheet.autofilter(header_row, 0, max(last, header_row + 1), len(headings) - 1)
-    for col, width in enumerate((16, 8, 22, 13, 13, 10, 8, 15, 15, 10)):
+        sheet.write_string(_HEADER_ROW, col, text, fmt["head"])
+    _xlsx_items(sheet, rows, words["document_types"], fmt)
+    last = _HEADER_ROW + len(rows)
+    # the label overflows into the empty cells to its right; the total is a number we
+    # computed in cents, not a formula: exact and inert
+    total = sum(r["open_amount"] for r in rows)
+    sheet.write_string(last + 1, 0, neutralise(f"{words['total']} ({currency})"), fmt["bold"])
+    sheet.write_number(last + 1, 8, float(to_decimal(total)), fmt["money_bold"])
+    sheet.freeze_panes(_HEADER_ROW + 1, 0)
+    sheet.autofilter(_HEADER_ROW, 0, max(last, _HEADER_ROW + 1), len(headings) - 1)
+    widths = _column_widths(rows, headings, words, total)
+    for col, width in enumerate(widths):
         sheet.set_column(col, col, width)
+    sheet.set_row(_HEADER_ROW, _LINE_POINTS * max(_heading_lines(h, w) for h, w in zip(headings, widths)))
+    # printed: landscape on the customer's paper, every column on one page (as many pages
+    # down as it takes), the headings on every page
+    sheet.set_landscape()
+    sheet.set_paper(_LETTER if territory in _LETTER_TERRITORIES else _A4)
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(_HEADER_ROW)
     book.close()
     return buffer.getvalue()
 
@@ -179,15 +250,21 @@ def _xlsx_formats(book: Any) -> dict[str, Any]:
         "money": book.add_format({"num_format": "#,##0.00"}),
         "money_bold": book.add_format({"num_format": "#,##0.00", "bold": True, "top": 1}),
         "day": book.add_format({"num_format": 14}),  # the reader's own short date format
+        # centred: apart from the days overdue on its left and the amount on its right
+        "code": book.add_format({"align": "center"}),
     }
 
 
-def _xlsx_items(sheet: Any, rows: list[dict], first_row: int, fmt: dict[str, Any]) -> None:
-    """One sheet row per open item from ``first_row`` on; empty values stay empty cells."""
-    for n, r in enumerate(rows, start=first_row):
-        for col, key in ((0, "document_no"), (1, "document_type"), (2, "reference"), (6, "currency")):
+def _xlsx_items(sheet: Any, rows: list[dict], types: Mapping[str, str], fmt: dict[str, Any]) -> None:
+    """One sheet row per open item below the headings; empty values stay empty cells."""
+    for n, r in enumerate(rows, start=_HEADER_ROW + 1):
+        for col, key in ((0, "document_no"), (2, "reference")):
             if r[key]:
                 sheet.write_string(n, col, neutralise(r[key]))
+        if r["currency"]:
+            sheet.write_string(n, 6, neutralise(r["currency"]), fmt["code"])
+        if r["document_type"]:
+            sheet.write_string(n, 1, neutralise(types.get(r["document_type"], r["document_type"])))
         for col, key in ((3, "document_date"), (4, "due_date")):
             if r[key]:
                 sheet.write_datetime(n, col, datetime.combine(r[key], datetime.min.time()), fmt["day"])
@@ -198,3 +275,60 @@ def _xlsx_items(sheet: Any, rows: list[dict], first_row: int, fmt: dict[str, Any
         sheet.write_number(n, 8, float(to_decimal(r["open_amount"])), fmt["money"])
         if r["dunning_level"] is not None:
             sheet.write_number(n, 9, r["dunning_level"])
+
+
+def _column_widths(rows: list[dict], headings: list[str], words: dict, total: int) -> list[float]:
+    """Each column as wide as its widest value, so that no date or amount shows ``###``.
+
+    Headings wrap onto two lines at most; column B also holds the as-of date and column A the
+    labels of the title block.  Widths count in digits of the default font.
+    """
+    types = words["document_types"]
+    chars = [_heading_chars(h) for h in headings]
+    chars[0] = max(chars[0], len(words["customer"]) * _BOLD_FACTOR, len(words["as_of"]) * _BOLD_FACTOR)
+    texts = {
+        0: [r["document_no"] for r in rows],
+        1: [types.get(r["document_type"], r["document_type"]) for r in rows],
+        2: [r["reference"] for r in rows],
+        6: [r["currency"] for r in rows],
+    }
+    for col, values in texts.items():
+        chars[col] = max(chars[col], min(max(map(len, values), default=0) * _TEXT_FACTOR, _MAX_TEXT_CHARS))
+    for col in (1, 3, 4):  # the as-of date, the document and due dates
+        chars[col] = max(chars[col], _DATE_CHARS)
+    for col, key in ((5, "days_past_due"), (9, "dunning_level")):
+        chars[col] = max(chars[col], max((len(str(r[key])) for r in rows if r[key] is not None), default=0))
+    amounts = [r["amount"] for r in rows if r["amount"] is not None]
+    chars[7] = max(chars[7], _money_chars(amounts))
+    chars[8] = max(chars[8], _money_chars([r["open_amount"] for r in rows]), _money_chars([total]) * _BOLD_FACTOR)
+    return [round(c + _PADDING, 1) for c in chars]
+
+
+def _money_chars(cents: list[int]) -> int:
+    """How many characters the widest of these amounts takes in ``#,##0.00``."""
+    if not cents:
+        return 0
+    widest = max(abs(c) for c in cents)
+    return len(f"{widest // 100:,}") + 3 + (1 if min(cents) < 0 else 0)
+
+
+# cached: a night repeats the same few headings (language x currency) thousands of times
+@lru_cache(maxsize=256)
+def _heading_chars(heading: str) -> float:
+    """The width a heading needs on at most two lines: the narrower side of its best break."""
+    words = heading.split()
+    splits = [max(len(" ".join(words[:k])), len(" ".join(words[k:]))) for k in range(1, len(words))]
+    return min(splits, default=len(heading)) * _BOLD_FACTOR
+
+
+@lru_cache(maxsize=1024)
+def _heading_lines(heading: str, width: float) -> int:
+    """How many lines a heading wraps onto in a column of this width (breaking at spaces)."""
+    lines, used = 1, 0.0
+    for word in heading.split():
+        need = len(word) * _BOLD_FACTOR
+        if used and used + _BOLD_FACTOR + need > width - _PADDING:
+            lines, used = lines + 1, need
+        else:
+            used += (_BOLD_FACTOR if used else 0) + need
+    return lines
