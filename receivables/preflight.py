@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+import yaml
 
-from receivables.config_folder import starter_companies
+from receivables.config_folder import ConfigFolder, starter_companies
 from receivables.reminders.templates import FALLBACK_LANGUAGE
 from receivables.rules import Rules
 from receivables.settings import Settings
@@ -81,6 +83,7 @@ def preflight(
         *bank_account_problems(rules, statement_accounts),
         *mail_problems(settings, reminders),
         *base_rate_problems(rules, as_of),
+        *label_problems(rules),
     ]
     return Preflight(problems)
 
@@ -165,8 +168,6 @@ def language_problems(rules: Rules, frames: dict[str, pd.DataFrame]) -> list[Pro
 
 
 def _has_template(rules: Rules, template: str, language: str) -> bool:
-    from pathlib import Path
-
     names = {f"{template}.{language}.html.j2", f"{template}.{language}.txt.j2"}
     return all(any((Path(d) / n).is_file() for d in rules.templates) for n in names)
 
@@ -228,3 +229,26 @@ def base_rate_problems(rules: Rules, as_of: date) -> list[Problem]:
                 )
             )
     return problems
+
+
+def label_problems(rules: Rules) -> list[Problem]:
+    """A team's ``messages.yaml`` copied from an older release lacks the sentences added since:
+    those letters go out without them (e.g. the note on unallocated payments)."""
+    team = Path(rules.templates[0]) / "messages.yaml"
+    shipped = ConfigFolder().defaults / "templates" / "email" / "messages.yaml"
+    if not team.is_file() or team.resolve() == shipped.resolve():
+        return []
+    theirs = (yaml.safe_load(team.read_text(encoding="utf-8")) or {}).get("labels", {}).get(FALLBACK_LANGUAGE, {})
+    ours = (yaml.safe_load(shipped.read_text(encoding="utf-8")) or {}).get("labels", {}).get(FALLBACK_LANGUAGE, {})
+    missing = sorted(set(ours) - set(theirs or {}))
+    if not missing:
+        return []
+    return [
+        Problem(
+            "labels",
+            f"{team} has no label {', '.join(missing)} (added in a later release); letters go out without it.",
+            f"copy {', '.join(missing)} from the shipped {shipped.name} (receivables init writes a current copy) "
+            "into labels: of every language.",
+            severity="warning",
+        )
+    ]

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from receivables.dunning import DunningPolicies, propose_dunning
-from tests.receivables.test_dunning import AS_OF, POLICY_DATA, POLICIES, customer, customers, item, items
+from tests.receivables.test_dunning import AS_OF, POLICIES, POLICY_DATA, customer, customers, item, items
 
 
 def unapplied(*rows: tuple[str | None, int, str]) -> pd.DataFrame:
@@ -66,3 +66,20 @@ def test_a_customer_is_reminded_exactly_when_its_money_on_account_falls_short(on
     else:
         (notice,) = p.notices.to_dict("records")
         assert notice["unapplied_amount"] == on_account
+
+
+def test_the_letter_names_the_unallocated_payments_and_asks_for_remittance_details() -> None:
+    from receivables.reminders import render_reminder
+    from tests.receivables.test_reminders import COMPANIES, CUSTOMERS, items_for, notice_for
+
+    notice = notice_for("C001", overdue=53350) | {"unapplied_amount": 46436}
+    letter = render_reminder(notice, items_for(notice), CUSTOMERS["C001"], COMPANIES["1000"], AS_OF.date())
+    text = " ".join(letter.text.split())
+    assert "Zahlungen von Ihnen über 464,36 € vor, die wir noch keiner Rechnung zuordnen konnten" in text
+    assert "danach verbleiben 69,14 € zu zahlen" in text
+    assert "464,36" in letter.html and "zuordnen konnten" in letter.html
+    plain = notice_for("C001", overdue=53350)
+    assert (
+        "zuordnen"
+        not in render_reminder(plain, items_for(plain), CUSTOMERS["C001"], COMPANIES["1000"], AS_OF.date()).text
+    )

@@ -82,3 +82,16 @@ def test_a_statement_account_no_company_claims_is_an_error() -> None:
     )
     (problem,) = [p for p in checked.problems if p.check == "bank_accounts"]
     assert "CH9300762011623852957" in problem.what and problem.severity == "error"
+
+
+def test_a_messages_file_from_an_older_release_is_a_warning(tmp_path: Path) -> None:
+    folder = tmp_path / "team"
+    write_starter_folder(folder)
+    messages = folder / "templates" / "email" / "messages.yaml"
+    data = yaml.safe_load(messages.read_text(encoding="utf-8"))
+    for labels in data["labels"].values():
+        labels.pop("unapplied_note", None)
+    messages.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    checked = preflight(load_rules(folder), load_settings(mail_mode="preview"), _frames(["1000"]), AS_OF)
+    (problem,) = [p for p in checked.problems if p.check == "labels"]
+    assert problem.severity == "warning" and "no label unapplied_note" in problem.what
