@@ -56,6 +56,26 @@ def _user_run(venv: Path, cwd: Path, *args: str, env: dict | None = None) -> sub
     )
 
 
+def _night(installed: Path, tmp_path: Path, extracts: Path, team: Path, prefect_server: str):
+    """``receivables run`` as the user runs it, from a fresh folder with its own warehouse."""
+    work = tmp_path / "night"
+    work.mkdir()
+    run = _user_run(
+        installed,
+        work,
+        "run",
+        "--extracts",
+        str(extracts),
+        "--as-of",
+        VALID_AS_OF,
+        "--config-dir",
+        str(team),
+        env={"PREFECT_API_URL": prefect_server, "RECEIVABLES_DB_URL": f"sqlite:///{work / 'w.db'}"},
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    return work, run
+
+
 def test_the_wheel_carries_its_defaults_and_not_the_checkout(installed: Path, tmp_path: Path) -> None:
     python = installed / "bin" / "python"
     code = (
@@ -100,21 +120,7 @@ def test_demo_from_the_readme_and_a_run_with_a_teams_folder_from_a_plain_install
     )
     for name in ("dunning.yaml", "matching.yaml", "reporting.yaml"):
         (team / name).unlink()  # what the folder lacks comes from the shipped defaults
-    work = tmp_path / "night"
-    work.mkdir()
-    run = _user_run(
-        installed,
-        work,
-        "run",
-        "--extracts",
-        str(valid_set),
-        "--as-of",
-        VALID_AS_OF,
-        "--config-dir",
-        str(team),
-        env={**server, "RECEIVABLES_DB_URL": f"sqlite:///{work / 'w.db'}"},
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    work, run = _night(installed, tmp_path, valid_set, team, prefect_server)
     (letter,) = (work / "outbox").rglob("*.eml")
     assert "Hanseatic Test Trading GmbH" in letter.read_text(encoding="utf-8", errors="replace")
 
@@ -146,21 +152,7 @@ def test_init_writes_a_starter_folder_whose_placeholders_are_refused(
     # the first night anyway: statements instead of a payments extract, nothing configured yet
     shutil.copytree(TESTS / "data" / "statement_set" / "statements", valid_set / "statements")
     (valid_set / "payments.csv").unlink()
-    work = tmp_path / "night"
-    work.mkdir()
-    run = _user_run(
-        installed,
-        work,
-        "run",
-        "--extracts",
-        str(valid_set),
-        "--as-of",
-        VALID_AS_OF,
-        "--config-dir",
-        str(team),
-        env={"PREFECT_API_URL": prefect_server, "RECEIVABLES_DB_URL": f"sqlite:///{work / 'w.db'}"},
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    work, run = _night(installed, tmp_path, valid_set, team, prefect_server)
     out = " ".join(run.stdout.split())
     assert "Held back: company code(s) 1000, 2000, 3000" in out
     assert "Bank statements: 3 file(s), 3 statement(s), 4 credit(s) read" in out
