@@ -2,7 +2,9 @@
 
 Two pictures: how this as_of's receivables split by age (a stacked bar per company code and
 currency), and how total open and overdue amounts moved over past runs.  Amounts are drawn in
-each currency as booked, never added across currencies.  matplotlib's object API with the Agg
+each currency as booked, never added across currencies.  The trend's date axis spans the runs
+it has (a few days either side of a single run), never matplotlib's default years of empty axis,
+and marks each run's date while there are few.  matplotlib's object API with the Agg
 canvas attached to each figure: no display, no pyplot global state or backend switch, safe in
 worker threads.
 """
@@ -13,14 +15,18 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, DateFormatter
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from receivables.aging import AgingConfig
 
 #: green for not yet due through red for the oldest bucket
 _BUCKET_COLOURS = ("#2E7D32", "#9CCC65", "#FFEE58", "#FFA726", "#EF6C00", "#C62828")
-_THOUSANDS = FuncFormatter(lambda v, _: f"{v:,.0f}")
+# whole units with thousands separators; cents only where the axis spans small amounts
+_THOUSANDS = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 100 or v == int(v) else f"{v:,.2f}")
+#: up to this many runs, each run's date is a tick; more get matplotlib's date ticks
+_RUN_TICKS = 12
 
 
 def _save(fig: Figure, path: Path | str) -> Path:
@@ -111,7 +117,28 @@ def trend_chart(
         ax.set_ylabel("Amount (currency units)")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
+        _date_axis(ax, sorted(trend["as_of"].unique()))
         fig.autofmt_xdate()
     ax.set_title(title or "Open and overdue receivables over past runs")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def date_limits(runs: list[pd.Timestamp]) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The date axis's ends: the first and last run with a margin of 5 % of the span, at least
+    3 days, so one run sits in the middle of a week rather than of four years."""
+    first, last = pd.Timestamp(runs[0]), pd.Timestamp(runs[-1])
+    margin = max((last - first) * 0.05, pd.Timedelta(days=3))
+    return first - margin, last + margin
+
+
+def _date_axis(ax, runs: list[pd.Timestamp]) -> None:
+    low, high = date_limits(runs)
+    ax.set_xlim(low.to_pydatetime(), high.to_pydatetime())
+    if len(runs) <= _RUN_TICKS:
+        ax.xaxis.set_major_locator(FixedLocator([ax.convert_xunits(pd.Timestamp(r).to_pydatetime()) for r in runs]))
+        ax.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))
+    else:
+        locator = AutoDateLocator(maxticks=10)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))

@@ -1,14 +1,18 @@
 """KPIs as a person reads them: a label instead of the warehouse code, and the value in its
 unit (money with thousands separators and the currency, days with one decimal, percentages).
 
-The warehouse keeps the codes (``disputed_amount.reason.PRICING``) because BI tools and
-auditors query them; everything shown to a finance user goes through here.
+The warehouse keeps the codes (``disputed_amount.reason.PRICING``) and the unit ``amount``
+because BI tools and auditors query them; everything shown to a finance user goes through here:
+the label, the unit as a reader names it (every money KPI is in the base currency, whichever
+company it is for: ``EUR``, ``%``, ``days``), and why a KPI is blank tonight.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
+import pandas as pd
 from babel.numbers import format_decimal
 
 LABELS = {
@@ -58,6 +62,35 @@ HEADLINE = (
 )
 
 
+#: why a KPI has no value tonight (the formulas in ``receivables.kpi_formulas`` return None)
+UNDEFINED = {
+    "dso_standard": "no credit sales in the DSO period",
+    "best_possible_dso": "no credit sales in the DSO period",
+    "average_days_delinquent": "no credit sales in the DSO period",
+    "dso_count_back": "the receivables exceed the months of sales it looks back over",
+    "cei": "nothing was collectable in the period",
+    "pct_current": "no open receivables",
+    "ptp_attainment_pct": "no promise has been judged kept or broken yet",
+    "avg_days_late": "no invoice was cleared in the period",
+    "avg_days_late_weighted": "no invoice was cleared in the period",
+}
+
+
+def unit_label(unit: str, currency: str) -> str:
+    """The unit as a reader names it: money KPIs are in the base ``currency``."""
+    return {"amount": currency, "percent": "%", "days": "days", "count": "count"}.get(unit, unit)
+
+
+def why_blank(code: str, month_end: date | None = None, month_end_snapshot: bool = True) -> str:
+    """Why the KPI ``code`` has no value: CEI needs the previous month end's aging in the
+    warehouse, which a first run or a gap in the history does not have."""
+    base = code.partition(".")[0]
+    if base == "cei" and not month_end_snapshot:
+        when = f" ({month_end.isoformat()})" if month_end else ""
+        return f"needs the aging of the previous month end{when}, which the warehouse has no run for"
+    return UNDEFINED.get(base, "not defined for tonight's data")
+
+
 def kpi_label(code: str) -> str:
     """``disputed_amount.reason.PRICING`` -> ``Disputed amount, reason: pricing``."""
     base, _, rest = code.partition(".")
@@ -95,3 +128,33 @@ def format_money(value: Decimal | str | int | None, currency: str, locale: str =
     """``3211175.04`` -> ``3,211,175.04 EUR``."""
     amount = format_amount(value, locale)
     return amount if amount == "n/a" else f"{amount} {currency}"
+
+
+def kpi_table(kpis: pd.DataFrame, currency: str, month_end: date | None = None, snapshot: bool = True) -> list[dict]:
+    """The KPIs as a table a person reads (the flow's artifact): one row per KPI with its label
+    and unit, one column per company code (all companies first), blanks said as "n/a" with
+    the reason, and the warehouse code last."""
+    if kpis.empty:
+        return []
+    companies = ["ALL"] + sorted({str(c) for c in kpis["company_code"]} - {"ALL"})
+    values = {(str(c), str(k)): (v, str(u)) for c, k, v, u in kpis[["company_code", "kpi", "value", "unit"]].values}
+    rows = []
+    for code, unit in dict.fromkeys(zip(kpis["kpi"].astype(str), kpis["unit"].astype(str))):
+        row = {"KPI": kpi_label(code), "unit": unit_label(unit, currency)}
+        blank = False
+        for company in companies:
+            value, _ = values.get((company, code), (None, unit))
+            shown = format_value(value, unit)
+            blank |= shown == "n/a"
+            row["all companies" if company == "ALL" else company] = shown
+        row["why blank"] = why_blank(code, month_end, snapshot) if blank else ""
+        row["code"] = code
+        rows.append(row)
+    return rows
+
+
+def format_value(value: Decimal | str | float | int | None, unit: str, locale: str = "en") -> str:
+    """The value in its unit where a column names the unit: ``3,211,175.04``, ``59.8 %``."""
+    if unit == "amount":
+        return "n/a" if value is None or pd.isna(value) else format_amount(value, locale)
+    return format_kpi(value, unit, "", locale)

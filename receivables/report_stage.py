@@ -2,28 +2,34 @@
 (``build_reports``), then the finance users' workbook and charts under
 ``reports_dir/<as_of>/`` (``write_report_files``) and their links on the users' share.
 
-A large night's workbook is written by a background process while the reminders render, and
-moved under its final name only after the publish, so a failed run never shows one.
+The workbook needs two things known at different times: the stage frames (here, when the
+reports are built) and what delivery did with each email (only after ``deliver``).  The
+report-files stage reads the latter from the warehouse: the ``email_outbox`` rows of the as_of,
+which are the truth about sending whichever process sent.  A large night's workbook is written
+by a background process from the moment the reports exist, finished with those outbox rows,
+and moved under its final name only after the publish, so a failed run never shows one.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import sqlalchemy as sa
 
 from receivables import aging as aging_rules
-from receivables import cash_application, kpis, worklist
+from receivables import cash_application, dunning, kpis, worklist
+from receivables.dunning import COMPANY_NOT_CONFIGURED
 from receivables.validation import ValidatedSet
 from receivables.warehouse.database import money_sums, read_table
+from receivables.warehouse.tables import email_outbox
 
 if TYPE_CHECKING:  # the pipeline imports this module; its types only annotate here
     from receivables.pipeline import DunningStep, Run
+    from receivables.workbook import BackgroundWorkbook, Delivery, WorkbookInputs
 
 
 @dataclass
@@ -32,9 +38,11 @@ class Reports:
     kpis: pd.DataFrame
     worklist: pd.DataFrame
     missing_fx: list[str]
+    #: whether the warehouse had the previous month end's aging (CEI is blank without it)
+    month_end_snapshot: bool = True
     #: a large night's workbook, being written to a ``.partial`` file by a background process
-    #: while the reminders render; ``write_report_files`` collects it
-    workbook: Future | None = None
+    #: while the reminders render; ``write_report_files`` finishes it
+    workbook: BackgroundWorkbook | None = None
 
     @property
     def counts(self) -> dict:
@@ -46,9 +54,35 @@ class Reports:
         }
 
 
-#: aging rows from which the workbook is written in a background process: below it, starting
-#: a process (~2 s) costs more than the workbook
+#: aging and open-item rows from which the workbook is written in a background process: below
+#: it, starting a process (~2 s) costs more than the workbook
 BACKGROUND_WORKBOOK_ROWS = 20_000
+#: the open-item columns the workbook shows
+_ITEM_COLUMNS = [
+    "company_code",
+    "document_no",
+    "document_type",
+    "customer_id",
+    "document_date",
+    "due_date",
+    "currency",
+    "open_amount",
+    "reference",
+    "dunning_block",
+]
+_CUSTOMER_COLUMNS = ["customer_id", "name", "collector", "credit_limit", "currency", "company_code", "dunning_block"]
+_PAYMENT_COLUMNS = ["payment_id", "value_date", "amount", "payer_name", "remittance_info"]
+_OUTBOX_COLUMNS = [
+    "notice_id",
+    "recipients",
+    "status",
+    "error",
+    "mode",
+    "eml_path",
+    "delivered_to",
+    "redirected_at",
+    "updated_at",
+]
 
 
 def build_reports(
@@ -61,19 +95,22 @@ def build_reports(
     aged = aging_rules.age_open_items(cash.open_items_after, run.as_of, config.aging)
     based = aging_rules.add_base_totals(aged, f["fx_rates"], base, run.as_of)
     p = step.proposal
+    month_end = _month_end_aging(run)
+    # one promise lifecycle: the extract's promises and the contact log's PROMISE outcomes
+    promises = dunning.promise_book(f["promises"], f.get("activities"))
     kpi_rows = kpis.compute_kpis(
         cash.open_items_after,
         run.as_of,
         cleared_items=f["cleared_items"],
         customers=f["customers"],
-        promises=f["promises"],
+        promises=promises,
         broken_promises=p.broken_promises,
         disputes=f["disputes"],
         unapplied=cash.unapplied,
         payments=f["payments"],
         fx_rates=f["fx_rates"],
         base_currency=base,
-        previous_month_end_aging=_month_end_aging(run),
+        previous_month_end_aging=month_end,
         config=config.kpis,
     )
     work = worklist.build_worklist(
@@ -90,12 +127,18 @@ def build_reports(
         base_currency=base,
     )
     reports = Reports(
-        aging=based.aging, kpis=kpi_rows, worklist=work.assign(currency=base), missing_fx=list(based.missing_currencies)
+        aging=based.aging,
+        kpis=kpi_rows,
+        worklist=work.assign(currency=base),
+        missing_fx=list(based.missing_currencies),
+        month_end_snapshot=month_end is not None,
     )
-    if run.settings.render_workers > 1 and len(reports.aging) >= BACKGROUND_WORKBOOK_ROWS:
-        reports.workbook = _write_workbook_in_background(
-            _workbook_path(run).with_suffix(".xlsx.partial"), _report_sheets(validated, cash, step, reports)
-        )
+    rows = len(reports.aging) + len(cash.open_items_after)
+    if run.settings.render_workers > 1 and rows >= BACKGROUND_WORKBOOK_ROWS:
+        from receivables.workbook import BackgroundWorkbook
+
+        partial = _workbook_path(run).with_suffix(".xlsx.partial")
+        reports.workbook = BackgroundWorkbook(partial, workbook_inputs(run, validated, cash, step, reports))
     return reports
 
 
@@ -103,33 +146,65 @@ def _workbook_path(run: Run) -> Path:
     return run.report_dir / f"receivables-{run.as_of.isoformat()}.xlsx"
 
 
-def _report_sheets(
-    validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports
-) -> dict:
-    from receivables import workbook
+def workbook_inputs(
+    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports
+) -> WorkbookInputs:
+    """What the workbook shows of this run's stages: the frames (only the columns it reads, as
+    they may cross to another process) and the run's facts."""
+    from receivables.workbook import RunFacts, WorkbookInputs
 
     f = validated.frames
-    return workbook.report_sheets(
-        reports.aging,
-        reports.worklist,
-        cash.unapplied,
-        step.proposal.notices,
-        reports.kpis,
-        customers=f["customers"],
-        payments=f["payments"],
+    p = step.proposal
+    base = run.settings.base_currency
+    held = p.skipped.loc[p.skipped["reason"] == COMPANY_NOT_CONFIGURED, "company_code"] if not p.skipped.empty else []
+    facts = RunFacts(
+        as_of=run.as_of,
+        run_id=run.run_id,
+        mode=run.settings.effective_mail_mode,
+        base_currency=base,
+        dunning_written=step.write_state,
+        why_not=step.why_not,
+        quarantined_rows=int(validated.quarantined_rows),
+        missing_fx=list(reports.missing_fx),
+        month_end=kpis.previous_month_end(run.as_of),
+        month_end_snapshot=reports.month_end_snapshot,
+        held_companies=sorted({str(c) for c in held}),
+    )
+    return WorkbookInputs(
+        facts=facts,
+        config=run.rules.reporting,
+        rates=aging_rules.rates_on(f["fx_rates"], base, run.as_of),
+        aging=reports.aging,
+        worklist=reports.worklist,
+        kpis=reports.kpis,
+        notices=p.notices,
+        dunning_items=p.items[["company_code", "document_no", "level"]],
+        skipped=p.skipped[["company_code", "document_no", "reason", "level"]],
+        broken_promises=p.broken_promises,
+        open_items=_only(cash.open_items_after, _ITEM_COLUMNS),
+        customers=_only(f["customers"], _CUSTOMER_COLUMNS),
+        payments=_only(f["payments"], _PAYMENT_COLUMNS),
+        unapplied=cash.unapplied,
+        suggestions=cash.suggested,
+        disputes=f.get("disputes"),
+        promises=dunning.promise_book(f.get("promises"), f.get("activities")),
+        payment_plans=f.get("payment_plans"),
     )
 
 
-def _write_workbook_in_background(path: Path, sheets: dict) -> Future:
-    """Start writing the workbook in another process (xlsxwriter takes ~30 s for a million
-    cells, which then overlaps rendering the reminders); the future gives its path."""
-    from receivables import workbook
+def _only(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return frame[[c for c in columns if c in frame.columns]]
 
-    # spawn, not fork: the caller may be a Prefect worker with threads holding locks
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    future = pool.submit(workbook.write_workbook, path, sheets)
-    pool.shutdown(wait=False)  # the submitted work still finishes; the process exits after it
-    return future
+
+def delivery_of(run: Run, charts: dict[str, str]) -> Delivery:
+    """What delivery did with the as_of's emails, from the outbox (the truth about sending,
+    whichever process sent), and the chart files."""
+    from receivables.workbook import Delivery
+
+    query = sa.select(*[email_outbox.c[c] for c in _OUTBOX_COLUMNS]).where(email_outbox.c.as_of == run.as_of)
+    with run.engine.connect() as conn:
+        rows = pd.DataFrame(conn.execute(query).all(), columns=_OUTBOX_COLUMNS)
+    return Delivery(outbox=rows, charts=charts)
 
 
 def _month_end_aging(run: Run) -> pd.DataFrame | None:
@@ -146,23 +221,26 @@ def _month_end_aging(run: Run) -> pd.DataFrame | None:
 def write_report_files(
     run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports
 ) -> dict[str, str]:
-    """The finance users' workbook and the charts, under ``reports_dir/<as_of>/``."""
-    from receivables import charts, workbook
+    """The charts, then the finance users' workbook (which embeds them) under
+    ``reports_dir/<as_of>/``."""
+    from receivables import charts
+    from receivables.workbook import write_report_workbook
 
     folder = run.report_dir
     folder.mkdir(parents=True, exist_ok=True)
-    book = _workbook_path(run)
-    if reports.workbook is not None:
-        # only a run that has published shows its workbook under the final name
-        os.replace(reports.workbook.result(), book)
-    else:
-        workbook.write_workbook(book, _report_sheets(validated, cash, step, reports))
     config = run.rules.reporting
     aging_png = charts.aging_chart(reports.aging, folder / "aging-by-bucket.png", config.aging)
     history = money_sums(
         run.engine, "aging", ["as_of", "currency"], [b.column for b in config.aging.buckets] + ["total"]
     )
     trend_png = charts.trend_chart(history, folder / "trend.png", config.aging)
+    delivery = delivery_of(run, {"aging_chart": str(aging_png), "trend_chart": str(trend_png)})
+    book = _workbook_path(run)
+    if reports.workbook is not None:
+        # only a run that has published shows its workbook under the final name
+        os.replace(reports.workbook.finish(delivery), book)
+    else:
+        write_report_workbook(book, workbook_inputs(run, validated, cash, step, reports), delivery)
     # absolute: the paths are shown in artifacts and the CLI, read far from the run's folder
     return {
         "workbook": str(book.resolve()),

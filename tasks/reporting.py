@@ -7,8 +7,8 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from receivables import pipeline, run_summary
-from receivables.kpi_labels import format_kpi, kpi_label
+from receivables import kpis, pipeline, run_summary
+from receivables.kpi_labels import kpi_table
 from receivables.money import to_decimal
 from receivables.pipeline import DunningStep, Reports, Run
 from receivables.validation import ValidatedSet
@@ -58,16 +58,19 @@ def summary_task(
     if reports is not None:
         base = run.settings.base_currency
         worklist = _records(reports.worklist.head(200), money=("overdue_amount",))
+        for row in worklist:  # on a screen the short sentence; the full reason is in the workbook
+            row["reason"] = row.get("summary") or row.get("reason")
         create_table_artifact(
             key="collector-worklist",
             table=run_summary.worklist_table(worklist, base),
             description="Collector worklist (top 200)",
         )
-        kpis = [
-            {"KPI": kpi_label(k["kpi"]), "value": format_kpi(k["value"], k["unit"], base), "code": k["kpi"]}
-            for k in summary.get("kpis", [])
-        ]
-        create_table_artifact(key="kpis", table=kpis, description=f"KPIs, all company codes, in {base}")
+        month_end = kpis.previous_month_end(run.as_of)
+        create_table_artifact(
+            key="kpis",
+            table=kpi_table(reports.kpis, base, month_end, reports.month_end_snapshot),
+            description=f"KPIs by company code; money in {base}, the base currency",
+        )
     return summary
 
 

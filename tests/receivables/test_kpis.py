@@ -418,3 +418,39 @@ def test_a_document_in_both_extracts_is_one_sale() -> None:
     k = compute_kpis(OPEN, AS_OF, cleared_items=twice, fx_rates=FX).set_index(["company_code", "kpi"])["value"]
     assert k["1000", "sales_period"] == Decimal("6500.00")  # A 3000 + B 2000 + E 1500; B not twice
     assert k["3000", "sales_period"] == Decimal("1890.00")  # 3000's own document B is another sale: 2100 USD x 0.9
+
+
+# --- as a person reads them ------------------------------------------------------------------------
+
+
+def test_kpis_as_a_table_by_company_with_units_and_reasons() -> None:
+    """The flow's KPI artifact: labels instead of codes, the unit named (money in the base
+    currency even for the USD company), one column per company code, a blank said and why."""
+    from receivables.kpi_labels import kpi_table, unit_label, why_blank
+
+    frame = pd.DataFrame(
+        {
+            "company_code": ["1000", "3000", "ALL", "1000", "3000", "ALL", "ALL"],
+            "kpi": ["ar_total", "ar_total", "ar_total", "cei", "cei", "cei", "disputed_amount.reason.PRICING"],
+            "value": [Decimal("3211175.04"), Decimal("900.00"), Decimal("3212075.04"), None, None, None, Decimal(5)],
+            "unit": ["amount"] * 3 + ["percent"] * 3 + ["amount"],
+        }
+    )
+    rows = {r["code"]: r for r in kpi_table(frame, "EUR", date(2026, 9, 30), snapshot=False)}
+    assert rows["ar_total"] == {
+        "KPI": "Open receivables",
+        "unit": "EUR",
+        "all companies": "3,212,075.04",
+        "1000": "3,211,175.04",
+        "3000": "900.00",
+        "why blank": "",
+        "code": "ar_total",
+    }
+    assert rows["cei"]["unit"] == "%" and rows["cei"]["all companies"] == "n/a"
+    assert rows["cei"]["why blank"] == (
+        "needs the aging of the previous month end (2026-09-30), which the warehouse has no run for"
+    )
+    assert rows["disputed_amount.reason.PRICING"]["KPI"] == "Disputed amount, reason: pricing"
+    assert [unit_label(u, "EUR") for u in ("amount", "percent", "days", "count")] == ["EUR", "%", "days", "count"]
+    assert why_blank("cei", date(2026, 9, 30), month_end_snapshot=True) == "nothing was collectable in the period"
+    assert why_blank("dso_standard") == "no credit sales in the DSO period"

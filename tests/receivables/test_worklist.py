@@ -151,6 +151,14 @@ def test_who_is_on_the_list_in_which_order(worklist) -> None:
         "overdue_amount",
         "reason",
         "next_action",
+        "currencies",
+        "overdue_native",
+        "oldest_bucket",
+        "disputed_amount",
+        "over_limit_amount",
+        "unapplied_amount",
+        "broken_promise_amount",
+        "summary",
     ]
     # K3 (email reminder only) and K11 (dispute 5 days old, follow-up after 14) need nobody
     assert worklist[
@@ -171,14 +179,55 @@ def test_who_is_on_the_list_in_which_order(worklist) -> None:
 def test_reasons_name_every_trigger_most_serious_first(worklist) -> None:
     reason = dict(zip(worklist["customer_id"], worklist["reason"]))
     assert reason["K1"] == (
-        "dunning level 4 handover for 9,999.00 EUR overdue; broken promise P1 on INV-9: 500.00 promised for 2026-10-20"
+        "dunning level 4 handover for 9,999.00 EUR overdue; "
+        "broken promise P1 on INV-9: 500.00 EUR promised for 2026-10-20"
     )
     assert reason["K6"] == "10,000.00 EUR overdue, oldest 91+ days past due"
-    assert reason["K4"] == "dispute D4 (PRICING) over 99.00 open 20 days"
+    assert reason["K4"] == "dispute D4 (PRICING) over 99.00 EUR open 20 days"
     assert reason["K7"] == "open balance 12,000.00 EUR above the credit limit of 10,000.00 EUR"
     assert reason["K8"] == "no reminder goes out for 3 overdue item(s): CREDIT_BALANCE 1, CUSTOMER_BLOCK 2"
     assert reason["K9"] == "unapplied cash 120.00 EUR (NO_MATCH) to clarify against the overdue items"
     assert reason["K5"] == "only 40.00 EUR overdue, all of it 121+ days past due"
+
+
+def test_reasons_as_columns_and_a_short_sentence(worklist) -> None:
+    """What a collector filters and sorts on: one value per kind of reason (base cents), the
+    overdue amount as booked with its currency, the oldest bucket, and a sentence short enough
+    to read in a column."""
+    rows = worklist.set_index("customer_id")
+    assert rows.loc["K1", "summary"] == "Dunning hands over; broken promise"
+    assert rows.loc["K1", "broken_promise_amount"] == 50000
+    assert rows.loc["K1", "oldest_bucket"] == "121+"
+    assert rows.loc["K4", "disputed_amount"] == 9900 and rows.loc["K4", "summary"] == "Dispute open"
+    assert rows.loc["K7", "over_limit_amount"] == 200000  # 12,000.00 open, limit 10,000.00
+    assert pd.isna(rows.loc["K7", "oldest_bucket"]) and rows.loc["K7", "summary"] == "Over the credit limit"
+    assert rows.loc["K9", "unapplied_amount"] == 12000
+    # the USD customer: overdue in EUR for the ranking, and as booked in USD beside it
+    assert rows.loc["K10", ["currencies", "overdue_native", "overdue_amount"]].tolist() == ["USD", 111000, 99900]
+    assert rows.loc["K10", "summary"] == "Dunning asks for a call"
+    assert worklist["summary"].str.len().max() <= 80
+
+
+def test_a_converted_amount_follows_the_booked_one() -> None:
+    """A USD customer's escalation reads in dollars first, euros after: never a dollar
+    balance called euros."""
+    aging = pd.DataFrame([aging_row("U1", "d121_plus", "20000.00", "USD", "3000")])
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["U1"],
+            "company_code": ["3000"],
+            "currency": ["USD"],
+            "credit_limit": pd.array([to_cents("15000.00")], dtype="Int64"),
+            "collector": ["Dan"],
+        }
+    )
+    frame = build(aging=aging, customers=customers, notices=None, skipped=None, broken_promises=None, disputes=None)
+    assert frame["reason"].tolist() == [
+        "20,000.00 USD (18,000.00 EUR) overdue, oldest 121+ days past due; "
+        "open balance 20,000.00 USD (18,000.00 EUR) above the credit limit of 15,000.00 USD (13,500.00 EUR)"
+    ]
+    assert frame["over_limit_amount"].tolist() == [450000]
+    assert frame["summary"].tolist() == ["Large and old balance; over the credit limit"]
 
 
 def test_priority_formula_by_hand() -> None:

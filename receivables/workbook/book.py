@@ -1,0 +1,101 @@
+"""A run's workbook from start to close: the sheets, their order, and the two moments they are
+written in.
+
+``ReportWorkbook`` writes the sheets the reports fix (Worklist, Aging, Open items, Unapplied
+cash, Suggestions, KPIs) as soon as it is opened, and the two that need the delivery (the
+Summary's email counts and charts, the Dunning proposal's delivery status) in ``finish``.  A
+large night opens it in a background process while the reminders render (``background``);
+otherwise the report-files stage does both at once (``write_report_workbook``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import xlsxwriter
+
+from receivables.workbook.aging_sheet import write_aging
+from receivables.workbook.cash_sheets import write_suggestions, write_unapplied
+from receivables.workbook.formats import Formats
+from receivables.workbook.inputs import Delivery, WorkbookInputs
+from receivables.workbook.kpi_sheet import write_kpis
+from receivables.workbook.open_items_sheet import open_items, write_open_items
+from receivables.workbook.proposal_sheet import write_proposal
+from receivables.workbook.summary_sheet import write_summary
+from receivables.workbook.worklist_sheet import write_worklist
+
+#: the sheets in the order a reader meets them
+SHEETS = (
+    "Summary",
+    "Worklist",
+    "Aging",
+    "Dunning proposal",
+    "Open items",
+    "Unapplied cash",
+    "Suggestions",
+    "KPIs",
+)
+_OPTIONS = {
+    "constant_memory": True,  # rows are written in order: memory stays flat for big sheets
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "nan_inf_to_errors": True,
+}
+
+
+class ReportWorkbook:
+    """The workbook at ``path``: opening it writes every sheet the reports fix."""
+
+    def __init__(self, path: Path | str, inputs: WorkbookInputs, created: dt.datetime | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.inputs = inputs
+        self.book = xlsxwriter.Workbook(str(self.path), _OPTIONS)
+        if created is not None:
+            self.book.set_properties({"created": created})
+        try:
+            self.formats = Formats.of(self.book)
+            self.sheets = {name: self.book.add_worksheet(name) for name in SHEETS}
+            self.items = open_items(inputs)
+            self._write_early()
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _write_early(self) -> None:
+        s, i, fm, items = self.sheets, self.inputs, self.formats, self.items
+        write_worklist(s["Worklist"], i, items, fm)
+        write_aging(s["Aging"], i, items, fm)
+        write_open_items(s["Open items"], items, i, fm)
+        write_unapplied(s["Unapplied cash"], i, items, fm)
+        write_suggestions(s["Suggestions"], i, items, fm)
+        write_kpis(s["KPIs"], i, fm)
+
+    def finish(self, delivery: Delivery) -> Path:
+        """Write the Summary and the Dunning proposal, and close the file."""
+        try:
+            s = self.sheets
+            write_proposal(s["Dunning proposal"], self.inputs, self.items, delivery, self.formats)
+            write_summary(s["Summary"], self.inputs, self.items, delivery, self.formats)
+            self.book.close()
+        except BaseException:
+            self.abandon()
+            raise
+        return self.path
+
+    def abandon(self) -> None:
+        """Give up: no half-written file is left behind."""
+        try:
+            self.book.close()
+        except Exception:  # noqa: BLE001,S110 - the file is removed next anyway
+            pass
+        self.path.unlink(missing_ok=True)
+
+
+def write_report_workbook(
+    path: Path | str, inputs: WorkbookInputs, delivery: Delivery, created: dt.datetime | None = None
+) -> Path:
+    """The whole workbook in this process."""
+    return ReportWorkbook(path, inputs, created).finish(delivery)
