@@ -110,6 +110,8 @@ def propose_company_dunning(
         policies,
         as_of,
         unapplied=cash.unapplied,
+        # the contact log's PROMISE outcomes are promises too
+        activities=f["activities"],
     )
 
 
@@ -157,11 +159,12 @@ def _concat(frames: list[pd.DataFrame], keep_index: bool = False) -> pd.DataFram
 
 
 def cash_for_company(cash: cash_application.CashApplication, code: str) -> cash_application.CashApplication:
-    """One company code's share of a cash application result (what dunning reads of it)."""
+    """One company code's share of a cash application result (what dunning reads of it: the
+    open items after tonight's cash and the money left unapplied on the customers' accounts)."""
     after = cash.open_items_after
     return cash_application.CashApplication(
         applications=cash.applications.iloc[0:0],
-        unapplied=cash.unapplied.iloc[0:0],
+        unapplied=cash.unapplied[_company_column(cash.unapplied) == code],
         open_items_after=after[_company_column(after) == code],
         identifications=cash.identifications.iloc[0:0],
     )

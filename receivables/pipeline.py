@@ -10,10 +10,11 @@ Order and why: ingest -> validate (nothing is written before the gate passes) ->
 (the configuration checked against the extracts, still before any write) -> archive ->
 apply cash -> dunning -> build reports (a large night's workbook then goes on being written in
 a background process) -> render reminders -> **publish** (every warehouse row
-of this as_of in one transaction: quarantine, cash applications, unapplied cash, dunning
-state, the outbox, aging, KPIs, worklist) -> deliver emails (only after their outbox rows are
-committed, so a crash can never send an email the warehouse does not know about) -> report
-files (the workbook is moved into place only now, after the publish) -> finish.
+of this as_of in one transaction: quarantine, cash applications, unapplied cash, the contact
+log, dunning state, the outbox, aging, KPIs, worklist) -> deliver emails (only after their
+outbox rows are committed, so a crash can never send an email the warehouse does not know
+about) -> report files (the workbook is moved into place only now, after the publish) ->
+finish.
 """
 
 from __future__ import annotations
@@ -299,6 +300,7 @@ def publish(
         replace_for_as_of(conn, "quarantine", run.as_of, validated.quarantine, run.run_id)
         replace_for_as_of(conn, "cash_applications", run.as_of, cash.applications, run.run_id)
         replace_for_as_of(conn, "unapplied_cash", run.as_of, cash.unapplied, run.run_id)
+        replace_for_as_of(conn, "activities", run.as_of, validated.frames["activities"], run.run_id)
         if step.write_state:
             write_dunning(conn, run.as_of, run.run_id, step.proposal, redo=run.redo_dunning)
             enqueued = enqueue(conn, run.as_of, run.run_id, emails)

@@ -198,7 +198,42 @@ FX_RATES = Extract(
     ),
 )
 
+#: how a collector reached (or tried to reach) the customer
+ACTIVITY_CHANNELS = ("call", "email", "letter", "meeting", "portal")
+#: what the contact achieved; ``PROMISE`` carries promised_amount and promised_date
+ACTIVITY_OUTCOMES = (
+    "REACHED",
+    "NO_ANSWER",
+    "PROMISE",
+    "DISPUTE",
+    "PLAN",
+    "REFUSED",
+    "WRONG_CONTACT",
+    "PAID_CLAIMED",
+)
+
+ACTIVITIES = Extract(
+    "activities",
+    required=False,
+    key=("activity_id",),
+    description="contact log: the collectors' calls, emails, letters and meetings",
+    columns=(
+        C("activity_id", "code"),
+        C("company_code", "code"),
+        C("customer_id", "code"),
+        C("collector", "text", required=False, nullable=True),
+        C("occurred_on", "date"),
+        C("channel", "code"),
+        C("outcome", "code"),
+        # required for a PROMISE only: the suite checks them per outcome
+        C("promised_amount", "money", required=False, nullable=True),
+        C("promised_date", "date", required=False, nullable=True),
+        C("note", "text", required=False, nullable=True),
+        C("next_contact_on", "date", required=False, nullable=True),
+    ),
+)
+
 #: in dependency order: customers first, because the others refer to them
 EXTRACTS: dict[str, Extract] = {
-    e.name: e for e in (CUSTOMERS, OPEN_ITEMS, PAYMENTS, DISPUTES, PROMISES, CLEARED_ITEMS, FX_RATES)
+    e.name: e for e in (CUSTOMERS, OPEN_ITEMS, PAYMENTS, DISPUTES, PROMISES, CLEARED_ITEMS, FX_RATES, ACTIVITIES)
 }

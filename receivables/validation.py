@@ -29,7 +29,7 @@ from receivables.config_folder import ConfigFolder
 from receivables.errors import ConfigError, InputRejected, ReceivablesError
 from receivables.extracts import ROW_ERROR_COLUMNS, ExtractSet
 from receivables.money import to_decimal
-from receivables.schemas import DISPUTE_REASONS, DOCUMENT_TYPES, EXTRACTS
+from receivables.schemas import ACTIVITY_CHANNELS, ACTIVITY_OUTCOMES, DISPUTE_REASONS, DOCUMENT_TYPES, EXTRACTS
 
 #: a derived column the suites check for referential integrity: the customer exists and was
 #: accepted (see _SuiteRunner.run); failures are reported against customer_id
@@ -207,6 +207,8 @@ def _reference_values(as_of: date) -> dict[str, object]:
         **_iso_codes(),
         "document_types": list(DOCUMENT_TYPES),
         "dispute_reasons": list(DISPUTE_REASONS),
+        "activity_channels": list(ACTIVITY_CHANNELS),
+        "activity_outcomes": list(ACTIVITY_OUTCOMES),
         "as_of": pd.Timestamp(as_of),
         "customer_ids": set(),
     }

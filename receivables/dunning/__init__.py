@@ -62,6 +62,11 @@ Decisions where the issue is silent, in the order an item meets them:
   still open counts (an account whose covered items are all gone kept its promise).  A
   broken promise is listed on every run while it stays broken, which is what the promise
   KPI counts for that as_of.
+* **Promises from the contact log**: a ``PROMISE`` outcome of the ``activities`` extract is a
+  promise like a row of ``promises`` (id ``ACT-`` + activity_id, made on occurred_on, for
+  its promised_amount and promised_date).  It names no document, so it is a whole-account
+  promise as above.  A promise in both sources with the same id counts once, as the
+  extract's row (``promise_book``).
 * **Notice ids** are derived from as_of, company code, customer and currency, so a rerun
   gives the same ids (and the e-mail outbox the same idempotency keys).
 
@@ -92,6 +97,7 @@ from receivables.dunning.policies import (
     StatutoryRate,
     load_dunning_policies,
 )
+from receivables.dunning.promises import ACTIVITY_PROMISE_PREFIX, promise_book, promises_from_activities
 from receivables.dunning.proposal import (
     BROKEN_PROMISE_COLUMNS,
     COMPANY_NOT_CONFIGURED,
@@ -107,6 +113,7 @@ from receivables.dunning.proposal import (
 )
 
 __all__ = [
+    "ACTIVITY_PROMISE_PREFIX",
     "COMPANY_NOT_CONFIGURED",
     "hold_companies",
     "BROKEN_PROMISE_COLUMNS",
@@ -130,6 +137,8 @@ __all__ = [
     "StatutoryRate",
     "load_dunning_policies",
     "notice_id",
+    "promise_book",
+    "promises_from_activities",
     "propose_dunning",
     "statutory_rate_days",
     "typed_frame",

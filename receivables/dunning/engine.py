@@ -14,7 +14,7 @@ from receivables.dunning.items import _items, _with_customers
 from receivables.dunning.levels import _advance
 from receivables.dunning.policies import DunningPolicies
 from receivables.dunning.policy_table import _PolicyTable
-from receivables.dunning.promises import _promises
+from receivables.dunning.promises import _promises, promise_book
 from receivables.dunning.proposal import (
     BROKEN_PROMISE_COLUMNS,
     ITEM_COLUMNS,
@@ -41,19 +41,21 @@ def propose_dunning(
     policies: DunningPolicies,
     as_of: date | str | pd.Timestamp,
     unapplied: pd.DataFrame | None = None,
+    activities: pd.DataFrame | None = None,
 ) -> DunningProposal:
     """Who is dunned today at which level, for which items, with which fees and interest.
 
     ``open_items`` are the open items after cash application (canonical columns, cents);
     ``history`` is the state before as_of: per item its last level and the as_of it reached
     it (``receivables.warehouse.dunning_history.previous_levels``); ``unapplied`` is what cash
-    application left unapplied (money on account of identified customers).  The rules are in
-    the docstring of ``receivables.dunning``.
+    application left unapplied (money on account of identified customers); ``activities`` is
+    the contact log, whose ``PROMISE`` outcomes are promises like the extract's rows.  The
+    rules are in the docstring of ``receivables.dunning``.
     """
     day = pd.Timestamp(as_of).normalize()
     f = _with_customers(_items(open_items, day), customers, policies)
     table = _PolicyTable(policies, f["currency"])
-    active, broken = _promises(promises, f, policies, day)
+    active, broken = _promises(promise_book(promises, activities), f, policies, day)
 
     overdue = (f["open_amount"] > 0) & (f["days_past_due"] >= 1)
     reason = np.where(overdue, _exclusion_reasons(f, _open_disputes(disputes, day), active), "").astype(object)

@@ -1,4 +1,11 @@
-"""Promises to pay: the items an active promise pauses today, and the promises found broken."""
+"""Promises to pay: the items an active promise pauses today, and the promises found broken.
+
+A promise reaches the run from either source: a row of the ``promises`` extract, or a
+``PROMISE`` outcome in the collectors' contact log (the ``activities`` extract).  Both go
+through one lifecycle (``promise_book`` turns them into one set of promise rows), so an
+active promise pauses dunning and a broken one is recorded the same way whichever recorded
+it.  A logged promise names no document, so it is a whole-account promise (see ``_covered``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,57 @@ from receivables.dunning.columns import _ITEM, Columns, _dates, _key, _take, _te
 from receivables.dunning.policies import DunningPolicies
 from receivables.dunning.proposal import BROKEN_PROMISE_COLUMNS
 from receivables.money import cents_array
+from receivables.schemas import PROMISES
+
+#: a promise from the contact log is named after its activity: recognisable in
+#: ``broken_promises``, and it cannot collide with an ERP promise id by accident
+ACTIVITY_PROMISE_PREFIX = "ACT-"
+#: the dtypes of a read promises extract (money in cents), for an empty set of logged promises
+_DTYPES = {"money": "Int64", "date": "datetime64[ns]"}
+
+
+def promises_from_activities(activities: pd.DataFrame | None) -> pd.DataFrame:
+    """The contact log's ``PROMISE`` outcomes as rows of the promises extract.
+
+    promise_id is ``ACT-`` + activity_id; the promise was made on the day of the contact
+    (created_on = occurred_on) for the amount and date the customer named; document_no is
+    blank, because a call is about the account, not one invoice.  Rows without an amount or a
+    date cannot be judged and are left out (validation quarantines them before a run)."""
+    if activities is None or activities.empty:
+        return pd.DataFrame({c.name: pd.Series(dtype=_DTYPES.get(c.kind, "string")) for c in PROMISES.columns})
+    outcome = activities["outcome"].astype("string").str.strip().str.upper()
+    rows = activities[
+        (outcome == "PROMISE").fillna(False).to_numpy(dtype=bool)
+        & activities["promised_amount"].notna().to_numpy()
+        & activities["promised_date"].notna().to_numpy()
+    ]
+    logged = pd.DataFrame(
+        {
+            "promise_id": ACTIVITY_PROMISE_PREFIX + rows["activity_id"].astype("string").str.strip(),
+            "company_code": rows["company_code"].astype("string"),
+            "customer_id": rows["customer_id"].astype("string"),
+            "document_no": pd.array([pd.NA] * len(rows), dtype="string"),
+            "promised_amount": rows["promised_amount"].astype("Int64"),
+            "promised_date": pd.to_datetime(rows["promised_date"]).astype("datetime64[ns]"),
+            "created_on": pd.to_datetime(rows["occurred_on"]).astype("datetime64[ns]"),
+        },
+        index=rows.index,
+    )
+    return logged.drop_duplicates("promise_id")
+
+
+def promise_book(promises: pd.DataFrame | None, activities: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Every promise to pay of the night, whichever the source: the promises extract and the
+    contact log's ``PROMISE`` outcomes.  A promise present in both with the same id counts
+    once, as the extract's row: the ERP's record is the one finance reconciles against."""
+    logged = promises_from_activities(activities)
+    if logged.empty:
+        return promises
+    if promises is None or promises.empty:
+        return logged.reset_index(drop=True)
+    logged = logged[~logged["promise_id"].isin(set(promises["promise_id"].dropna().astype(str)))]
+    # the source row numbers of two extracts would collide: the book is numbered afresh
+    return pd.concat([promises, logged], ignore_index=True) if not logged.empty else promises
 
 
 def _promises(

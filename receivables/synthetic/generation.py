@@ -3,8 +3,9 @@
 Customers are generated in chunks, each with its own random stream seeded from
 ``[seed, chunk]``, so a chunk's draws do not depend on how many came before it; within a chunk
 the stages always run in the same order -- customers, open and cleared items, document
-numbers and references, disputes, payments, promises -- because each draws from the stream the
-previous one left.  Counters that must run across chunks live in ``run_state``.
+numbers and references, disputes, payments, promises, the contact log -- because each draws
+from the stream the previous one left (the contact log comes last, so adding it left every
+other file of a seed as it was).  Counters that must run across chunks live in ``run_state``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from receivables.synthetic.activities import _make_activities
 from receivables.synthetic.cleared_items import _cleared_columns, _make_cleared_items
 from receivables.synthetic.customers import _make_customers
 from receivables.synthetic.disputes import _make_disputes
@@ -78,6 +80,7 @@ def generate_extract_set(
         promises=counts["promises"],
         cleared_items=counts["cleared_items"],
         fx_rates=counts["fx_rates"],
+        activities=counts["activities"],
         ground_truth_rows=counts["ground_truth"],
         scenarios=tuple(scenario_counts.items()),
     )
@@ -110,6 +113,7 @@ def _generate_chunk(
     disputes = _make_disputes(rng, items, cust, state, params)
     payments, truth, scenario_counts = _make_payments(rng, items, cust, state, params, start == 0)
     promises = _make_promises(rng, items, cust, cleared, state, params, start == 0)
+    activities = _make_activities(rng, items, cust, state, params, start == 0)
 
     writers.write("customers", cust.columns)
     writers.write("open_items", _open_item_columns(items, cust))
@@ -117,5 +121,6 @@ def _generate_chunk(
     writers.write("disputes", disputes)
     writers.write("promises", promises)
     writers.write("cleared_items", _cleared_columns(cleared, cust))
+    writers.write("activities", activities)
     writers.write("ground_truth", truth)
     return scenario_counts

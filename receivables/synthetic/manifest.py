@@ -16,7 +16,8 @@ from pathlib import Path
 from receivables.synthetic.companies import _COMPANY_CODES, _COUNTRIES, _CURRENCIES
 from receivables.synthetic.run_state import _Params
 
-GENERATOR_VERSION = "1"
+#: 2: the set carries a contact log (activities.csv)
+GENERATOR_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class GenerationSummary:
     cleared_items: int
     fx_rates: int
     ground_truth_rows: int
+    #: the contact log (calls, emails, ...; some of them promises to pay)
+    activities: int = 0
     #: payments per scenario, in the order of ``SCENARIOS``
     scenarios: tuple[tuple[str, int], ...] = ()
 
@@ -48,6 +51,7 @@ class GenerationSummary:
             "promises": self.promises,
             "cleared_items": self.cleared_items,
             "fx_rates": self.fx_rates,
+            "activities": self.activities,
             "ground_truth": self.ground_truth_rows,
         }
 

@@ -28,6 +28,7 @@ _FILES = {
     "promises": ("promises.csv", schemas.PROMISES.names),
     "cleared_items": ("cleared_items.csv", schemas.CLEARED_ITEMS.names),
     "fx_rates": ("fx_rates.csv", schemas.FX_RATES.names),
+    "activities": ("activities.csv", schemas.ACTIVITIES.names),
     "ground_truth": (GROUND_TRUTH_FILE, list(GROUND_TRUTH_COLUMNS)),
 }
 

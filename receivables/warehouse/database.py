@@ -135,7 +135,8 @@ def _columns(frame: pd.DataFrame, table: sa.Table) -> dict[str, list]:
             converted[col.name] = [None if v is None else Decimal(int(v)).scaleb(-2) for v in _objects(series)]
         elif isinstance(col.type, sa.Date):
             days = pd.to_datetime(series)
-            converted[col.name] = _objects(days.dt.date.where(days.notna(), None))
+            # astype(object): of a column with no date at all, .dt.date keeps datetime64 and NaT
+            converted[col.name] = _objects(days.dt.date.astype(object).where(days.notna(), None))
         else:
             converted[col.name] = _objects(series)
     return converted

@@ -267,6 +267,30 @@ broken_promises = sa.Table(
 )
 
 
+# --- collections casework (SPEC "Collections casework between nights") ------------------------
+
+#: the collectors' contact log as the night's ``activities`` extract held it (accepted rows;
+#: migration 0009): auditors and the casework read who talked to whom, when, and what came of it
+activities = sa.Table(
+    "activities",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("activity_id", sa.String(64), nullable=False),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("collector", sa.String(200)),
+    sa.Column("occurred_on", sa.Date, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("promised_amount", Money),
+    sa.Column("promised_date", sa.Date),
+    sa.Column("note", sa.Text),
+    sa.Column("next_contact_on", sa.Date),
+    # an account's contact history, newest first, is the question a collector asks
+    sa.Index("ix_activities_account", "company_code", "customer_id", "occurred_on"),
+)
+
 # --- run locks (migration 0005) ------------------------------------------------------------------
 
 #: at most one run per as_of at a time: two interleaving runs for the same date would mix their

@@ -120,7 +120,7 @@ def test_keys_are_unique(extract_set: _Set) -> None:
 
 def test_every_reference_to_a_customer_resolves(extract_set: _Set) -> None:
     customers = extract_set["customers"].set_index("customer_id")
-    for name in ("open_items", "payments", "disputes", "promises", "cleared_items"):
+    for name in ("open_items", "payments", "disputes", "promises", "cleared_items", "activities"):
         frame = extract_set[name]
         ids = frame["customer_id"][frame["customer_id"] != ""]
         assert ids.isin(customers.index).all(), name
