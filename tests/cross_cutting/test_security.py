@@ -304,8 +304,10 @@ def test_names_that_start_like_a_formula_are_kept_and_inert_in_every_output(
             assert not any(f.strip('"').startswith(("=", "+", "@")) for f in fields), fields
 
     # the quarantine CSV of `validate`: a rejected value that looks like a formula stays text
-    bad = EXTRACTS["open_items.csv"].replace("RF18539007547034", "=cmd|' /C calc'!A0").replace(
-        "2380.50,1380.50", "=1+1,1380.50"
+    bad = (
+        EXTRACTS["open_items.csv"]
+        .replace("RF18539007547034", "=cmd|' /C calc'!A0")
+        .replace("2380.50,1380.50", "=1+1,1380.50")
     )
     write_set(valid_set, {"open_items.csv": bad})
     out = workdir / "quarantine.csv"

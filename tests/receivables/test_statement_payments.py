@@ -63,8 +63,10 @@ def test_statement_credits_become_payments_of_the_company_owning_the_account(tmp
 
 
 def test_an_account_no_company_claims_is_quarantined_with_file_statement_and_entry(tmp_path: Path) -> None:
-    stranger = (STATEMENT_SET / "2026-10-30-santander.sta").read_bytes().replace(
-        b"ES0600491500032710123456", b"CH9300762011623852957"
+    stranger = (
+        (STATEMENT_SET / "2026-10-30-santander.sta")
+        .read_bytes()
+        .replace(b"ES0600491500032710123456", b"CH9300762011623852957")
     )
     _, validated = read(statement_only_set(tmp_path / "set", {"ubs.sta": stranger}))
     q = validated.quarantine
