@@ -73,6 +73,7 @@ REASON_COLUMNS = {
 KIND_PHRASES = {
     "handover": ("dunning hands over", "dunning hands over"),
     "dunning_call": ("dunning asks for a call", "dunning asks for calls"),
+    "unreachable": ("no usable email address", "no usable email address"),
     "large_old": ("large and old balance", "large and old balance"),
     "over_limit": ("over the credit limit", "over the credit limit"),
     "broken_promise": ("broken promise", "{n} broken promises"),
@@ -137,6 +138,7 @@ def build_worklist(
     # the order of the steps is the order of one kind's reasons in the text
     found = [
         *r.dunning_reasons(notices),
+        *r.unreachable_reasons(notices, customers),
         *r.broken_promise_reasons(broken_promises, currency),
         *r.dispute_reasons(disputes, t, w.dispute_follow_up_days, currency),
         *r.skipped_reasons(skipped, w.manual_skip_reasons),

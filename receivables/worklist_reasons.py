@@ -21,6 +21,7 @@ import pandas as pd
 from receivables.aging import overdue_cents, to_base_cents
 from receivables.kpis import open_disputes
 from receivables.money import to_decimal
+from receivables.reminders.recipients import parse_recipients
 from receivables.reporting_config import EscalationRules, ReportingConfig, WriteOffRules
 
 #: a customer in one company code: (company_code, customer_id)
@@ -128,6 +129,25 @@ def dunning_reasons(notices: pd.DataFrame | None) -> list[Reason]:
             )
             kind = "handover" if action == "handover" else "dunning_call"
             out.append(Reason((str(n.company_code), str(n.customer_id)), action, text, kind))
+    return out
+
+
+def unreachable_reasons(notices: pd.DataFrame | None, customers: pd.DataFrame | None) -> list[Reason]:
+    """Notices due as email to a customer without a usable address: the letter cannot be built,
+    so a person must reach the customer and correct the master data."""
+    if notices is None or notices.empty or customers is None or "email" not in customers.columns:
+        return []
+    emailed = notices[notices["action"].astype(str) == "email"]
+    if emailed.empty:
+        return []
+    emails = dict(zip(customers["customer_id"].astype(str), customers["email"], strict=True))
+    out = []
+    for n in emailed.sort_values(["company_code", "customer_id", "currency"], kind="stable").itertuples(index=False):
+        raw = emails.get(str(n.customer_id))
+        _, problem = parse_recipients("" if raw is None or pd.isna(raw) else str(raw), str(n.customer_id))
+        if problem:
+            text = f"reminder level {int(n.level)} not sent: {problem.rstrip('.')}; call and correct the master data"
+            out.append(Reason((str(n.company_code), str(n.customer_id)), "call", text, "unreachable"))
     return out
 
 

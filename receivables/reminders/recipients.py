@@ -24,7 +24,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}$")
 
 
-def _recipients(raw: str, customer_id: str) -> tuple[list[str], str | None]:
+def parse_recipients(raw: str, customer_id: str) -> tuple[list[str], str | None]:
     """The customer's addresses from the ';'-separated master-data value, or why not."""
     raw = raw.strip()
     if not raw:

@@ -26,7 +26,7 @@ from receivables.errors import ConfigError
 from receivables.money import to_decimal
 from receivables.reminders.cells import _as_date, _cents, _first, _int_text, _missing, _records, _text
 from receivables.reminders.keys import idempotency_key
-from receivables.reminders.recipients import _CONTROL, _collector, _recipients, _visible
+from receivables.reminders.recipients import _CONTROL, _collector, _visible, parse_recipients
 from receivables.reminders.statement import Attachment, _statement_files, _statement_rows
 from receivables.reminders.templates import (
     FALLBACK_LANGUAGE,
@@ -336,7 +336,7 @@ def _letter_parts(
 def _addressees(raw_email: str, customer_id: str, customer_name: str, subject: str) -> tuple[list[str], str | None]:
     """The customer's addresses, or why this letter's headers cannot be written: no usable
     address, or a line break or control character in the name or the subject."""
-    recipients, problem = _recipients(raw_email, customer_id)
+    recipients, problem = parse_recipients(raw_email, customer_id)
     if problem is None and _CONTROL.search(customer_name):
         problem = (
             f"The name of customer {customer_id} contains a line break or control character: {_visible(customer_name)}."

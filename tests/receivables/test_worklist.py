@@ -348,3 +348,16 @@ def test_report_tables_rerun_gives_identical_rows(tmp_path: Path, worklist) -> N
     assert kpi["ALL", "ar_total"] == Decimal("1120.00")  # 1000.01 + 50.00 + 69.99
     assert first["collector_worklist"]["overdue_amount"].iloc[0] == Decimal("9999.00")
     engine.dispose()
+
+
+def test_a_reminder_that_cannot_be_emailed_puts_the_customer_on_the_list() -> None:
+    """K3's level-1 email needs no person, unless its address is unusable: then the letter is
+    never built and a collector has to call and correct the master data."""
+    reachable = CUSTOMERS.assign(email=["ap@k.example"] * len(CUSTOMERS))
+    assert "K3" not in set(build(customers=reachable)["customer_id"])
+    unreachable = reachable.assign(email=["ap@k.example", "ap@k.example", ""] + ["ap@k.example"] * 8)
+    (k3,) = build(customers=unreachable).query("customer_id == 'K3'").to_dict("records")
+    assert k3["next_action"] == "call"
+    assert k3["reason"] == (
+        "reminder level 1 not sent: Customer K3 has no email address; call and correct the master data"
+    )
