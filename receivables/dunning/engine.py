@@ -32,6 +32,19 @@ def _holds_unapplied(policy: np.ndarray, policies: DunningPolicies) -> np.ndarra
     return _isin(policy, holding)
 
 
+def _listed(f: dict, dunnable: np.ndarray, group: np.ndarray, groups: np.ndarray, day: pd.Timestamp) -> dict:
+    """The dunnable items of every group with an advancing item, each with its notice's id:
+    one notice lists all of a customer's dunnable items in that company code and currency."""
+    notified = np.zeros(len(groups), dtype=bool)
+    notified[group[f["advances"]]] = True
+    listed = _take(f, dunnable & notified[group])
+    ids = np.full(len(groups), None, dtype=object)
+    for g in np.flatnonzero(notified):
+        ids[g] = notice_id(day, *groups[g].split(_SEP))
+    listed["notice_id"] = ids[listed["group"]]
+    return listed
+
+
 def propose_dunning(
     open_items: pd.DataFrame,
     customers: pd.DataFrame,
@@ -75,13 +88,7 @@ def propose_dunning(
     )
     f.update(_advance(f, history, table, day, dunnable))
 
-    notified = np.zeros(len(groups), dtype=bool)
-    notified[group[f["advances"]]] = True
-    listed = _take(f, dunnable & notified[group])
-    ids = np.full(len(groups), None, dtype=object)
-    for g in np.flatnonzero(notified):
-        ids[g] = notice_id(day, *groups[g].split(_SEP))
-    listed["notice_id"] = ids[listed["group"]]
+    listed = _listed(f, dunnable, group, groups, day)
     listed.update(_charges(listed, table, policies, day))
 
     skipped = _take(f, overdue & ((reason != "") | (f["hold"] != "")))
