@@ -57,30 +57,10 @@ def replay(
     the replay (exit 2). Mail mode is preview unless --mode is given: a replay never emails
     customers by accident.
     """
-    from flows.cli import _fail, _run_flow, out
+    from flows.cli import _fail, out
 
     try:
-        from receivables.replay import prepare_replay, replay_roots
-        from receivables.settings import load_settings
-
-        settings = load_settings(config, db_url=db, config_dir=config_dir)
-        archived = prepare_replay(run_id, settings, mapping=mapping)
-        out.print(archived.describe(), markup=False, highlight=False, soft_wrap=True)
-        out.print(f"Replaying in mail mode {mode or REPLAY_MAIL_MODE}.", markup=False, highlight=False)
-        roots = replay_roots(settings)
-        summary = _run_flow(
-            str(archived.folder),
-            archived.as_of,
-            db=db,
-            mode=mode or REPLAY_MAIL_MODE,
-            config=config,
-            mapping=archived.mapping,
-            reminders=not report_only,
-            redo_dunning=redo_dunning,
-            config_dir=config_dir,
-            # the archive is the pipeline's own output: configured extract roots must not refuse it
-            paths={"extract_roots": roots} if roots else None,
-        )
+        summary, archived = _replay(run_id, db, mode, config, config_dir, mapping, report_only, redo_dunning)
     except Exception as exc:
         raise _fail(exc) from None
     from flows.summary_view import print_summary
@@ -92,3 +72,30 @@ def replay(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _replay(run_id, db, mode, config, config_dir, mapping, report_only, redo_dunning):
+    """Check the archived run, then run the flow on its folder; returns the summary and the run."""
+    from flows.cli import _run_flow, out
+    from receivables.replay import prepare_replay, replay_roots
+    from receivables.settings import load_settings
+
+    settings = load_settings(config, db_url=db, config_dir=config_dir)
+    archived = prepare_replay(run_id, settings, mapping=mapping)
+    out.print(archived.describe(), markup=False, highlight=False, soft_wrap=True)
+    out.print(f"Replaying in mail mode {mode or REPLAY_MAIL_MODE}.", markup=False, highlight=False)
+    roots = replay_roots(settings)
+    summary = _run_flow(
+        str(archived.folder),
+        archived.as_of,
+        db=db,
+        mode=mode or REPLAY_MAIL_MODE,
+        config=config,
+        mapping=archived.mapping,
+        reminders=not report_only,
+        redo_dunning=redo_dunning,
+        config_dir=config_dir,
+        # the archive is the pipeline's own output: configured extract roots must not refuse it
+        paths={"extract_roots": roots} if roots else None,
+    )
+    return summary, archived
