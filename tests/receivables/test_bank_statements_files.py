@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -26,8 +27,20 @@ from tests.conftest import REPO, TESTS
 
 STATEMENTS = TESTS / "data" / "statements"
 #: copyleft samples (GPL-3.0, AGPL-3.0) stay out of this Apache-2.0 repository; they are read
-#: from the shared folder of external data where the machine has it (/work/shared/external)
-EXTERNAL = REPO.parent / "shared" / "external"
+#: from the shared folder of external data where the machine has it: RECEIVABLES_EXTERNAL_DATA,
+#: else ``../shared/external`` beside the checkout, else the team machines' /work/shared/external
+EXTERNAL = next(
+    (
+        p
+        for p in (
+            Path(os.environ.get("RECEIVABLES_EXTERNAL_DATA", "/nonexistent")),
+            REPO.parent / "shared" / "external",
+            Path("/work/shared/external"),
+        )
+        if (p / "camt053").is_dir()
+    ),
+    REPO.parent / "shared" / "external",
+)
 COPYLEFT = ("camt053/davider80.xml", "camt053/simple.xml", "camt053/test-camt053")
 MT940_FILES = sorted(STATEMENTS.glob("mt940/*/*.sta"))
 CAMT_FILES = sorted(p for p in STATEMENTS.glob("camt053/*") if p.suffix not in (".json", ".pydata")) + [
