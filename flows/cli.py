@@ -157,7 +157,7 @@ def validate(
 ) -> None:
     """Check an extract set without writing anything: exit 2 when it would be rejected."""
     try:
-        from receivables.extracts import read_extract_set
+        from receivables.pipeline import read_extracts
         from receivables.preflight import preflight
         from receivables.rules import load_rules
         from receivables.settings import load_settings
@@ -166,23 +166,12 @@ def validate(
         settings = load_settings(config, mapping=mapping, config_dir=config_dir)
         rules = load_rules(settings.config_dir, settings.mapping)
         day = _as_of(as_of)
-        extract_set = read_extract_set(
-            extracts, rules.mapping, as_of=day, roots=settings.extract_roots, folder=rules.folder
-        )
+        extract_set = read_extracts(extracts, day, settings, rules)
         validated = validate_extract_set(extract_set, day, rules.folder)
-        checked = preflight(rules, settings, validated.frames, day)
+        checked = preflight(rules, settings, validated.frames, day, statement_accounts=extract_set.statement_accounts)
     except Exception as exc:
         raise _fail(exc) from None
-    table = Table("extract", "file", "read", "accepted", "quarantined", title="Validation")
-    for name, c in validated.counts.items():
-        src = extract_set.sources.get(name)
-        table.add_row(name, src.name if src else "-", str(c["read"]), str(c["accepted"]), str(c["quarantined"]))
-    out.print(table)
-    if not validated.quarantine.empty:
-        q = Table("extract", "row", "column", "value", "reason", title="Quarantined rows (first 20)")
-        for r in validated.quarantine.head(20).itertuples():
-            q.add_row(r.extract, str(r.row_number), r.column, "" if r.value is None else str(r.value)[:40], r.reason)
-        out.print(q)
+    _print_validation(extract_set, validated)
     if quarantine_csv:
         from receivables.cell_text import neutralise
 
@@ -193,6 +182,27 @@ def validate(
     _print_problems(checked)
     if checked.errors:
         raise typer.Exit(2)
+
+
+def _print_validation(extract_set, validated) -> None:
+    """What was read and accepted per extract, and the first quarantined rows with their file."""
+    table = Table("extract", "file", "read", "accepted", "quarantined", title="Validation")
+    statements = extract_set.statement_counts.get("files", 0)
+    for name, c in validated.counts.items():
+        src = extract_set.sources.get(name)
+        shown = src.name if src else "-"
+        if name == "payments" and statements:
+            shown = f"{shown if src else ''} + statements/ ({statements} files)".lstrip(" +")
+        table.add_row(name, shown, str(c["read"]), str(c["accepted"]), str(c["quarantined"]))
+    out.print(table)
+    if not validated.quarantine.empty:
+        q = Table(title="Quarantined rows (first 20)")
+        for title in ("extract", "file", "row", "column", "value", "reason"):
+            q.add_column(title, overflow="fold")  # a file or reason is read whole, never cut off
+        for r in validated.quarantine.head(20).itertuples():
+            value = "" if r.value is None else str(r.value)[:40]
+            q.add_row(r.extract, str(r.file), str(r.row_number), r.column, value, r.reason)
+        out.print(q)
 
 
 def _print_problems(checked) -> None:

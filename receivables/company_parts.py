@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from receivables import cash_application, dunning, reminders
+from receivables.payment_plans import PlanStatus
 from receivables.validation import ValidatedSet
 
 #: ``map_parts(stage, fn, {code: args})`` -> ``{code: fn(*args)}``
@@ -96,8 +97,10 @@ def propose_company_dunning(
     history: pd.DataFrame,
     as_of: date,
     policies: dunning.DunningPolicies,
+    plans: PlanStatus | None = None,
 ) -> dunning.DunningProposal:
-    """Stage 4 for one company code's share, without a Run (see ``propose_dunning``)."""
+    """Stage 4 for one company code's share, without a Run (see ``propose_dunning``);
+    ``plans`` is the payment plans' status on as_of (its current plans pause their items)."""
     f = validated.frames
     if "company_code" in history.columns and not f["open_items"].empty:
         history = history[history["company_code"].astype(str).isin(set(_company_column(f["open_items"])))]
@@ -112,6 +115,7 @@ def propose_company_dunning(
         unapplied=cash.unapplied,
         # the contact log's PROMISE outcomes are promises too
         activities=f["activities"],
+        plans=plans,
     )
 
 

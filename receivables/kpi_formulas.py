@@ -79,6 +79,13 @@ def promise_attainment(kept_amount: int, broken_amount: int) -> Decimal | None:
     return _ratio(kept_amount, judged, 100) if judged > 0 else None
 
 
+def plan_attainment(paid: int, due: int) -> Decimal | None:
+    """Payment-plan attainment % = paid toward the plans / due under them by as_of x 100,
+    over the plans with something due (each plan's payment counted up to its due amount, so
+    paying one plan ahead does not hide another's arrears)."""
+    return _ratio(paid, due, 100) if due > 0 else None
+
+
 def days_late(cleared_items: pd.DataFrame) -> pd.Series:
     """Days a cleared item was paid after its due date, 0 when paid on time or early
     (clearing_date - due_date, floored at 0)."""
@@ -139,9 +146,11 @@ def kpi_rows(
     has_snapshot: bool,
     reasons: dict[str, list[str]],
     without_rate: int,
+    plans: bool = False,
 ) -> list[KpiRow]:
     """Every KPI of one company code (or ALL) from its inputs ``f`` in base cents; ``reasons``
-    lists the labels of each breakdown, ``without_rate`` the currencies left out."""
+    lists the labels of each breakdown, ``without_rate`` the currencies left out; the
+    payment-plan KPIs only on a night with payment plans (``plans``)."""
 
     def g(name: str) -> int:
         return int(f.get(name, 0))
@@ -155,6 +164,7 @@ def kpi_rows(
         ("avg_days_late_weighted", weighted_average_days_late(g("late_amount_days"), g("late_amount")), "days"),
         ("cleared_count", Decimal(g("late_count")), "count"),
         ("currencies_without_fx_rate", Decimal(without_rate), "count"),
+        *(_plan_rows(g) if plans else []),
     ]
 
 
@@ -189,6 +199,17 @@ def _promise_rows(g: Callable[[str], int]) -> list[KpiRow]:
         *[(f"ptp_{s}_count", Decimal(g(f"ptp_{s}_count")), "count") for s in statuses],
         *[(f"ptp_{s}_amount", _money(g(f"ptp_{s}_amount")), "amount") for s in statuses],
         ("ptp_attainment_pct", promise_attainment(g("ptp_kept_amount"), g("ptp_broken_amount")), "percent"),
+    ]
+
+
+def _plan_rows(g: Callable[[str], int]) -> list[KpiRow]:
+    """Payment plans per status, the amount they pause, how much of what fell due was paid,
+    and what the broken ones leave open."""
+    return [
+        *[(f"plans_{s}", Decimal(g(f"plans_{s}")), "count") for s in ("current", "completed", "broken")],
+        ("amount_under_plans", _money(g("amount_under_plans")), "amount"),
+        ("plan_attainment_pct", plan_attainment(g("plan_paid"), g("plan_due")), "percent"),
+        ("amount_at_risk", _money(g("amount_at_risk")), "amount"),
     ]
 
 

@@ -41,6 +41,12 @@ LABELS = {
     "avg_days_late_weighted": "Average days paid late (amount-weighted)",
     "cleared_count": "Invoices cleared",
     "currencies_without_fx_rate": "Currencies without an FX rate",
+    "plans_current": "Payment plans current",
+    "plans_completed": "Payment plans completed",
+    "plans_broken": "Payment plans broken",
+    "amount_under_plans": "Amount under payment plans",
+    "plan_attainment_pct": "Payment plan attainment",
+    "amount_at_risk": "Amount at risk (broken plans)",
 }
 
 #: the second part of a grouped code (``disputed_amount.reason.PRICING``)
@@ -71,6 +77,7 @@ UNDEFINED = {
     "cei": "nothing was collectable in the period",
     "pct_current": "no open receivables",
     "ptp_attainment_pct": "no promise has been judged kept or broken yet",
+    "plan_attainment_pct": "no payment plan has had an instalment due yet",
     "avg_days_late": "no invoice was cleared in the period",
     "avg_days_late_weighted": "no invoice was cleared in the period",
 }

@@ -350,6 +350,22 @@ def _unapplied_facts(
     ]
 
 
+def _plan_facts(plans: pd.DataFrame) -> list[pd.DataFrame]:
+    """Plans per status, the open amount current plans pause, what fell due and was paid (each
+    plan's payment counted up to what was due), and the open amount of the broken ones."""
+    p = plans.assign(currency=plans["currency"].fillna("").astype(str))
+    current = p.loc[p["status"] == "CURRENT"]
+    due = pd.to_numeric(p["due_to_date"]).astype("int64")
+    paid = pd.to_numeric(p["paid_to_date"]).astype("int64").clip(upper=due)
+    return [
+        _facts(p, "plans_", 1, False, by=p["status"].astype(str).str.lower()),
+        _facts(current, "amount_under_plans", current["covered_open_amount"], True),
+        _facts(p, "plan_due", due, True),
+        _facts(p, "plan_paid", paid, True),
+        _facts(p, "amount_at_risk", p["amount_at_risk"], True),
+    ]
+
+
 def _to_base(facts: pd.DataFrame, rates: dict[str, Decimal]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Money facts in base cents per company code; also which company/currency had no rate."""
     has_rate = facts["currency"].isin(list(rates))
@@ -380,12 +396,15 @@ def compute_kpis(
     base_currency: str = "EUR",
     previous_month_end_aging: pd.DataFrame | None = None,
     config: KpiConfig | None = None,
+    plans: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every KPI per company code and for ``ALL`` company codes, in the base currency.
 
     ``open_items`` are after cash application; ``previous_month_end_aging`` is the aging the
     warehouse holds for ``previous_month_end(as_of)`` in cents (``aging_from_warehouse``), or
-    None when that run does not exist (CEI is then None; an empty frame means a zero balance).
+    None when that run does not exist (CEI is then None; an empty frame means a zero balance);
+    ``plans`` is the payment plans' status (``receivables.payment_plans``), whose KPIs appear
+    on a night with plans only.
     """
     config = config or KpiConfig()
     t = pd.Timestamp(as_of).normalize()
@@ -402,6 +421,8 @@ def compute_kpis(
         previous_month_end_aging,
         config,
     )
+    if plans is not None and not plans.empty:
+        facts = pd.concat([facts, *_plan_facts(plans)], ignore_index=True)
     rates = rates_on(fx_rates, base_currency, t)
     return _kpi_table(facts, rates, t, previous_month_end_aging is not None, config)
 
@@ -430,13 +451,15 @@ def _kpi_table(
     per_company, missing = _to_base(facts, rates)
     companies = sorted(set(facts["company_code"].astype(str)))
     reasons = _breakdowns(facts, config)
+    has_plans = bool(facts["fact"].astype(str).str.startswith("plans_").any())
     rows: list[tuple[str, str, Decimal | None, str]] = []
     for company in companies + [ALL]:
         scope = per_company if company == ALL else per_company.loc[per_company["company_code"] == company]
         f = scope.groupby("fact")["value"].sum().to_dict()
         without = missing if company == ALL else missing.loc[missing["company_code"] == company]
         n_missing = without["currency"].nunique()
-        rows += [(company, k, v, u) for k, v, u in kpi_rows(f, config, t, has_snapshot, reasons, n_missing)]
+        found = kpi_rows(f, config, t, has_snapshot, reasons, n_missing, plans=has_plans)
+        rows += [(company, k, v, u) for k, v, u in found]
     out = pd.DataFrame(rows, columns=KPI_COLUMNS)
     out["value"] = out["value"].astype(object).where(out["value"].notna(), None)
     return out

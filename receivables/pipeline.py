@@ -8,13 +8,14 @@ function takes the ``Run`` it belongs to and returns plain data.
 
 Order and why: ingest -> validate (nothing is written before the gate passes) -> preflight
 (the configuration checked against the extracts, still before any write) -> archive ->
-apply cash -> dunning -> build reports (a large night's workbook then goes on being written in
-a background process) -> render reminders -> **publish** (every warehouse row
-of this as_of in one transaction: quarantine, cash applications, unapplied cash, the contact
-log, dunning state, the outbox, aging, KPIs, worklist) -> deliver emails (only after their
-outbox rows are committed, so a crash can never send an email the warehouse does not know
-about) -> report files (the workbook is moved into place only now, after the publish) ->
-finish.
+apply cash -> dunning (the payment plans are judged first, after tonight's cash, because a
+current plan pauses its documents) -> build reports (a large night's workbook then goes on
+being written in a background process) -> render reminders -> **publish** (every warehouse
+row of this as_of in one transaction: quarantine, cash applications, unapplied cash, the
+contact log, the payment plans' status and events, dunning state, the outbox, aging, KPIs,
+worklist) -> deliver emails (only after their outbox rows are committed, so a crash can never
+send an email the warehouse does not know about) -> report files (the workbook is moved into
+place only now, after the publish) -> finish.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from receivables import cash_application, dunning, reminders
+from receivables import cash_application, dunning, payment_plans, reminders
 from receivables import company_parts as parts
 from receivables.archive import archive_inputs
 from receivables.company_parts import MapParts
@@ -49,6 +50,7 @@ from receivables.run_summary import email_counts, summarise
 from receivables.settings import Settings
 from receivables.validation import ValidatedSet, validate_extract_set
 from receivables.warehouse import connect, migrate, replace_for_as_of, run_lock
+from receivables.warehouse.cash_history import earlier_applications
 from receivables.warehouse.dunning_history import dunning_allowed, previous_levels, write_dunning
 from receivables.warehouse.run_log import finish_run, start_run
 
@@ -104,10 +106,13 @@ class DunningStep:
     proposal: dunning.DunningProposal
     write_state: bool
     why_not: str | None = None
+    #: the payment plans on as_of: current ones paused their items, broken ones go to the worklist
+    plans: payment_plans.PlanStatus = field(default_factory=payment_plans.no_plans)
 
     @property
     def counts(self) -> dict:
-        return self.proposal.counts | {"state_written": self.write_state, "why_not": self.why_not}
+        plans = {"payment_plans": self.plans.counts}
+        return self.proposal.counts | {"state_written": self.write_state, "why_not": self.why_not} | plans
 
 
 @lru_cache(maxsize=8)
@@ -155,13 +160,19 @@ def _record_start(run: Run) -> None:
 
 def ingest(run: Run) -> ExtractSet:
     """Stage 1: read the extract set through the configured mapping."""
+    return read_extracts(run.source, run.as_of, run.settings, run.rules)
+
+
+def read_extracts(source: str, as_of: date, settings: Settings, rules: Rules) -> ExtractSet:
+    """An extract set read as a run reads it (``receivables validate`` reads it the same way):
+    the team's mapping and queries, the allowed roots, statements assigned by bank account."""
     return read_extract_set(
-        run.source,
-        run.rules.mapping,
-        as_of=run.as_of,
-        roots=run.settings.extract_roots,
-        folder=run.rules.folder,
-        bank_accounts=bank_accounts_of(run.rules.companies),
+        source,
+        rules.mapping,
+        as_of=as_of,
+        roots=settings.extract_roots,
+        folder=rules.folder,
+        bank_accounts=bank_accounts_of(rules.companies),
     )
 
 
@@ -226,18 +237,46 @@ def propose_dunning(
     history = dunning_history(run)
     codes = _split_codes(validated, map_parts)
     policies = run.rules.dunning
+    plans = judge_plans(run, validated, cash)
     if not codes:
-        proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies)
+        proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies, plans)
     else:
         args = {
-            code: (parts.for_company(validated, code), parts.cash_for_company(cash, code), history, run.as_of, policies)
+            code: (
+                parts.for_company(validated, code),
+                parts.cash_for_company(cash, code),
+                history,
+                run.as_of,
+                policies,
+                plans,
+            )
             for code in codes
         }
         proposals = map_parts("dunning", parts.propose_company_dunning, args)
         proposal = parts.combine_dunning(list(proposals.values()), run.as_of)
     if checked is not None:
         proposal = dunning.hold_companies(proposal, checked.held_companies)
-    return decide_dunning(run, proposal)
+    return decide_dunning(run, proposal, plans)
+
+
+def judge_plans(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication) -> payment_plans.PlanStatus:
+    """The payment plans on as_of, after tonight's cash (its applications meet instalments)."""
+    f = validated.frames
+    plans = f["payment_plans"]
+    earlier = None
+    if plans is not None and not plans.empty:
+        since = pd.to_datetime(plans["agreed_on"]).min().date()
+        earlier = earlier_applications(run.engine, since, run.as_of)
+    return payment_plans.plan_status(
+        plans,
+        f["plan_instalments"],
+        cash.applications,
+        f["cleared_items"],
+        cash.open_items_after,
+        run.as_of,
+        run.rules.dunning.plan_grace_days,
+        earlier_applications=earlier,
+    )
 
 
 def render_reminders(
@@ -301,6 +340,8 @@ def publish(
         replace_for_as_of(conn, "cash_applications", run.as_of, cash.applications, run.run_id)
         replace_for_as_of(conn, "unapplied_cash", run.as_of, cash.unapplied, run.run_id)
         replace_for_as_of(conn, "activities", run.as_of, validated.frames["activities"], run.run_id)
+        replace_for_as_of(conn, "payment_plan_status", run.as_of, step.plans.plans, run.run_id)
+        replace_for_as_of(conn, "plan_events", run.as_of, step.plans.events, run.run_id)
         if step.write_state:
             write_dunning(conn, run.as_of, run.run_id, step.proposal, redo=run.redo_dunning)
             enqueued = enqueue(conn, run.as_of, run.run_id, emails)
@@ -432,11 +473,14 @@ def dunning_history(run: Run) -> pd.DataFrame:
     return previous_levels(run.engine, run.as_of)
 
 
-def decide_dunning(run: Run, proposal: dunning.DunningProposal) -> DunningStep:
+def decide_dunning(
+    run: Run, proposal: dunning.DunningProposal, plans: payment_plans.PlanStatus | None = None
+) -> DunningStep:
     """Whether a proposal computed in parts becomes dunning state (as ``propose_dunning``)."""
     why_not = None
     if not run.reminders:
         why_not = "report-only run (reminders off)"
     elif not dunning_allowed(run.engine, run.as_of, run.redo_dunning):
         why_not = "a later date already holds dunning state (rerun with redo_dunning to rewrite it)"
-    return DunningStep(proposal=proposal, write_state=why_not is None, why_not=why_not)
+    plans = plans if plans is not None else payment_plans.no_plans()
+    return DunningStep(proposal=proposal, write_state=why_not is None, why_not=why_not, plans=plans)

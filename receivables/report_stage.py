@@ -112,6 +112,7 @@ def build_reports(
         base_currency=base,
         previous_month_end_aging=month_end,
         config=config.kpis,
+        plans=step.plans.plans,
     )
     work = worklist.build_worklist(
         based.aging,
@@ -125,6 +126,7 @@ def build_reports(
         config,
         fx_rates=f["fx_rates"],
         base_currency=base,
+        plans=step.plans.plans,
     )
     reports = Reports(
         aging=based.aging,

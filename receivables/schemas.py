@@ -233,7 +233,49 @@ ACTIVITIES = Extract(
     ),
 )
 
-#: in dependency order: customers first, because the others refer to them
+PAYMENT_PLANS = Extract(
+    "payment_plans",
+    required=False,
+    key=("plan_id",),
+    description="payment plans agreed with customers: which documents they cover",
+    columns=(
+        C("plan_id", "code"),
+        C("company_code", "code"),
+        C("customer_id", "code"),
+        # the covered documents of the company code, ';'-separated
+        C("document_nos", "text"),
+        C("agreed_on", "date"),
+        C("approved_by", "text", required=False, nullable=True),
+    ),
+)
+
+PLAN_INSTALMENTS = Extract(
+    "plan_instalments",
+    required=False,
+    key=("plan_id", "seq"),
+    description="the instalments of the payment plans: what is due by which date",
+    columns=(
+        C("plan_id", "code"),
+        C("seq", "int"),
+        C("due_date", "date"),
+        C("amount", "money"),
+    ),
+)
+
+#: in dependency order: customers first, because the others refer to them; a plan before its
+#: instalments, which refer to it
 EXTRACTS: dict[str, Extract] = {
-    e.name: e for e in (CUSTOMERS, OPEN_ITEMS, PAYMENTS, DISPUTES, PROMISES, CLEARED_ITEMS, FX_RATES, ACTIVITIES)
+    e.name: e
+    for e in (
+        CUSTOMERS,
+        OPEN_ITEMS,
+        PAYMENTS,
+        DISPUTES,
+        PROMISES,
+        CLEARED_ITEMS,
+        FX_RATES,
+        ACTIVITIES,
+        PAYMENT_PLANS,
+        PLAN_INSTALMENTS,
+    )
 }

@@ -34,7 +34,13 @@ from receivables.schemas import ACTIVITY_CHANNELS, ACTIVITY_OUTCOMES, DISPUTE_RE
 #: a derived column the suites check for referential integrity: the customer exists and was
 #: accepted (see _SuiteRunner.run); failures are reported against customer_id
 CUSTOMER_ACCEPTED = "_customer_accepted"
-DERIVED = {CUSTOMER_ACCEPTED: "customer_id"}
+#: the same for an instalment's plan (an accepted row of payment_plans), and that plan's
+#: agreed_on, which an instalment may not fall due before
+PLAN_ACCEPTED = "_plan_accepted"
+PLAN_AGREED_ON = "_plan_agreed_on"
+DERIVED = {CUSTOMER_ACCEPTED: "customer_id", PLAN_ACCEPTED: "plan_id", PLAN_AGREED_ON: "plan_id"}
+#: reference values that the suites do not read as parameters (derived columns are built of them)
+_NOT_GX_PARAMETERS = ("customer_ids", "plans")
 QUARANTINE_COLUMNS = ROW_ERROR_COLUMNS
 SEVERITIES = ("critical", "row", "warning")
 
@@ -124,6 +130,8 @@ def validate_extract_set(
             raise ReceivablesError(f"Row accounting failed for {name}: {counts[name]}")
         if name == "customers":
             params["customer_ids"] = set(good["customer_id"])
+        if name == "payment_plans":
+            params["plans"] = dict(zip(good["plan_id"], good["agreed_on"]))
     records = _traced(_records(quarantine), extracts.statement_origins)
     warnings = _records(warned)
     return ValidatedSet(frames=accepted, quarantine=records[QUARANTINE_COLUMNS], counts=counts, warnings=warnings)
@@ -211,6 +219,7 @@ def _reference_values(as_of: date) -> dict[str, object]:
         "activity_outcomes": list(ACTIVITY_OUTCOMES),
         "as_of": pd.Timestamp(as_of),
         "customer_ids": set(),
+        "plans": {},
     }
 
 
@@ -233,10 +242,10 @@ class _SuiteRunner:
         from great_expectations.validator.v1_validator import Validator
 
         suite = ExpectationSuite(name=suite_dict["name"], expectations=suite_dict["expectations"])
-        batch_frame = _batch_frame(name, suite_dict, frame, params["customer_ids"])
+        batch_frame = _batch_frame(name, suite_dict, frame, params["customer_ids"], params["plans"])
         asset = self._source.add_dataframe_asset(name)
         definition = asset.add_batch_definition_whole_dataframe(f"{name}-batch")
-        gx_params = {k: v for k, v in params.items() if k != "customer_ids"}
+        gx_params = {k: v for k, v in params.items() if k not in _NOT_GX_PARAMETERS}
         # What Batch.validate runs, minus loading the batch first: every load fingerprints the
         # whole frame (pandas hashing, seconds at a million rows), and Batch.validate loads it
         # again anyway.
@@ -249,13 +258,23 @@ class _SuiteRunner:
         return _failures(result, name, frame, file)
 
 
-def _batch_frame(name: str, suite_dict: dict, frame: pd.DataFrame, customer_ids: set) -> pd.DataFrame:
-    """The extract as the suite checks it: with the derived customer-accepted column, only the
-    columns the suite reads, and values in the types GX compares well."""
+def _batch_frame(
+    name: str, suite_dict: dict, frame: pd.DataFrame, customer_ids: set, plans: dict | None = None
+) -> pd.DataFrame:
+    """The extract as the suite checks it: with the derived customer-accepted (and for an
+    instalment plan-accepted) columns, only the columns the suite reads, and values in the
+    types GX compares well."""
     batch_frame = frame.copy()
     if "customer_id" in frame.columns and name != "customers":
         known = pd.Series(_is_in(frame["customer_id"], customer_ids), index=frame.index).astype(object)
         batch_frame[CUSTOMER_ACCEPTED] = known.where(frame["customer_id"].notna(), None)
+    if name == "plan_instalments":
+        plans = plans or {}
+        known = frame["plan_id"].map(lambda p: p in plans if pd.notna(p) else None).astype(object)
+        batch_frame[PLAN_ACCEPTED] = known.where(frame["plan_id"].notna(), None)
+        batch_frame[PLAN_AGREED_ON] = pd.to_datetime(
+            frame["plan_id"].map(lambda p: plans.get(p) if pd.notna(p) else None)
+        )
     used = _suite_columns(suite_dict)
     if used is not None:
         # GX copies, filters and fingerprints the whole frame for every expectation: the

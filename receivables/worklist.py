@@ -77,6 +77,7 @@ KIND_PHRASES = {
     "large_old": ("large and old balance", "large and old balance"),
     "over_limit": ("over the credit limit", "over the credit limit"),
     "broken_promise": ("broken promise", "{n} broken promises"),
+    "broken_plan": ("broken payment plan", "{n} broken payment plans"),
     "dispute": ("dispute open", "{n} disputes open"),
     "not_reminded": ("items nobody reminds", "items nobody reminds"),
     "unapplied": ("unapplied cash to clarify", "unapplied cash to clarify"),
@@ -120,6 +121,7 @@ def build_worklist(
     *,
     fx_rates: pd.DataFrame | None = None,
     base_currency: str | None = None,
+    plans: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per company code and customer needing a person, ordered by priority (highest
     first) then customer id, ranked from 1.
@@ -127,7 +129,8 @@ def build_worklist(
     ``aging`` is this as_of's aging (cents); with ``base_currency`` every amount is converted at
     the latest rate on or before as_of and ``overdue_amount`` is in base-currency cents (amounts
     in a currency without a rate are left out and the reason says so); without it amounts are
-    added as they are, which is right for a single-currency ledger only."""
+    added as they are, which is right for a single-currency ledger only.  ``plans`` is the
+    payment plans' status: a broken plan asks for a call."""
     config = config or ReportingConfig()
     w = config.worklist
     t = pd.Timestamp(as_of).normalize()
@@ -140,6 +143,7 @@ def build_worklist(
         *r.dunning_reasons(notices),
         *r.unreachable_reasons(notices, customers),
         *r.broken_promise_reasons(broken_promises, currency),
+        *r.broken_plan_reasons(plans),
         *r.dispute_reasons(disputes, t, w.dispute_follow_up_days, currency),
         *r.skipped_reasons(skipped, w.manual_skip_reasons),
         *r.unapplied_reasons(unapplied, balances.overdue, to_base, w.unapplied_min_cents),

@@ -164,6 +164,24 @@ def broken_promise_reasons(broken_promises: pd.DataFrame | None, currency: dict[
     return out
 
 
+def broken_plan_reasons(plans: pd.DataFrame | None) -> list[Reason]:
+    """Payment plans broken by a missed instalment, oldest miss first: dunning has resumed, so
+    call the customer about the plan (a new one, or what happens next)."""
+    if plans is None or plans.empty:
+        return []
+    broken = plans[plans["status"] == "BROKEN"]
+    out = []
+    for p in broken.sort_values(["missed_due_date", "plan_id"], kind="stable").itertuples(index=False):
+        currency = None if pd.isna(p.currency) else str(p.currency)
+        missed = pd.Timestamp(p.missed_due_date).date()
+        text = (
+            f"payment plan {p.plan_id} broken: instalment {p.missed_seq} due {missed} missed, "
+            f"{money_text(int(p.amount_at_risk), currency)} open"
+        )
+        out.append(Reason((str(p.company_code), str(p.customer_id)), "call", text, "broken_plan"))
+    return out
+
+
 def dispute_reasons(
     disputes: pd.DataFrame | None, t: pd.Timestamp, follow_up_days: int, currency: dict[str, str]
 ) -> list[Reason]:

@@ -23,11 +23,12 @@ Decisions where the issue is silent, in the order an item meets them:
   (``UNKNOWN_POLICY``); it, or the customer's account in that company code (a dispute
   without document_no), has an open dispute (``DISPUTE``); it is blocked (``ITEM_BLOCK``); the
   customer is blocked (``CUSTOMER_BLOCK``); a promise covering it is active (``PROMISE``);
-  the customer's net overdue amount is not positive (``CREDIT_BALANCE``).  A dispute is
-  open on as_of when its status is OPEN and it was opened by then, or when it was resolved
-  only after as_of (a rerun for an earlier date sees it as it was).  When the pause ends the
-  item resumes from its level; the wait for the next level counts from the day it reached
-  its level, so it may advance on the first night after the pause.
+  a current payment plan covers it (``PLAN``); the customer's net overdue amount is not
+  positive (``CREDIT_BALANCE``).  A dispute is open on as_of when its status is OPEN and it
+  was opened by then, or when it was resolved only after as_of (a rerun for an earlier date
+  sees it as it was).  When the pause ends the item resumes from its level; the wait for the
+  next level counts from the day it reached its level, so it may advance on the first night
+  after the pause.
 * Every other overdue item is **dunnable**.  It advances from level N to N+1, at most one
   level per run, when it is ``days_past_due`` of level N+1 overdue, at least
   ``min_days_since_previous`` days have passed since it *reached* level N (the history's
@@ -62,6 +63,11 @@ Decisions where the issue is silent, in the order an item meets them:
   still open counts (an account whose covered items are all gone kept its promise).  A
   broken promise is listed on every run while it stays broken, which is what the promise
   KPI counts for that as_of.
+* **Payment plans**: a document covered by a *current* payment plan is skipped as ``PLAN``
+  (after ``PROMISE``, before the credit checks); a broken or completed plan pauses nothing.
+  A skipped item keeps its stored level, so when a plan breaks dunning resumes at the level
+  the item had when the plan was agreed and advances at most one level a run from there
+  (``receivables.payment_plans`` judges the plans; ``plan_grace_days`` sets the grace).
 * **Promises from the contact log**: a ``PROMISE`` outcome of the ``activities`` extract is a
   promise like a row of ``promises`` (id ``ACT-`` + activity_id, made on occurred_on, for
   its promised_amount and promised_date).  It names no document, so it is a whole-account

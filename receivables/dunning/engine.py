@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from receivables.dunning.proposal import (
     notice_id,
     typed_frame,
 )
+
+if TYPE_CHECKING:
+    from receivables.payment_plans import PlanStatus
 
 
 def _holds_unapplied(policy: np.ndarray, policies: DunningPolicies) -> np.ndarray:
@@ -55,6 +59,7 @@ def propose_dunning(
     as_of: date | str | pd.Timestamp,
     unapplied: pd.DataFrame | None = None,
     activities: pd.DataFrame | None = None,
+    plans: PlanStatus | None = None,
 ) -> DunningProposal:
     """Who is dunned today at which level, for which items, with which fees and interest.
 
@@ -62,8 +67,9 @@ def propose_dunning(
     ``history`` is the state before as_of: per item its last level and the as_of it reached
     it (``receivables.warehouse.dunning_history.previous_levels``); ``unapplied`` is what cash
     application left unapplied (money on account of identified customers); ``activities`` is
-    the contact log, whose ``PROMISE`` outcomes are promises like the extract's rows.  The
-    rules are in the docstring of ``receivables.dunning``.
+    the contact log, whose ``PROMISE`` outcomes are promises like the extract's rows;
+    ``plans`` the payment plans' status on as_of (the documents of a current plan are skipped
+    as ``PLAN``).  The rules are in the docstring of ``receivables.dunning``.
     """
     day = pd.Timestamp(as_of).normalize()
     f = _with_customers(_items(open_items, day), customers, policies)
@@ -71,7 +77,9 @@ def propose_dunning(
     active, broken = _promises(promise_book(promises, activities), f, policies, day)
 
     overdue = (f["open_amount"] > 0) & (f["days_past_due"] >= 1)
-    reason = np.where(overdue, _exclusion_reasons(f, _open_disputes(disputes, day), active), "").astype(object)
+    planned = _key(plans.paused_items(), _ITEM) if plans is not None else None
+    reasons = _exclusion_reasons(f, _open_disputes(disputes, day), active, planned)
+    reason = np.where(overdue, reasons, "").astype(object)
     group, groups = pd.factorize(_key(f, _GROUP))
     net, credits = _net_overdue(f["open_amount"], group, len(groups), overdue & (reason == ""))
     reason[overdue & (reason == "") & (net[group] <= 0)] = "CREDIT_BALANCE"

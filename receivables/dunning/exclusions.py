@@ -1,5 +1,6 @@
 """Why an overdue item is on no notice today: an unknown customer or policy, an open dispute,
-a block, an active promise, or credits that cover what the customer owes."""
+a block, an active promise, a current payment plan, or credits that cover what the customer
+owes."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ EXCLUSION_REASONS = (
     "ITEM_BLOCK",
     "CUSTOMER_BLOCK",
     "PROMISE",
+    "PLAN",
     "CREDIT_BALANCE",
     "UNAPPLIED_CASH",
 )
@@ -39,10 +41,13 @@ def _open_disputes(disputes: pd.DataFrame | None, day: pd.Timestamp) -> Columns:
     return {c: _text(disputes[c])[is_open] for c in cols}
 
 
-def _exclusion_reasons(items: Columns, disputes: Columns, active_promises: np.ndarray) -> np.ndarray:
+def _exclusion_reasons(
+    items: Columns, disputes: Columns, active_promises: np.ndarray, planned: np.ndarray | None = None
+) -> np.ndarray:
     """Why each item is on no notice today ("" = nothing stops it), first reason wins:
     unknown customer or policy, an open dispute on it or its account, a block on it or its
-    customer, an active promise to pay."""
+    customer, an active promise to pay, a current payment plan covering it (``planned``: item
+    keys)."""
     account = ["company_code", "customer_id"]
     on_document = ~pd.isna(disputes["document_no"])
     disputed = _isin(_key(items, _ITEM), _key(_take(disputes, on_document), _ITEM)) | _isin(
@@ -55,8 +60,9 @@ def _exclusion_reasons(items: Columns, disputes: Columns, active_promises: np.nd
         items["item_block"],
         items["customer_block"],
         _isin(_key(items, _ITEM), active_promises),
+        _isin(_key(items, _ITEM), planned if planned is not None else np.array([], dtype=object)),
     ]
-    return np.select(conditions, list(EXCLUSION_REASONS[:6]), default="").astype(object)
+    return np.select(conditions, list(EXCLUSION_REASONS[:7]), default="").astype(object)
 
 
 def _net_overdue(

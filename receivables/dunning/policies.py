@@ -162,6 +162,9 @@ class DunningPolicies(StrictModel):
     policies: dict[str, DunningPolicy] = Field(min_length=1)
     late_payment_compensation: AmountsByCurrency = Field(default_factory=dict)
     interest: InterestSettings = Field(default_factory=InterestSettings)
+    #: a payment plan's instalment is still met by money that arrives this many days after its
+    #: due date; one setting for every plan (a plan is agreed per account, not per policy)
+    plan_grace_days: int = Field(3, ge=0, le=90)
 
     @field_validator("late_payment_compensation")
     @classmethod

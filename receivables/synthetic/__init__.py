@@ -22,7 +22,8 @@ What makes the data useful rather than merely valid:
 
 Files written to the output folder: ``customers.csv``, ``open_items.csv``, ``payments.csv``,
 ``disputes.csv``, ``promises.csv``, ``cleared_items.csv``, ``fx_rates.csv``, ``activities.csv``
-(the collectors' contact log, some of its contacts promises to pay), all with the canonical
+(the collectors' contact log, some of its contacts promises to pay), ``payment_plans.csv`` and
+``plan_instalments.csv`` (a few plans, current and broken), all with the canonical
 columns in schema order (UTF-8 without BOM, comma, header row, ISO dates, amounts like
 ``-1234.50``, booleans ``true``/``false``, blank when missing), ``ground_truth/cash_application.csv``
 and ``manifest.json`` (seed, as_of, parameters, row counts, scenario counts, sha256 per file).
@@ -40,7 +41,7 @@ becomes text when a row is written.  The same seed and arguments give byte-ident
 The modules follow the order a chunk is generated in: ``customers`` (with ``names`` and
 ``ibans``), ``open_items`` and ``cleared_items``, ``document_numbers``, ``disputes``,
 ``payment_scenarios`` (with ``amount_combinations``) and ``payments`` (with ``remittance``),
-``promises``, ``activities`` (the contact log), ``fx_rates``; ``generation`` runs them,
+``promises``, ``activities`` (the contact log), ``payment_plans``, ``fx_rates``; ``generation`` runs them,
 ``writer`` and ``manifest`` write the result.  All of them share ``companies`` (the
 per-company tables), ``run_state`` (parameters and the counters that run across chunks) and
 ``text_columns`` (cents, days and flags as text).  Only the names below are the package's

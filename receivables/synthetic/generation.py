@@ -3,9 +3,10 @@
 Customers are generated in chunks, each with its own random stream seeded from
 ``[seed, chunk]``, so a chunk's draws do not depend on how many came before it; within a chunk
 the stages always run in the same order -- customers, open and cleared items, document
-numbers and references, disputes, payments, promises, the contact log -- because each draws
-from the stream the previous one left (the contact log comes last, so adding it left every
-other file of a seed as it was).  Counters that must run across chunks live in ``run_state``.
+numbers and references, disputes, payments, promises, the contact log, the payment plans --
+because each draws from the stream the previous one left (the contact log and then the plans
+come last, so adding them left every other file of a seed as it was).  Counters that must run
+across chunks live in ``run_state``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from receivables.synthetic.document_numbers import _assign_references, _number_d
 from receivables.synthetic.fx_rates import _fx_rates
 from receivables.synthetic.manifest import GenerationSummary, _write_manifest
 from receivables.synthetic.open_items import _make_open_items, _open_item_columns
+from receivables.synthetic.payment_plans import _make_payment_plans
 from receivables.synthetic.payment_scenarios import SCENARIOS
 from receivables.synthetic.payments import _make_payments
 from receivables.synthetic.promises import _make_promises
@@ -81,6 +83,8 @@ def generate_extract_set(
         cleared_items=counts["cleared_items"],
         fx_rates=counts["fx_rates"],
         activities=counts["activities"],
+        payment_plans=counts["payment_plans"],
+        plan_instalments=counts["plan_instalments"],
         ground_truth_rows=counts["ground_truth"],
         scenarios=tuple(scenario_counts.items()),
     )
@@ -114,6 +118,7 @@ def _generate_chunk(
     payments, truth, scenario_counts = _make_payments(rng, items, cust, state, params, start == 0)
     promises = _make_promises(rng, items, cust, cleared, state, params, start == 0)
     activities = _make_activities(rng, items, cust, state, params, start == 0)
+    plans, instalments = _make_payment_plans(rng, items, cust, state, params, start == 0)
 
     writers.write("customers", cust.columns)
     writers.write("open_items", _open_item_columns(items, cust))
@@ -122,5 +127,7 @@ def _generate_chunk(
     writers.write("promises", promises)
     writers.write("cleared_items", _cleared_columns(cleared, cust))
     writers.write("activities", activities)
+    writers.write("payment_plans", plans)
+    writers.write("plan_instalments", instalments)
     writers.write("ground_truth", truth)
     return scenario_counts

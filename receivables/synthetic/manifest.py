@@ -16,8 +16,9 @@ from pathlib import Path
 from receivables.synthetic.companies import _COMPANY_CODES, _COUNTRIES, _CURRENCIES
 from receivables.synthetic.run_state import _Params
 
-#: 2: the set carries a contact log (activities.csv)
-GENERATOR_VERSION = "2"
+#: 2: the set carries a contact log (activities.csv); 3: and payment plans
+#: (payment_plans.csv, plan_instalments.csv)
+GENERATOR_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class GenerationSummary:
     ground_truth_rows: int
     #: the contact log (calls, emails, ...; some of them promises to pay)
     activities: int = 0
+    #: payment plans and their instalments
+    payment_plans: int = 0
+    plan_instalments: int = 0
     #: payments per scenario, in the order of ``SCENARIOS``
     scenarios: tuple[tuple[str, int], ...] = ()
 
@@ -52,6 +56,8 @@ class GenerationSummary:
             "cleared_items": self.cleared_items,
             "fx_rates": self.fx_rates,
             "activities": self.activities,
+            "payment_plans": self.payment_plans,
+            "plan_instalments": self.plan_instalments,
             "ground_truth": self.ground_truth_rows,
         }
 

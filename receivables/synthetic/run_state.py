@@ -1,7 +1,8 @@
 """What one generation run knows besides its random stream: the parameters and the counters.
 
 A set is generated in chunks of customers, each with its own random stream, yet customer
-names, document numbers, PO numbers and payment, dispute, promise and activity ids must be unique across
+names, document numbers, PO numbers and payment, dispute, promise, activity and plan ids must
+be unique across
 the whole set; ``_State`` carries those counters from chunk to chunk.  Dates are held as days
 since 1970-01-01 and rolled onto business days, as an ERP posts them.
 """
@@ -36,6 +37,7 @@ class _State:
         self.disputes = 0
         self.promises = 0
         self.activities = 0
+        self.plans = 0
 
 
 def _business_day(days: np.ndarray, roll: str = "backward") -> np.ndarray:

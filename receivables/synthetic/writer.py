@@ -29,6 +29,8 @@ _FILES = {
     "cleared_items": ("cleared_items.csv", schemas.CLEARED_ITEMS.names),
     "fx_rates": ("fx_rates.csv", schemas.FX_RATES.names),
     "activities": ("activities.csv", schemas.ACTIVITIES.names),
+    "payment_plans": ("payment_plans.csv", schemas.PAYMENT_PLANS.names),
+    "plan_instalments": ("plan_instalments.csv", schemas.PLAN_INSTALMENTS.names),
     "ground_truth": (GROUND_TRUTH_FILE, list(GROUND_TRUTH_COLUMNS)),
 }
 

@@ -291,6 +291,40 @@ activities = sa.Table(
     sa.Index("ix_activities_account", "company_code", "customer_id", "occurred_on"),
 )
 
+#: every payment plan agreed by as_of and its state that night (migration 0010): current plans
+#: pause the dunning of their documents, broken ones resume it and go to the worklist
+payment_plan_status = sa.Table(
+    "payment_plan_status",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("plan_id", sa.String(64), nullable=False),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("covered_open_amount", Money, nullable=False),
+    sa.Column("due_to_date", Money, nullable=False),
+    sa.Column("paid_to_date", Money, nullable=False),
+    sa.Column("next_due_date", sa.Date),
+    sa.Column("next_amount", Money),
+    sa.Column("missed_seq", sa.Integer),
+    sa.Column("amount_at_risk", Money, nullable=False),
+)
+
+#: what happened to each plan up to as_of (agreed, instalments met or missed, completed,
+#: broken; migration 0010), derived from the night's extracts so a rerun writes the same rows
+plan_events = sa.Table(
+    "plan_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("plan_id", sa.String(64), nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("seq", sa.Integer),
+    sa.Column("amount", Money),
+    sa.Column("on_date", sa.Date, nullable=False),
+)
+
 # --- run locks (migration 0005) ------------------------------------------------------------------
 
 #: at most one run per as_of at a time: two interleaving runs for the same date would mix their

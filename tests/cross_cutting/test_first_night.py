@@ -79,3 +79,30 @@ def test_a_run_through_the_cli_names_the_held_company_without_a_traceback(
     assert result.exit_code == 0, result.output
     assert "Held back: company code(s) 1000" in result.output
     assert "Traceback" not in result.output
+
+
+def test_validate_reads_bank_statements_as_the_run_does(workdir: Path, valid_set: Path, cli) -> None:
+    """validate assigns statement credits to companies by account as a run does, and names an
+    account no company claims, with the file, statement and entry of each refused credit."""
+    import shutil
+
+    from tests.receivables.test_statement_payments import STATEMENT_SET
+
+    (valid_set / "payments.csv").unlink()
+    shutil.copytree(STATEMENT_SET, valid_set / "statements")
+    result = cli("validate", "--extracts", str(valid_set), "--as-of", VALID_AS_OF)
+    assert result.exit_code == 0, result.output
+    assert "statements/ (3 files)" in result.output and "Quarantined rows" not in result.output
+
+    team = team_folder(workdir / "team", drop=("2000",))
+    csv = workdir / "quarantine.csv"
+    result = cli(
+        "validate", "--extracts", str(valid_set), "--as-of", VALID_AS_OF, "--config-dir", str(team),
+        "--quarantine-csv", str(csv),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "Bank account ES0600491500032710123456 has statements tonight, but no company" in text
+    (row,) = pd.read_csv(csv, dtype=str).to_dict("records")
+    assert row["file"].startswith("statements/2026-10-30-santander.sta (statement ") and row["row_number"] == "1"
+    assert row["reason"] == "account ES0600491500032710123456 belongs to no company code"
