@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from receivables.kpi_labels import format_kpi, kpi_label
+from receivables.kpi_labels import format_amount, format_kpi, kpi_label
 from receivables.run_summary import headline_kpis, statement_line
 
 
@@ -18,8 +18,9 @@ def print_summary(out: Console, summary: dict) -> None:
             table.add_row(name, str(c["read"]), str(c["accepted"]), str(c["quarantined"]))
     out.print(table)
     totals = Table("company", "currency", "open amount", title="Open receivables after cash application")
+    totals.columns[2].justify = "right"
     for t in summary["open_totals"]:
-        totals.add_row(t["company_code"], t["currency"], t["open_amount"])
+        totals.add_row(t["company_code"], t["currency"], format_amount(t["open_amount"]))
     out.print(totals)
     cash = summary.get("cash_application")
     if cash:
@@ -45,12 +46,16 @@ def print_summary(out: Console, summary: dict) -> None:
         out.print(f"Reminders: {summary['emails']['summary']}{note}")
     if summary.get("kpis"):
         base = summary.get("base_currency", "")
+        left_out = summary.get("missing_fx") or []
+        note = f" ({', '.join(left_out)} left out: no rate to {base})" if left_out else ""
         out.print(
-            "KPIs: "
+            f"KPIs{note}: "
             + "; ".join(
                 f"{kpi_label(k['kpi'])} {format_kpi(k['value'], k['unit'], base)}"
                 for k in headline_kpis(summary["kpis"])
-            )
+            ),
+            markup=False,
+            highlight=False,
         )
     if summary.get("statements"):
         out.print(f"Bank statements: {statement_line(summary['statements'])}.", markup=False, highlight=False)

@@ -112,6 +112,8 @@ def _report_facts(reports: Reports) -> dict:
             for r in every.itertuples()
             if "." not in str(r.kpi)
         ],
+        # amounts in these currencies have no rate to the base currency: the KPIs leave them out
+        "missing_fx": list(reports.missing_fx),
         "worklist": reports.worklist.head(10)[["rank", "company_code", "customer_id", "next_action", "reason"]].to_dict(
             "records"
         ),
@@ -210,7 +212,9 @@ def summary_markdown(summary: dict) -> str:
         lines += ["", f"![{key.replace('_', ' ')}]({link})"]
     kpis = summary.get("kpis") or []
     if kpis:
-        lines += ["", f"## KPIs (all company codes, {base})", "", "| KPI | value |", "| --- | ---: |"]
+        left_out = summary.get("missing_fx") or []
+        note = f"; {', '.join(left_out)} left out: no rate to {base}" if left_out else ""
+        lines += ["", f"## KPIs (all company codes, {base}{note})", "", "| KPI | value |", "| --- | ---: |"]
         lines += [f"| {kpi_label(k['kpi'])} | {format_kpi(k['value'], k['unit'], base)} |" for k in headline_kpis(kpis)]
     totals = summary.get("open_totals") or []
     if totals:

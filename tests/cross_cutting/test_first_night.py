@@ -79,6 +79,8 @@ def test_a_run_through_the_cli_names_the_held_company_without_a_traceback(
     assert result.exit_code == 0, result.output
     assert "Held back: company code(s) 1000" in result.output
     assert "Traceback" not in result.output
+    # amounts read as amounts, and a KPI line that says what it leaves out (no USD rate here)
+    assert "1,261.50" in result.output and "KPIs (USD left out: no rate to EUR):" in result.output
 
 
 def test_validate_reads_bank_statements_as_the_run_does(workdir: Path, valid_set: Path, cli) -> None:
