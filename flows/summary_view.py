@@ -57,6 +57,17 @@ def print_summary(out: Console, summary: dict) -> None:
             markup=False,
             highlight=False,
         )
+    _print_attention(out, summary)
+    for name, path in summary.get("files", {}).items():
+        out.print(f"{name}: {path}")
+    out.print(
+        f"run_id {summary['run_id']}; stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["timings"].items())
+    )
+
+
+def _print_attention(out: Console, summary: dict) -> None:
+    """What the night read from bank statements, the companies it held back and why, and the
+    data it kept with a warning."""
     if summary.get("statements"):
         out.print(f"Bank statements: {statement_line(summary['statements'])}.", markup=False, highlight=False)
     if summary.get("held_companies"):
@@ -70,8 +81,3 @@ def print_summary(out: Console, summary: dict) -> None:
         out.print(f"Configuration: {problem}", markup=False, highlight=False, soft_wrap=True)
     for warning in summary.get("data_warnings") or []:
         out.print(f"Data warning: {warning}", markup=False, highlight=False)
-    for name, path in summary.get("files", {}).items():
-        out.print(f"{name}: {path}")
-    out.print(
-        f"run_id {summary['run_id']}; stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["timings"].items())
-    )
