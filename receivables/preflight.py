@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from receivables.config_folder import ConfigFolder, starter_companies
+from receivables.extracts.statements import bank_accounts_of, compact_account
 from receivables.reminders.templates import FALLBACK_LANGUAGE
 from receivables.rules import Rules
 from receivables.settings import Settings
@@ -174,9 +175,7 @@ def _has_template(rules: Rules, template: str, language: str) -> bool:
 
 def bank_account_problems(rules: Rules, accounts: Iterable[str]) -> list[Problem]:
     """A statement's account must belong to a company code, or its credits cannot be applied."""
-    claimed = {
-        _compact(iban) for company in rules.companies.values() for iban in (company.get("bank_accounts") or [])
-    } | {_compact((company.get("bank") or {}).get("iban") or "") for company in rules.companies.values()}
+    claimed = bank_accounts_of(rules.companies)
     file = rules.folder.file("companies.yaml")
     return [
         Problem(
@@ -185,13 +184,9 @@ def bank_account_problems(rules: Rules, accounts: Iterable[str]) -> list[Problem
             "its credits are quarantined.",
             f"add {account} under bank_accounts: of the company code that owns it in {file}.",
         )
-        for account in sorted({_compact(a) for a in accounts if a})
+        for account in sorted({compact_account(a) for a in accounts if a})
         if account not in claimed
     ]
-
-
-def _compact(iban: str) -> str:
-    return "".join(str(iban).split()).upper()
 
 
 def mail_problems(settings: Settings, reminders: bool) -> list[Problem]:

@@ -40,6 +40,9 @@ class Reports:
     missing_fx: list[str]
     #: whether the warehouse had the previous month end's aging (CEI is blank without it)
     month_end_snapshot: bool = True
+    #: the night's promises to pay, whichever the source (``dunning.promise_book``), as the
+    #: KPIs counted them and the workbook lists them
+    promises: pd.DataFrame | None = None
     #: a large night's workbook, being written to a ``.partial`` file by a background process
     #: while the reminders render; ``write_report_files`` finishes it
     workbook: BackgroundWorkbook | None = None
@@ -134,6 +137,7 @@ def build_reports(
         worklist=work.assign(currency=base),
         missing_fx=list(based.missing_currencies),
         month_end_snapshot=month_end is not None,
+        promises=promises,
     )
     rows = len(reports.aging) + len(cash.open_items_after)
     if run.settings.render_workers > 1 and rows >= BACKGROUND_WORKBOOK_ROWS:
@@ -189,7 +193,7 @@ def workbook_inputs(
         unapplied=cash.unapplied,
         suggestions=cash.suggested,
         disputes=f.get("disputes"),
-        promises=dunning.promise_book(f.get("promises"), f.get("activities")),
+        promises=reports.promises,
         payment_plans=f.get("payment_plans"),
     )
 

@@ -87,7 +87,7 @@ def _assign_companies(
     rows, origins = [], {}
     for p in payments.to_dict("records"):
         label = f"{p['source_file']} (statement {p['statement_id']})"
-        company = bank_accounts.get(_compact(p.get("account_iban") or p.get("account_id") or ""))
+        company = bank_accounts.get(compact_account(p.get("account_iban") or p.get("account_id") or ""))
         if company is None:
             account = p.get("account_iban") or p.get("account_id")
             refused.append((label, int(p["entry_no"]), f"account {account} belongs to no company code"))
@@ -121,10 +121,11 @@ def without_listed(statements: StatementPayments, listed: pd.DataFrame) -> State
 
 
 def _account(row) -> str:
-    return _compact(getattr(row, "account_iban", None) or getattr(row, "account_id", None) or "")
+    return compact_account(getattr(row, "account_iban", None) or getattr(row, "account_id", None) or "")
 
 
-def _compact(value: object) -> str:
+def compact_account(value: object) -> str:
+    """An account as the keys compare it: IBAN without blanks, upper case (blank for none)."""
     return "".join(str(value).split()).upper() if value is not None and not pd.isna(value) else ""
 
 
@@ -148,5 +149,5 @@ def bank_accounts_of(companies: dict[str, dict]) -> dict[str, str]:
         bank = company.get("bank") or {}
         for account in [bank.get("iban"), *(company.get("bank_accounts") or [])]:
             if account:
-                owners[_compact(account)] = str(code)
+                owners[compact_account(account)] = str(code)
     return owners
