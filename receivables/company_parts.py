@@ -98,9 +98,11 @@ def propose_company_dunning(
     as_of: date,
     policies: dunning.DunningPolicies,
     plans: PlanStatus | None = None,
+    handed_over: pd.DataFrame | None = None,
 ) -> dunning.DunningProposal:
     """Stage 4 for one company code's share, without a Run (see ``propose_dunning``);
-    ``plans`` is the payment plans' status on as_of (its current plans pause their items)."""
+    ``plans`` is the payment plans' status on as_of (its current plans pause their items),
+    ``handed_over`` the accounts whose case is at the agency (their dunning pauses)."""
     f = validated.frames
     if "company_code" in history.columns and not f["open_items"].empty:
         history = history[history["company_code"].astype(str).isin(set(_company_column(f["open_items"])))]
@@ -116,6 +118,7 @@ def propose_company_dunning(
         # the contact log's PROMISE outcomes are promises too
         activities=f["activities"],
         plans=plans,
+        handed_over=handed_over,
     )
 
 

@@ -11,7 +11,8 @@ advancing again.  Reading and writing that state is ``receivables.warehouse.dunn
 Decisions where the issue is silent, in the order an item meets them:
 
 * Only items with a positive open amount can be dunned, and only once past their due date
-  (``days_past_due = as_of - due_date >= 1``).  Items with open_amount 0 are ignored.
+  (``days_past_due = as_of - due_date >= 1``), except for a policy's courtesy level (below).
+  Items with open_amount 0 are ignored.
 * **Credits net.**  Credit notes, payments on account and other negative open items (due or
   not) are subtracted from the customer's overdue total in that company code and currency
   before the level minimum is checked, and shown on the notice as ``credit_amount``.  Chasing
@@ -73,6 +74,26 @@ Decisions where the issue is silent, in the order an item meets them:
   its promised_amount and promised_date).  It names no document, so it is a whole-account
   promise as above.  A promise in both sources with the same id counts once, as the
   extract's row (``promise_book``).
+* **Courtesy level**: a policy whose level 1 has ``days_past_due`` 0 or less (-5 = five days
+  before the due date; email only, no fee, interest or compensation, validated at load) sends
+  a friendly note before the due date.  An open item with a due date, not yet overdue and
+  within that many days of it, reaches level 1 like any level: once (the history decides),
+  after the same exclusions, its notice's minimum checked against the customer's dunnable
+  items in the window plus its credits (less unallocated payments as above).  The notice
+  lists the group's items in their window and takes level 1's template; it never lists an
+  overdue item.  **A customer who owes overdue money gets no friendly note**: when the group
+  has an overdue item that is dunnable or waits for a person (``CREDIT_BALANCE``,
+  ``UNAPPLIED_CASH``), its items in the window get no courtesy (internally
+  ``OVERDUE_ACCOUNT``) and are not on the overdue notice either; a "your invoices fall due
+  soon" letter beside, or instead of, the reminder would read as if the account were in
+  order.  Overdue items paused for a dispute, block, promise or plan do not stop the courtesy
+  of other invoices.  Items in the window are never in ``skipped`` (it lists overdue items;
+  a courtesy is optional, nobody has to act on a missing one), and an item dunned past level 1
+  whose due date moved later waits until it is overdue again.  Once overdue an item climbs to
+  level 2 at level 2's days, ``min_days_since_previous`` counted from the courtesy; one that
+  never had its courtesy (first seen overdue, excluded or held in its window) lets level 1
+  lapse and climbs from 0 to 2 without a gap, as level 1 in the history means the customer
+  was sent a courtesy.  ``courtesy_notices`` tells a courtesy notice from a reminder.
 * **Notice ids** are derived from as_of, company code, customer and currency, so a rerun
   gives the same ids (and the e-mail outbox the same idempotency keys).
 
@@ -80,13 +101,15 @@ The package, one concern a module: ``policies`` (the configuration models and
 ``load_dunning_policies``), ``policy_table`` (the policies as arrays for vectorised
 look-ups), ``columns`` (items as plain numpy columns), ``items`` (the run's items with their
 customer's facts), ``exclusions`` (why an overdue item is on no notice), ``promises``
-(active and broken promises), ``levels`` (advance or hold), ``interest`` (accrued interest
+(active and broken promises), ``levels`` (advance or hold), ``courtesy`` (the courtesy window and who gets a courtesy),
+``interest`` (accrued interest
 and the flat compensation), ``proposal`` (the ``DunningProposal`` frames, their columns and
 the notice ids) and ``engine`` (``propose_dunning``: the rules in order).  Everything public
 is importable from ``receivables.dunning``.
 """
 
 from receivables.dunning.columns import Columns
+from receivables.dunning.courtesy import OVERDUE_ACCOUNT, courtesy_notices
 from receivables.dunning.engine import propose_dunning
 from receivables.dunning.exclusions import EXCLUSION_REASONS
 from receivables.dunning.interest import statutory_rate_days
@@ -121,6 +144,8 @@ from receivables.dunning.proposal import (
 __all__ = [
     "ACTIVITY_PROMISE_PREFIX",
     "COMPANY_NOT_CONFIGURED",
+    "OVERDUE_ACCOUNT",
+    "courtesy_notices",
     "hold_companies",
     "BROKEN_PROMISE_COLUMNS",
     "EXCLUSION_REASONS",

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 
 from receivables.dunning.columns import _GROUP, _ITEM, _SEP, _isin, _key, _take
+from receivables.dunning.courtesy import _courtesy_accounts, _courtesy_window
 from receivables.dunning.exclusions import _exclusion_reasons, _net_overdue, _open_disputes, _unapplied_on_account
 from receivables.dunning.interest import _charges
 from receivables.dunning.items import _items, _with_customers
-from receivables.dunning.levels import _advance
+from receivables.dunning.levels import _advance, _previous_levels
 from receivables.dunning.policies import DunningPolicies
 from receivables.dunning.policy_table import _PolicyTable
 from receivables.dunning.promises import _promises, promise_book
@@ -60,6 +61,7 @@ def propose_dunning(
     unapplied: pd.DataFrame | None = None,
     activities: pd.DataFrame | None = None,
     plans: PlanStatus | None = None,
+    handed_over: pd.DataFrame | None = None,
 ) -> DunningProposal:
     """Who is dunned today at which level, for which items, with which fees and interest.
 
@@ -69,24 +71,31 @@ def propose_dunning(
     application left unapplied (money on account of identified customers); ``activities`` is
     the contact log, whose ``PROMISE`` outcomes are promises like the extract's rows;
     ``plans`` the payment plans' status on as_of (the documents of a current plan are skipped
-    as ``PLAN``).  The rules are in the docstring of ``receivables.dunning``.
+    as ``PLAN``); ``handed_over`` the accounts (company_code, customer_id) whose collection case
+    is at the agency (their items are skipped as ``HANDOVER``).  The rules are in the docstring
+    of ``receivables.dunning``.
     """
     day = pd.Timestamp(as_of).normalize()
     f = _with_customers(_items(open_items, day), customers, policies)
     table = _PolicyTable(policies, f["currency"])
     active, broken = _promises(promise_book(promises, activities), f, policies, day)
 
+    f.update(_previous_levels(history, f))
     overdue = (f["open_amount"] > 0) & (f["days_past_due"] >= 1)
+    upcoming = _courtesy_window(f, table)
     planned = _key(plans.paused_items(), _ITEM) if plans is not None else None
-    reasons = _exclusion_reasons(f, _open_disputes(disputes, day), active, planned)
-    reason = np.where(overdue, reasons, "").astype(object)
+    agency = _key(handed_over.astype(str), ["company_code", "customer_id"]) if handed_over is not None else None
+    reasons = _exclusion_reasons(f, _open_disputes(disputes, day), active, planned, agency)
+    reason = np.where(overdue | upcoming, reasons, "").astype(object)
     group, groups = pd.factorize(_key(f, _GROUP))
     net, credits = _net_overdue(f["open_amount"], group, len(groups), overdue & (reason == ""))
     reason[overdue & (reason == "") & (net[group] <= 0)] = "CREDIT_BALANCE"
     on_account = _unapplied_on_account(unapplied, groups)
     held = _holds_unapplied(f["policy"], policies) & (on_account[group] > 0)
     reason[overdue & (reason == "") & held & (net[group] - on_account[group] <= 0)] = "UNAPPLIED_CASH"
-    dunnable = overdue & (reason == "")
+    f["group"] = group
+    reason, net = _courtesy_accounts(f, reason, overdue, upcoming, net, on_account, held)
+    dunnable = (overdue | upcoming) & (reason == "")
     f.update(
         reason=reason,
         net_overdue=net[group],
@@ -94,7 +103,7 @@ def propose_dunning(
         unapplied_amount=np.where(held, on_account[group], 0),
         group=group,
     )
-    f.update(_advance(f, history, table, day, dunnable))
+    f.update(_advance(f, table, day, dunnable))
 
     listed = _listed(f, dunnable, group, groups, day)
     listed.update(_charges(listed, table, policies, day))

@@ -16,6 +16,7 @@ EXCLUSION_REASONS = (
     "DISPUTE",
     "ITEM_BLOCK",
     "CUSTOMER_BLOCK",
+    "HANDOVER",
     "PROMISE",
     "PLAN",
     "CREDIT_BALANCE",
@@ -42,12 +43,17 @@ def _open_disputes(disputes: pd.DataFrame | None, day: pd.Timestamp) -> Columns:
 
 
 def _exclusion_reasons(
-    items: Columns, disputes: Columns, active_promises: np.ndarray, planned: np.ndarray | None = None
+    items: Columns,
+    disputes: Columns,
+    active_promises: np.ndarray,
+    planned: np.ndarray | None = None,
+    handed_over: np.ndarray | None = None,
 ) -> np.ndarray:
     """Why each item is on no notice today ("" = nothing stops it), first reason wins:
     unknown customer or policy, an open dispute on it or its account, a block on it or its
-    customer, an active promise to pay, a current payment plan covering it (``planned``: item
-    keys)."""
+    customer, its account handed over to the agency (``handed_over``: account keys), an active
+    promise to pay, a current payment plan covering it (``planned``: item keys)."""
+    none = np.array([], dtype=object)
     account = ["company_code", "customer_id"]
     on_document = ~pd.isna(disputes["document_no"])
     disputed = _isin(_key(items, _ITEM), _key(_take(disputes, on_document), _ITEM)) | _isin(
@@ -59,10 +65,11 @@ def _exclusion_reasons(
         disputed,
         items["item_block"],
         items["customer_block"],
+        _isin(_key(items, account), handed_over if handed_over is not None else none),
         _isin(_key(items, _ITEM), active_promises),
-        _isin(_key(items, _ITEM), planned if planned is not None else np.array([], dtype=object)),
+        _isin(_key(items, _ITEM), planned if planned is not None else none),
     ]
-    return np.select(conditions, list(EXCLUSION_REASONS[:7]), default="").astype(object)
+    return np.select(conditions, list(EXCLUSION_REASONS[: len(conditions)]), default="").astype(object)
 
 
 def _net_overdue(

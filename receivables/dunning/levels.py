@@ -36,18 +36,28 @@ def _history_lookup(history: pd.DataFrame | None, item_keys: np.ndarray) -> tupl
     return level, reached.astype("datetime64[ns]")
 
 
-def _advance(
-    items: Columns, history: pd.DataFrame | None, table: _PolicyTable, day: pd.Timestamp, dunnable: np.ndarray
-) -> Columns:
+def _previous_levels(history: pd.DataFrame | None, items: Columns) -> Columns:
+    """Each item's level before this run (0 if never dunned) and the date it reached it."""
+    previous, previous_on = _history_lookup(history, _key(items, _ITEM))
+    return {"previous_level": previous, "previous_on": previous_on}
+
+
+def _advance(items: Columns, table: _PolicyTable, day: pd.Timestamp, dunnable: np.ndarray) -> Columns:
     """Each dunnable item's level after this run: at most one step up, when the next level's
     days past due, days since the item reached its level, and minimum amount all allow it;
-    otherwise the level stays, with the reason when it is not just the normal wait."""
-    previous, previous_on = _history_lookup(history, _key(items, _ITEM))
+    otherwise the level stays, with the reason when it is not just the normal wait.
+
+    ``items`` carry ``previous_level`` and ``previous_on`` (``_previous_levels``).  An overdue
+    item that never had its courtesy notice has let the courtesy level pass: it climbs from
+    there to the first reminder, and no courtesy is recorded that the customer never got."""
+    previous, previous_on = items["previous_level"], items["previous_on"]
     p = table.index(items["policy"])
     pp = np.maximum(p, 0)  # rows without a policy are excluded anyway
     top = np.where(p >= 0, table.max_level[pp], 0)
-    nxt = np.minimum(previous + 1, table.width - 1)
-    at_top = previous >= top
+    lapsed = (p >= 0) & table.courtesy[pp] & (previous == 0) & (items["days_past_due"] >= 1)
+    start = previous + lapsed.astype(np.int64)
+    nxt = np.minimum(start + 1, table.width - 1)
+    at_top = start >= top
     due = ~at_top & (items["days_past_due"] >= table.days[pp, nxt])
     since = (np.datetime64(day.date(), "D") - previous_on.astype("datetime64[D]")).astype(np.int64)
     too_soon = due & (previous > 0) & (since < table.gap[pp, nxt])
@@ -55,9 +65,8 @@ def _advance(
     advances = dunnable & due & ~too_soon & ~below
     hold = np.select([at_top, too_soon, below], list(HOLD_REASONS), default="").astype(object)
     return {
-        "previous_level": previous,
         "max_level": top,
         "advances": advances,
         "hold": np.where(dunnable, hold, "").astype(object),
-        "level": previous + advances.astype(np.int64),
+        "level": np.where(advances, start + 1, previous),
     }

@@ -58,8 +58,9 @@ class DunningLevel(StrictModel):
     level: int = Field(ge=1)
     template: str = Field(min_length=1)
     action: Literal["email", "call_task", "handover", "none"]
-    #: an item reaches the level this many days after its due date at the earliest
-    days_past_due: int = Field(ge=1)
+    #: an item reaches the level this many days after its due date at the earliest; 0 or less
+    #: (level 1 only) makes it a courtesy level: a friendly note before the due date
+    days_past_due: int = Field(ge=-90)
     #: ... and this many days after it reached the level before (ignored for level 1)
     min_days_since_previous: int = Field(0, ge=0)
     #: the customer's net overdue amount (company code, currency) must be at least this
@@ -74,6 +75,29 @@ class DunningLevel(StrictModel):
     @classmethod
     def _amounts(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
         return _valid_amounts(v)
+
+    @property
+    def courtesy(self) -> bool:
+        """A reminder before the due date: nothing is late yet, so nothing is charged."""
+        return self.days_past_due <= 0
+
+    def courtesy_problems(self) -> list[str]:
+        """Why this level cannot be the courtesy level its days make it ([] when it can)."""
+        if not self.courtesy:
+            return []
+        where = f"level {self.level} (days_past_due {self.days_past_due}, before the due date)"
+        if self.level != 1:
+            return [f"{where}: only level 1 may be a courtesy level with days_past_due 0 or less"]
+        problems = []
+        if self.action != "email":
+            problems.append(f"{where}: a courtesy level's action must be email, not {self.action}")
+        if any(amount != 0 for amount in self.fee.values()):
+            problems.append(f"{where}: a courtesy level charges no fee")
+        if self.interest != "none":
+            problems.append(f"{where}: a courtesy level claims no interest")
+        if self.compensation:
+            problems.append(f"{where}: a courtesy level claims no compensation")
+        return problems
 
 
 class DunningPolicy(StrictModel):
@@ -97,7 +121,15 @@ class DunningPolicy(StrictModel):
             raise ValueError(f"days_past_due must increase from level to level, got {days}")
         if sum(lv.compensation for lv in self.levels) > 1:
             raise ValueError("compensation may be claimed on one level only (once per invoice)")
+        problems = [problem for lv in self.levels for problem in lv.courtesy_problems()]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def courtesy_days(self) -> int | None:
+        """Days past due (0 or less) of the courtesy level; None when the policy has none."""
+        return self.levels[0].days_past_due if self.levels[0].courtesy else None
 
 
 class BaseRate(StrictModel):
@@ -165,6 +197,9 @@ class DunningPolicies(StrictModel):
     #: a payment plan's instalment is still met by money that arrives this many days after its
     #: due date; one setting for every plan (a plan is agreed per account, not per policy)
     plan_grace_days: int = Field(3, ge=0, le=90)
+    #: a courtesy email goes to the customer this many days before each instalment of a
+    #: current plan falls due (0: none); one setting for every plan, like the grace
+    plan_courtesy_days: int = Field(5, ge=0, le=60)
 
     @field_validator("late_payment_compensation")
     @classmethod

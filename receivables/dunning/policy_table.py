@@ -23,6 +23,8 @@ class _PolicyTable:
         shape = (len(self.names), self.width)
         never = np.iinfo(np.int64).max
         self.max_level = np.array([len(p.levels) for p in policies.policies.values()], dtype=np.int64)
+        #: whether the policy's level 1 is a courtesy level (days_past_due 0 or less)
+        self.courtesy = np.array([p.courtesy_days is not None for p in policies.policies.values()], dtype=bool)
         self.days = np.full(shape, never, dtype=np.int64)
         self.gap = np.zeros(shape, dtype=np.int64)
         self.action = np.full(shape, "none", dtype=object)
