@@ -20,6 +20,7 @@ from rich.table import Table
 
 from flows.outbox_commands import outbox_app
 from flows.replay_command import replay
+from flows.statements_command import statements
 
 app = typer.Typer(
     name="receivables",
@@ -32,6 +33,8 @@ app = typer.Typer(
 app.add_typer(outbox_app, name="outbox")
 # `receivables replay RUN_ID`: an archived night again (flows/replay_command.py)
 app.command("replay")(replay)
+# `receivables statements`: the monthly statements of account now (flows/statements_command.py)
+app.command("statements")(statements)
 out = Console()
 err = Console(stderr=True)
 
@@ -358,7 +361,7 @@ def serve(
         deployments = runner_deployments(prefect_file or PREFECT_YAML, names=name or None)
     except Exception as exc:
         raise _fail(exc) from None
-    out.print("Serving " + ", ".join(f"receivables-nightly/{d.name}" for d in deployments) + ".")
+    out.print("Serving " + ", ".join(f"{d.flow_name}/{d.name}" for d in deployments) + ".")
     try:
         prefect_serve(*deployments, limit=limit, print_starting_message=True)
     except Exception as exc:

@@ -43,13 +43,12 @@ def load_prefect_yaml(path: str | Path = PREFECT_YAML) -> dict[str, Any]:
 
 def runner_deployments(path: str | Path = PREFECT_YAML, names: list[str] | None = None) -> list:
     """``RunnerDeployment`` objects for the deployments of ``prefect.yaml`` (all, or ``names``),
-    to pass to ``prefect.serve``.  Only the nightly flow is deployed, so its entrypoint is
-    imported here instead of being resolved from the file."""
+    to pass to ``prefect.serve``.  The flows deployed are the ones of ``SERVED_FLOWS``, imported
+    here instead of being resolved from the file."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig
     from prefect.schedules import Cron, Interval, RRule
 
-    from flows.nightly import nightly
-
+    flows = served_flows()
     entries = load_prefect_yaml(path)["deployments"]
     known = [e.get("name") for e in entries]
     unknown = sorted(set(names or []) - set(known))
@@ -59,10 +58,9 @@ def runner_deployments(path: str | Path = PREFECT_YAML, names: list[str] | None 
     for entry in entries:
         if names and entry["name"] not in names:
             continue
-        if entry.get("entrypoint") != "flows/nightly.py:nightly":
-            raise ConfigError(
-                f"Deployment {entry['name']!r}: `receivables serve` serves flows/nightly.py:nightly only."
-            )
+        flow = flows.get(entry.get("entrypoint"))
+        if flow is None:
+            raise ConfigError(f"Deployment {entry['name']!r}: `receivables serve` serves {' and '.join(flows)} only.")
         schedules = []
         for s in entry.get("schedules") or []:
             common = {
@@ -80,7 +78,7 @@ def runner_deployments(path: str | Path = PREFECT_YAML, names: list[str] | None 
         if isinstance(limit, dict):
             limit = ConcurrencyLimitConfig(**{k: v for k, v in limit.items() if v is not None})
         out.append(
-            nightly.to_deployment(
+            flow.to_deployment(
                 name=entry["name"],
                 description=entry.get("description"),
                 tags=entry.get("tags"),
@@ -90,3 +88,12 @@ def runner_deployments(path: str | Path = PREFECT_YAML, names: list[str] | None 
             )
         )
     return out
+
+
+def served_flows() -> dict[str, Any]:
+    """The flows ``receivables serve`` runs, by their entrypoint in ``prefect.yaml``: the
+    nightly run and the monthly statements of account."""
+    from flows.nightly import nightly
+    from flows.statements import statements
+
+    return {"flows/nightly.py:nightly": nightly, "flows/statements.py:statements": statements}

@@ -19,12 +19,20 @@ date's outbox in line with it.  The rules, all inside the caller's transaction:
   counted in ``not_queued``;
 - a letter an earlier rerun withdrew and this run proposes again is restored to ``pending``
   with this run's rendering; one an operator cancelled stays cancelled.
+
+Emails outside the dunning levels (``level`` None, e.g. a payment plan's courtesy email,
+``receivables.reminders.plan_courtesy``) have keys that name no date, so several nights may
+propose the same one.  Each is a letter of its own (``notice_id``), never a level of the
+customer's dunning letter.  One still ``pending`` (or withdrawn by a rerun) at an earlier date
+and proposed again tonight moves to tonight: delivery works through one date, and the latest
+night that still proposes it is the one to send or withdraw it.  A later night never withdraws
+an earlier date's email: withdrawal is per date.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -79,6 +87,11 @@ class _Existing:
     withdrawn_by: str | None
 
 
+#: the template of the monthly statement of account (``receivables.statements_run``): its
+#: emails share the outbox but belong to the statements run, not to the night of their date
+STATEMENT_TEMPLATE = "statement_of_account"
+
+
 def enqueue(conn: Connection, as_of: date, run_id: str, emails: Iterable[ComposedEmail | RenderedEmail]) -> Enqueued:
     """Bring the outbox of ``as_of`` in line with ``emails``, **every** email the run proposes
     for that date (see the module docstring): new keys become ``pending``, known keys stay
@@ -98,7 +111,7 @@ def enqueue(conn: Connection, as_of: date, run_id: str, emails: Iterable[Compose
     result = Enqueued()
     existing = _rows_of_date(conn, as_of)
     result.withdrawn = _withdraw(conn, run_id, existing, rows, now)
-    if result.withdrawn:
+    if _carry_forward(conn, as_of, rows, existing, now) or result.withdrawn:
         existing = _rows_of_date(conn, as_of)  # as committed now: a concurrent claim wins over a withdrawal
     went_out = {e.customer for e in existing.values() if e.status in WENT_OUT}
     new, restore, refresh = [], [], []
@@ -179,6 +192,20 @@ def _withdraw(conn: Connection, run_id: str, existing: dict[str, _Existing], row
     return int(withdrawn)
 
 
+def _carry_forward(conn: Connection, as_of: date, rows: list[dict], existing: dict, now: datetime) -> int:
+    """Move to ``as_of`` the undated emails (no level) proposed tonight that wait at an earlier
+    date, pending or withdrawn by a rerun; what went out, is held, failed or was cancelled by
+    an operator stays where it is.  Returns how many moved."""
+    keys = [r["idempotency_key"] for r in rows if r["level"] is None and r["idempotency_key"] not in existing]
+    c = email_outbox.c
+    waiting = sa.or_(c.status == PENDING, sa.and_(c.status == CANCELLED, c.withdrawn_by.is_not(None)))
+    moved = 0
+    for batch in _chunks(keys, 500):
+        update = email_outbox.update().where(c.idempotency_key.in_(batch), c.as_of < as_of, waiting)
+        moved += int(conn.execute(update.values(as_of=as_of, updated_at=now)).rowcount or 0)
+    return moved
+
+
 def _withdrawal_reason(run_id: str, new_level: int | None) -> str:
     if new_level is not None:
         return f"replaced by the rerun of {run_id}: level {new_level}"
@@ -240,20 +267,22 @@ def _refresh(conn: Connection, rows: list[dict]) -> int:
 
 
 def _rows_of_date(conn: Connection, as_of: date) -> dict[str, _Existing]:
+    """The date's emails a night owns: its letters and courtesy emails, not the monthly
+    statements of account, which a statements run queued (a rerun of the night must not
+    withdraw them)."""
     c = email_outbox.c
-    query = sa.select(c.idempotency_key, c.status, c.company_code, c.customer_id, c.currency, c.withdrawn_by).where(
-        c.as_of == as_of
-    )
-    return {
-        r.idempotency_key: _Existing(r.status, (r.company_code, r.customer_id, r.currency), r.withdrawn_by)
-        for r in conn.execute(query)
-    }
+    query = sa.select(
+        c.idempotency_key, c.status, c.company_code, c.customer_id, c.currency, c.level, c.notice_id, c.withdrawn_by
+    ).where(c.as_of == as_of, sa.or_(c.template.is_(None), c.template != STATEMENT_TEMPLATE))
+    return {r.idempotency_key: _Existing(r.status, _customer(r._mapping), r.withdrawn_by) for r in conn.execute(query)}
 
 
-def _customer(row: dict) -> tuple:
+def _customer(row: Mapping) -> tuple:
     """Whom one letter of a date goes to: the SPEC groups a notice per customer, company code
-    and currency, so two keys of one date with the same triple are two levels of one letter."""
-    return (row["company_code"], row["customer_id"], row["currency"])
+    and currency, so two keys of one date with the same triple are two levels of one letter.
+    An email without a level is no dunning letter: a letter of its own, named by its notice_id."""
+    letter = (row["company_code"], row["customer_id"], row["currency"])
+    return letter if row["level"] is not None else (*letter, row["notice_id"])
 
 
 def _outbox_row(r: ComposedEmail, run_id: str, now: datetime) -> dict:

@@ -7,6 +7,7 @@ The package, from the bottom up: ``cells`` reads values out of extract rows, ``r
 checks what may become a header, ``keys`` names a letter, ``companies`` and ``templates`` load
 the configuration, ``statement`` builds the attached statement of account, ``render`` writes
 one letter, ``mime`` turns it into a message, and ``batch`` does a night's letters.
+``plan_courtesy`` writes the friendly note before a payment plan's instalment.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ from receivables.reminders.batch import POOL_CHUNK, POOL_THRESHOLD, compose_noti
 from receivables.reminders.companies import Companies, load_companies, read_companies
 from receivables.reminders.keys import KEY_VERSION, idempotency_key, make_message_id
 from receivables.reminders.mime import ComposedEmail, compose, message_bytes
+from receivables.reminders.plan_courtesy import (
+    PLAN_TEMPLATE,
+    instalments_due_soon,
+    plan_courtesy_emails,
+    plan_courtesy_key,
+)
 from receivables.reminders.render import EU_COMPENSATION_CENTS, RenderedEmail, render_reminder
 from receivables.reminders.statement import CSV_MIMETYPE, XLSX_MIMETYPE, Attachment, neutralise
 from receivables.reminders.templates import FALLBACK_LANGUAGE, TemplateDirs, template_dirs
@@ -24,6 +31,7 @@ __all__ = [
     "EU_COMPENSATION_CENTS",
     "FALLBACK_LANGUAGE",
     "KEY_VERSION",
+    "PLAN_TEMPLATE",
     "POOL_CHUNK",
     "POOL_THRESHOLD",
     "XLSX_MIMETYPE",
@@ -34,12 +42,15 @@ __all__ = [
     "compose",
     "compose_notices",
     "idempotency_key",
+    "instalments_due_soon",
     "load_companies",
     "read_companies",
     "Companies",
     "make_message_id",
     "message_bytes",
     "neutralise",
+    "plan_courtesy_emails",
+    "plan_courtesy_key",
     "render_notices",
     "render_reminder",
     "template_dirs",

@@ -53,7 +53,7 @@ def test_prefect_yaml_is_strictly_valid(monkeypatch) -> None:
     assert set(raw) <= top_level, set(raw) - top_level
 
     names = [d["name"] for d in raw["deployments"]]
-    assert names == ["nightly", "month-end-close", "rerun"]
+    assert names == ["nightly", "month-end-close", "rerun", "statements"]
     for d in raw["deployments"]:
         assert set(d) <= set(DeploymentConfig.model_fields), (d["name"], set(d) - set(DeploymentConfig.model_fields))
         assert d["entrypoint"] and d.get("description")
@@ -67,6 +67,8 @@ def test_prefect_yaml_is_strictly_valid(monkeypatch) -> None:
             RawScheduleConfig.model_validate(s)  # extra keys forbidden
             assert s.get("timezone"), f"{d['name']}: a schedule needs an explicit timezone"
             tz = ZoneInfo(s["timezone"])
+            if "cron" not in s:  # the statements' rrule: test_statements_schedule_is_the_first_business_day
+                continue
             # a whole year, both clock changes included: once per local day, at 02:00, except
             # the night 02:00 does not exist (end of March), when it runs at 03:00
             fires = [t for t, _ in zip(CronSim(s["cron"], datetime(2026, 1, 1, tzinfo=tz)), range(365))]
@@ -93,7 +95,8 @@ def test_serve_builds_the_same_deployments() -> None:
     from flows.deployments import runner_deployments
 
     deployments = {d.name: d for d in runner_deployments()}
-    assert set(deployments) == {"nightly", "month-end-close", "rerun"}
+    assert set(deployments) == {"nightly", "month-end-close", "rerun", "statements"}
+    assert deployments["statements"].flow_name == "receivables-statements"
     nightly = deployments["nightly"]
     (schedule,) = nightly.schedules
     assert schedule.schedule.cron == "0 2 * * *" and schedule.schedule.timezone == "Europe/Berlin"
@@ -250,6 +253,70 @@ def test_deploy_from_prefect_yaml_schedules_and_runs(
     log = prefect_server_log.read_text()
     assert "Traceback" not in log and "bulk DML" not in log, log[-4000:]
     assert time.monotonic() - started < 150
+
+
+def _first_business_day(year: int, month: int) -> date:
+    day = date(year, month, 1)
+    while day.weekday() >= 5:  # Saturday, Sunday
+        day += timedelta(days=1)
+    return day
+
+
+@pytest.mark.prefect
+def test_statements_schedule_is_the_first_business_day(prefect_server, prefect_server_log: Path) -> None:
+    """`prefect deploy --name statements` against the real server: its scheduler creates the
+    statements runs on the first business day (Monday to Friday) of each month at 07:00 Berlin
+    time, the next one being this month's if it is still ahead, else next month's."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    env = dict(os.environ, PREFECT_API_URL=prefect_server)
+    for command in (
+        ["work-pool", "create", "receivables-process", "--type", "process", "--overwrite"],
+        ["--no-prompt", "deploy", "--name", "statements"],
+    ):
+        done = subprocess.run([str(PREFECT), *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    async def scheduled(client):
+        deployment = await client.read_deployment_by_name("receivables-statements/statements")
+        runs = await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+            ),
+        )
+        return deployment, runs
+
+    deadline = time.monotonic() + 60
+    deployment, upcoming = _client_call(scheduled)
+    while not upcoming and time.monotonic() < deadline:
+        time.sleep(1)
+        deployment, upcoming = _client_call(scheduled)
+    assert upcoming, "the scheduler created no statements run; server log:\n" + prefect_server_log.read_text()[-4000:]
+    (schedule,) = deployment.schedules
+    assert schedule.schedule.timezone == "Europe/Berlin" and "BYSETPOS=1" in schedule.schedule.rrule
+    berlin = ZoneInfo("Europe/Berlin")
+    starts = sorted(r.expected_start_time.astimezone(berlin) for r in upcoming)
+    now = datetime.now(berlin)
+    this_month = datetime.combine(_first_business_day(now.year, now.month), datetime.min.time(), berlin)
+    this_month = this_month.replace(hour=7)
+    if this_month > now:
+        expected = this_month
+    else:
+        year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+        expected = datetime.combine(_first_business_day(year, month), datetime.min.time(), berlin).replace(hour=7)
+    assert starts[0] == expected, (starts, expected)
+    assert all(t == datetime.combine(_first_business_day(t.year, t.month), t.time(), berlin) for t in starts)
+    assert {(t.hour, t.minute) for t in starts} == {(7, 0)} and len({(t.year, t.month) for t in starts}) == len(starts)
+    assert all("source:statements" in r.tags for r in upcoming)
+    assert "Traceback" not in prefect_server_log.read_text()
 
 
 @pytest.mark.prefect
