@@ -36,6 +36,13 @@ def print_summary(out: Console, summary: dict) -> None:
         out.print(
             f"Dunning: {dunning['notices']} notices {dunning['by_action']}, {dunning['advanced']} items advanced.{note}"
         )
+    cases = summary.get("cases")
+    if cases:
+        stages = ", ".join(f"{n} {stage.lower()}" for stage, n in cases["by_stage"].items()) or "none"
+        out.print(
+            f"Collection cases: {cases['open']} open ({stages}), {cases['sla_breached']} past their SLA, "
+            f"{cases['closed']} closed tonight; the worklist lists the due actions."
+        )
     if summary.get("emails"):
         rejected = (summary.get("outbox") or {}).get("rejected", 0)
         note = (

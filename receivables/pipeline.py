@@ -9,13 +9,15 @@ function takes the ``Run`` it belongs to and returns plain data.
 Order and why: ingest -> validate (nothing is written before the gate passes) -> preflight
 (the configuration checked against the extracts, still before any write) -> archive ->
 apply cash -> dunning (the payment plans are judged first, after tonight's cash, because a
-current plan pauses its documents) -> build reports (a large night's workbook then goes on
-being written in a background process) -> render reminders -> **publish** (every warehouse
-row of this as_of in one transaction: quarantine, cash applications, unapplied cash, the
-contact log, the payment plans' status and events, dunning state, the outbox, aging, KPIs,
-worklist) -> deliver emails (only after their outbox rows are committed, so a crash can never
-send an email the warehouse does not know about) -> report files (the workbook is moved into
-place only now, after the publish) -> finish.
+current plan pauses its documents; an account whose case was handed over pauses too) ->
+build reports (the collection cases carried on from the previous night's, and the worklist
+of their due actions; a large night's workbook then goes on being written in a background
+process) -> render reminders -> **publish** (every warehouse row of this as_of in one
+transaction: quarantine, cash applications, unapplied cash, the contact log, the payment
+plans' status and events, dunning state, the outbox, aging, KPIs, worklist, the cases and
+their events, the collector view) -> deliver emails (only after their outbox rows are
+committed, so a crash can never send an email the warehouse does not know about) -> report
+files (the workbook is moved into place only now, after the publish) -> finish.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from receivables.run_summary import email_counts, summarise
 from receivables.settings import Settings
 from receivables.validation import ValidatedSet, validate_extract_set
 from receivables.warehouse import connect, migrate, replace_for_as_of, run_lock
+from receivables.warehouse.case_history import handed_over, previous_cases
 from receivables.warehouse.cash_history import earlier_applications
 from receivables.warehouse.dunning_history import dunning_allowed, previous_levels, write_dunning
 from receivables.warehouse.run_log import finish_run, start_run
@@ -108,6 +111,11 @@ class DunningStep:
     why_not: str | None = None
     #: the payment plans on as_of: current ones paused their items, broken ones go to the worklist
     plans: payment_plans.PlanStatus = field(default_factory=payment_plans.no_plans)
+    #: the dunning state before as_of (each item's level), which the cases read too
+    history: pd.DataFrame | None = None
+    #: the cases open after the previous night, and that night (``receivables.casework``)
+    previous_cases: pd.DataFrame | None = None
+    previous_night: date | None = None
 
     @property
     def counts(self) -> dict:
@@ -238,8 +246,10 @@ def propose_dunning(
     codes = _split_codes(validated, map_parts)
     policies = run.rules.dunning
     plans = judge_plans(run, validated, cash)
+    before, night = previous_cases(run.engine, run.as_of)
+    agency = handed_over(before)
     if not codes:
-        proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies, plans)
+        proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies, plans, agency)
     else:
         args = {
             code: (
@@ -249,6 +259,7 @@ def propose_dunning(
                 run.as_of,
                 policies,
                 plans,
+                agency,
             )
             for code in codes
         }
@@ -256,7 +267,9 @@ def propose_dunning(
         proposal = parts.combine_dunning(list(proposals.values()), run.as_of)
     if checked is not None:
         proposal = dunning.hold_companies(proposal, checked.held_companies)
-    return decide_dunning(run, proposal, plans)
+    step = decide_dunning(run, proposal, plans)
+    step.history, step.previous_cases, step.previous_night = history, before, night
+    return step
 
 
 def judge_plans(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication) -> payment_plans.PlanStatus:
@@ -288,22 +301,37 @@ def render_reminders(
 ) -> list[reminders.ComposedEmail]:
     """Stage 5a: one composed email per notice whose action is ``email`` (none when this run
     writes no dunning state), rendered on ``settings.render_workers`` processes, or with
-    ``map_parts`` one part per company code in one process each."""
+    ``map_parts`` one part per company code in one process each; then the courtesy emails
+    before the payment plans' instalments (``reminders.plan_courtesy_emails``), none for a
+    company the preflight holds."""
     if not step.write_state:
         return []
     p = step.proposal
     if _split_codes(validated, map_parts):
-        return _render_in_parts(run, validated, cash, step, map_parts)
-    return reminders.compose_notices(
-        p.notices,
-        p.items,
+        emails = _render_in_parts(run, validated, cash, step, map_parts)
+    else:
+        emails = reminders.compose_notices(
+            p.notices,
+            p.items,
+            validated.frames["customers"],
+            cash.open_items_after,
+            run.as_of,
+            workers=run.settings.render_workers,
+            companies=run.rules.companies,
+            template_dir=run.rules.templates,
+        )
+    held = set(p.skipped.loc[p.skipped["reason"] == dunning.COMPANY_NOT_CONFIGURED, "company_code"].astype(str))
+    creditors = {code: c for code, c in run.rules.companies.items() if code not in held}
+    courtesy = reminders.plan_courtesy_emails(
+        step.plans,
+        validated.frames["plan_instalments"],
         validated.frames["customers"],
-        cash.open_items_after,
+        creditors,
         run.as_of,
-        workers=run.settings.render_workers,
-        companies=run.rules.companies,
-        template_dir=run.rules.templates,
+        run.rules.templates,
+        run.rules.dunning.plan_courtesy_days,
     )
+    return [*emails, *courtesy]
 
 
 def _render_in_parts(
@@ -356,6 +384,10 @@ def publish(
         replace_for_as_of(conn, "aging", run.as_of, reports.aging, run.run_id)
         replace_for_as_of(conn, "kpis", run.as_of, reports.kpis, run.run_id)
         replace_for_as_of(conn, "collector_worklist", run.as_of, reports.worklist, run.run_id)
+        base = run.settings.base_currency
+        replace_for_as_of(conn, "collection_cases", run.as_of, reports.cases.assign(currency=base), run.run_id)
+        replace_for_as_of(conn, "case_events", run.as_of, reports.case_events, run.run_id)
+        replace_for_as_of(conn, "collector_kpis", run.as_of, reports.collectors, run.run_id)
     return queued
 
 

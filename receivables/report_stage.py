@@ -13,7 +13,7 @@ and moved under its final name only after the publish, so a failed run never sho
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,10 @@ import sqlalchemy as sa
 
 from receivables import aging as aging_rules
 from receivables import cash_application, dunning, kpis, worklist
+from receivables.casework.case_worklist import worklist_from_cases
+from receivables.casework.cases import Cases, derive_cases, night_facts
+from receivables.casework.collectors import COLLECTOR_COLUMNS, collector_view
+from receivables.casework.lifecycle import CASE_COLUMNS, EVENT_COLUMNS
 from receivables.dunning import COMPANY_NOT_CONFIGURED
 from receivables.validation import ValidatedSet
 from receivables.warehouse.database import money_sums, read_table
@@ -46,6 +50,10 @@ class Reports:
     #: a large night's workbook, being written to a ``.partial`` file by a background process
     #: while the reminders render; ``write_report_files`` finishes it
     workbook: BackgroundWorkbook | None = None
+    #: the collection cases open or closed tonight, what happened to them, the collector view
+    cases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CASE_COLUMNS))
+    case_events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
+    collectors: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLLECTOR_COLUMNS))
 
     @property
     def counts(self) -> dict:
@@ -54,6 +62,7 @@ class Reports:
             "kpis": len(self.kpis),
             "worklist": len(self.worklist),
             "missing_fx": list(self.missing_fx),
+            "cases": Cases(self.cases, self.case_events).counts,
         }
 
 
@@ -117,7 +126,7 @@ def build_reports(
         config=config.kpis,
         plans=step.plans.plans,
     )
-    work = worklist.build_worklist(
+    signals = worklist.build_worklist(
         based.aging,
         p.notices,
         p.skipped,
@@ -131,6 +140,7 @@ def build_reports(
         base_currency=base,
         plans=step.plans.plans,
     )
+    cases, work, collectors = _casework(run, validated, cash, step, based.aging, signals, promises)
     reports = Reports(
         aging=based.aging,
         kpis=kpi_rows,
@@ -138,6 +148,9 @@ def build_reports(
         missing_fx=list(based.missing_currencies),
         month_end_snapshot=month_end is not None,
         promises=promises,
+        cases=cases.cases,
+        case_events=cases.events,
+        collectors=collectors,
     )
     rows = len(reports.aging) + len(cash.open_items_after)
     if run.settings.render_workers > 1 and rows >= BACKGROUND_WORKBOOK_ROWS:
@@ -146,6 +159,59 @@ def build_reports(
         partial = _workbook_path(run).with_suffix(".xlsx.partial")
         reports.workbook = BackgroundWorkbook(partial, workbook_inputs(run, validated, cash, step, reports))
     return reports
+
+
+def _casework(
+    run: Run,
+    validated: ValidatedSet,
+    cash: cash_application.CashApplication,
+    step: DunningStep,
+    aging: pd.DataFrame,
+    signals: pd.DataFrame,
+    promises: pd.DataFrame | None,
+) -> tuple[Cases, pd.DataFrame, pd.DataFrame]:
+    """Tonight's collection cases carried on from the previous night's, the worklist of their
+    due actions (with tonight's reasons as ``signals``), and the collector view."""
+    f, p, config = validated.frames, step.proposal, run.rules.reporting
+    facts = night_facts(
+        run.as_of,
+        aging,
+        config,
+        signals=signals,
+        notices=p.notices,
+        skipped=p.skipped,
+        broken_promises=p.broken_promises,
+        history=step.history,
+        open_items=cash.open_items_after,
+        disputes=f["disputes"],
+        plans=step.plans.plans,
+        plan_events=step.plans.events,
+        promises=promises,
+        applications=cash.applications,
+        activities=f.get("activities"),
+        customers=f["customers"],
+        fx_rates=f["fx_rates"],
+        base_currency=run.settings.base_currency,
+    )
+    cases = derive_cases(
+        step.previous_cases,
+        facts,
+        config.cases,
+        dispute_follow_up_days=config.worklist.dispute_follow_up_days,
+        previous_as_of=step.previous_night,
+    )
+    work = worklist_from_cases(cases.cases, signals, facts, run.as_of, config)
+    collectors = collector_view(
+        cases.cases,
+        f.get("activities"),
+        promises,
+        p.broken_promises,
+        cash.open_items_after,
+        f["customers"],
+        run.as_of,
+        config.kpis.promise_grace_days,
+    )
+    return cases, work, collectors
 
 
 def _workbook_path(run: Run) -> Path:
@@ -195,6 +261,9 @@ def workbook_inputs(
         disputes=f.get("disputes"),
         promises=reports.promises,
         payment_plans=f.get("payment_plans"),
+        cases=reports.cases,
+        collectors=reports.collectors,
+        plan_status=step.plans.plans,
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from receivables.aging import AgingConfig
+from receivables.casework.config import CaseRules
 from receivables.config_folder import ConfigFolder
 from receivables.money import CentAmount, StrictModel, to_cents
 from receivables.settings import load_yaml_model
@@ -115,6 +116,8 @@ class ReportingConfig(StrictModel):
     aging: AgingConfig = AgingConfig()
     kpis: KpiConfig = KpiConfig()
     worklist: WorklistConfig = WorklistConfig()
+    #: collection cases: SLAs per stage, what counts as a contact, follow-up and priority
+    cases: CaseRules = CaseRules()
 
     @model_validator(mode="after")
     def _bucket_aligned(self) -> ReportingConfig:

@@ -117,6 +117,7 @@ def _report_facts(reports: Reports) -> dict:
         "worklist": reports.worklist.head(10)[["rank", "company_code", "customer_id", "next_action", "reason"]].to_dict(
             "records"
         ),
+        "cases": reports.counts["cases"],
     }
 
 
@@ -195,6 +196,13 @@ def summary_markdown(summary: dict) -> str:
     if dunning:
         written = "" if dunning["state_written"] else f" (state not written: {dunning['why_not']})"
         lines.append(f"| Dunning | {dunning['notices']:,} notices, {dunning['advanced']:,} items advanced{written} |")
+    cases = summary.get("cases")
+    if cases:
+        stages = ", ".join(f"{n:,} {stage.lower()}" for stage, n in cases["by_stage"].items()) or "none"
+        lines.append(
+            f"| Collection cases | {cases['open']:,} open ({stages}); {cases['sla_breached']:,} past their SLA; "
+            f"{cases['closed']:,} closed tonight |"
+        )
     cash = summary.get("cash_application")
     if cash:
         applied = (

@@ -47,6 +47,11 @@ ACTION_LABELS = {
     "resolve_dispute": "Resolve the dispute",
     "call": "Call the customer",
     "write_off_candidate": "Consider a write-off",
+    # the actions of a collection case (receivables.casework) beside tonight's reasons
+    "follow_up": "Follow up",
+    "check_plan": "Check the payment plan",
+    "check_promise": "Check the promise",
+    "wait_for_reply": "Wait for the reply",
 }
 WORKLIST_COLUMNS = [
     "rank",
@@ -68,6 +73,8 @@ REASON_COLUMNS = {
     "unapplied_amount": "int64",
     "broken_promise_amount": "int64",
     "summary": object,
+    #: the kinds of the reasons, ``;``-separated in the order found (the cases read them)
+    "kinds": object,
 }
 #: each kind of reason in the one-line summary: (one, several)
 KIND_PHRASES = {
@@ -251,6 +258,7 @@ def _row(
         "reason": "; ".join(texts),
         "next_action": actions[0],
         "summary": _summary([x for a in actions for x in by_action[a]]),
+        "kinds": ";".join(dict.fromkeys(x.kind for x in reasons)),
     }
 
 

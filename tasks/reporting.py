@@ -7,7 +7,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from receivables import kpis, pipeline, run_summary
+from receivables import case_tables, kpis, pipeline, run_summary
 from receivables.kpi_labels import kpi_table
 from receivables.money import to_decimal
 from receivables.pipeline import DunningStep, Reports, Run
@@ -71,7 +71,35 @@ def summary_task(
             table=kpi_table(reports.kpis, base, month_end, reports.month_end_snapshot),
             description=f"KPIs by company code; money in {base}, the base currency",
         )
+        _casework_artifacts(run, reports, step)
     return summary
+
+
+def _casework_artifacts(run: Run, reports: Reports, step) -> None:
+    """The cases due, the collector view and the payment plans, each where the night has it."""
+    base = run.settings.base_currency
+    cases = getattr(reports, "cases", None)
+    if cases is not None:
+        due = case_tables.due_cases(cases, run.as_of, base)
+        create_table_artifact(
+            key="collection-cases",
+            table=_records(due),
+            description=f"Open collection cases whose next action is due (top {case_tables.SCREEN_ROWS}); "
+            f"every case is on the workbook's Cases sheet",
+        )
+    collectors = getattr(reports, "collectors", None)
+    if collectors is not None and not collectors.empty:
+        create_table_artifact(
+            key="collectors", table=_records(case_tables.collector_table(collectors)), description="Collector view"
+        )
+    plans = getattr(getattr(step, "plans", None), "plans", None)
+    if plans is not None and not plans.empty:
+        create_table_artifact(
+            key="payment-plans",
+            table=_records(case_tables.plan_table(plans)),
+            description=f"Payment plans, broken ones first (top {case_tables.SCREEN_ROWS}); "
+            "money in the plan's currency",
+        )
 
 
 def outcome_artifact(markdown: str, description: str) -> None:

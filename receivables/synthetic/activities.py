@@ -108,6 +108,10 @@ def _promised(
         s, e = items.start[c[row]], items.end[c[row]]
         # what was overdue on the day of the call, which is what the customer talked about
         late = s + np.flatnonzero(overdue[s:e] & (items.due_date[s:e] < occurred[row]))
+        if not len(late):
+            # the contact was rolled back to a business day before anything fell due (a first
+            # due date on a weekend): the customer talked about what is overdue by as_of
+            late = s + np.flatnonzero(overdue[s:e])
         if u[row, 0] < 0.5:
             amount[row] = int(items.open[late[int(u[row, 1] * len(late))]])
         else:

@@ -216,6 +216,14 @@ collector_worklist = sa.Table(
     sa.Column("next_action", sa.String(32), nullable=False),
     # 0004: overdue_amount is converted to this (base) currency
     sa.Column("currency", sa.String(3)),
+    # 0011: the collection case the row comes from, and its action's dates
+    sa.Column("case_id", sa.String(120)),
+    sa.Column("stage", sa.String(16)),
+    sa.Column("next_action_due", sa.Date),
+    sa.Column("days_overdue", sa.Integer),
+    sa.Column("last_contact_on", sa.Date),
+    sa.Column("last_outcome", sa.String(32)),
+    sa.Column("sla_breached", sa.Boolean),
     sa.PrimaryKeyConstraint("as_of", "rank"),
 )
 
@@ -323,6 +331,70 @@ plan_events = sa.Table(
     sa.Column("seq", sa.Integer),
     sa.Column("amount", Money),
     sa.Column("on_date", sa.Date, nullable=False),
+)
+
+#: one row per collection case open on as_of or closed on it (migration 0011): the case a
+#: collector works on, carried from night to night (receivables.casework)
+collection_cases = sa.Table(
+    "collection_cases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("case_id", sa.String(120), nullable=False),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("owner", sa.String(200)),
+    sa.Column("opened_on", sa.Date, nullable=False),
+    sa.Column("stage_since", sa.Date, nullable=False),
+    sa.Column("action_since", sa.Date),
+    sa.Column("next_action", sa.String(32)),
+    sa.Column("next_action_due", sa.Date),
+    sa.Column("days_action_overdue", sa.Integer, nullable=False),
+    sa.Column("sla_due", sa.Date),
+    sa.Column("sla_breached", sa.Boolean, nullable=False),
+    sa.Column("last_contact_on", sa.Date),
+    sa.Column("last_outcome", sa.String(32)),
+    # in the base currency, like the worklist
+    sa.Column("overdue_amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("closed_on", sa.Date),
+    sa.Column("close_reason", sa.String(16)),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_collection_cases_account", "company_code", "customer_id", "as_of"),
+)
+
+#: what happened to the cases on as_of (migration 0011): opened, stage changed, contact
+#: recorded, SLA breached, closed
+case_events = sa.Table(
+    "case_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("case_id", sa.String(120), nullable=False),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("on_date", sa.Date, nullable=False),
+    sa.Column("from_stage", sa.String(16)),
+    sa.Column("to_stage", sa.String(16)),
+    sa.Column("detail", sa.Text),
+)
+
+#: the collector view per as_of (migration 0011): workload and results per collector
+collector_kpis = sa.Table(
+    "collector_kpis",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("collector", sa.String(200), nullable=False),
+    sa.Column("open_cases", sa.Integer, nullable=False),
+    sa.Column("actions_due", sa.Integer, nullable=False),
+    sa.Column("actions_overdue", sa.Integer, nullable=False),
+    sa.Column("actions_done", sa.Integer, nullable=False),
+    sa.Column("sla_breaches", sa.Integer, nullable=False),
+    sa.Column("promises_kept_pct", sa.Float),
+    sa.Column("contacts_per_day", sa.Float, nullable=False),
 )
 
 # --- run locks (migration 0005) ------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Stage 6, report: the Excel workbook finance users open after a run.
 
 Sheets, in reading order: **Summary** (the run's facts, the KPIs by company code, the aging and
-trend charts), **Worklist**, **Aging** (with subtotals per company code and currency),
-**Dunning proposal** (with each email's recipients and delivery status), **Open items** (one
-row per document, which the other sheets' customer cells link to), **Unapplied cash**,
-**Suggestions** (cash-application proposals to confirm) and **KPIs**.
+trend charts), **Worklist**, **Cases** (the collection cases, due actions first),
+**Collectors** (each collector's load and record), **Aging** (with subtotals per company code
+and currency), **Dunning proposal** (with each email's recipients and delivery status),
+**Payment plans** (broken ones first), **Open items** (one row per document, which the other
+sheets' customer cells link to), **Unapplied cash**, **Suggestions** (cash-application
+proposals to confirm) and **KPIs**.
 
 What a reader can rely on, on every sheet: money is a number with two decimals whose header
 names its currency, "(EUR)" for the base currency or "(native)" beside a Currency column, and

@@ -1,11 +1,12 @@
 """A run's workbook from start to close: the sheets, their order, and the two moments they are
 written in.
 
-``ReportWorkbook`` writes the sheets the reports fix (Worklist, Aging, Open items, Unapplied
-cash, Suggestions, KPIs) as soon as it is opened, and the two that need the delivery (the
-Summary's email counts and charts, the Dunning proposal's delivery status) in ``finish``.  A
-large night opens it in a background process while the reminders render (``background``);
-otherwise the report-files stage does both at once (``write_report_workbook``).
+``ReportWorkbook`` writes the sheets the reports fix (Worklist, Cases, Collectors, Aging,
+Payment plans, Open items, Unapplied cash, Suggestions, KPIs) as soon as it is opened, and
+the two that need the delivery (the Summary's email counts and charts, the Dunning
+proposal's delivery status) in ``finish``.  A large night opens it in a background process
+while the reminders render (``background``); otherwise the report-files stage does both at
+once (``write_report_workbook``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import xlsxwriter
 
 from receivables.workbook.aging_sheet import write_aging
+from receivables.workbook.casework_sheets import write_cases, write_collectors, write_plans
 from receivables.workbook.cash_sheets import write_suggestions, write_unapplied
 from receivables.workbook.formats import Formats
 from receivables.workbook.inputs import Delivery, WorkbookInputs
@@ -29,8 +31,11 @@ from receivables.workbook.worklist_sheet import write_worklist
 SHEETS = (
     "Summary",
     "Worklist",
+    "Cases",
+    "Collectors",
     "Aging",
     "Dunning proposal",
+    "Payment plans",
     "Open items",
     "Unapplied cash",
     "Suggestions",
@@ -67,6 +72,9 @@ class ReportWorkbook:
     def _write_early(self) -> None:
         s, i, fm, items = self.sheets, self.inputs, self.formats, self.items
         write_worklist(s["Worklist"], i, items, fm)
+        write_cases(s["Cases"], i, items, fm)
+        write_collectors(s["Collectors"], i, fm)
+        write_plans(s["Payment plans"], i, items, fm)
         write_aging(s["Aging"], i, items, fm)
         write_open_items(s["Open items"], items, i, fm)
         write_unapplied(s["Unapplied cash"], i, items, fm)

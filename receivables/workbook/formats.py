@@ -2,7 +2,8 @@
 
 Every money cell gets the same format, two decimals with thousands separators and credits in
 red, so a credit balance stands out wherever it is; the two oldest aging buckets get a fill,
-because that is where a collector looks first.  Percentages are stored as fractions with a
+because that is where a collector looks first, and what needs a person now (a breached SLA, a
+broken payment plan) gets Excel's red "bad" style.  Percentages are stored as fractions with a
 percent format (Excel's own convention: 0.597827 shows as 59.8 %).
 """
 
@@ -22,6 +23,9 @@ HEADER_FILL = "#1F3864"
 OLD_FILL = "#FCE4D6"
 OLDEST_FILL = "#F8CBAD"
 SUBTOTAL_FILL = "#D9E1F2"
+#: what needs a person now (a breached SLA, a broken plan): Excel's own "bad" colours
+ALERT_FILL = "#FFC7CE"
+ALERT_FONT = "#9C0006"
 
 #: Excel's paper code for A4; fit to one page wide makes the paper size secondary
 A4 = 9
@@ -41,6 +45,8 @@ class Formats:
     money_old: object
     money_oldest: object
     money_bold: object
+    money_alert: object
+    alert: object
     days: object
     count: object
     percent: object
@@ -73,6 +79,8 @@ class Formats:
             money_old=add({"num_format": MONEY, "bg_color": OLD_FILL, "valign": "top"}),
             money_oldest=add({"num_format": MONEY, "bg_color": OLDEST_FILL, "valign": "top"}),
             money_bold=add({"num_format": MONEY, "bold": True, "bg_color": SUBTOTAL_FILL}),
+            money_alert=add({"num_format": MONEY, "bg_color": ALERT_FILL, "font_color": ALERT_FONT, "valign": "top"}),
+            alert=add({"bg_color": ALERT_FILL, "font_color": ALERT_FONT, "bold": True, "valign": "top", "indent": 1}),
             days=add({"num_format": DAYS, "valign": "top"}),
             count=add({"num_format": COUNT, "valign": "top"}),
             percent=add({"num_format": PERCENT, "valign": "top"}),

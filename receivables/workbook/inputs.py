@@ -65,6 +65,12 @@ class WorkbookInputs:
     promises: pd.DataFrame | None = None
     #: ``payment_plans`` (plan_id, company_code, customer_id, document_nos) when the set has one
     payment_plans: pd.DataFrame | None = None
+    #: the collection cases open on as_of or closed on it (``Reports.cases``); None: no casework
+    cases: pd.DataFrame | None = None
+    #: the collector view, one row per collector (``Reports.collectors``)
+    collectors: pd.DataFrame | None = None
+    #: every plan's state on as_of (``PlanStatus.plans`` of the dunning step)
+    plan_status: pd.DataFrame | None = None
 
     def to_base(self, cents: list[int], currencies: list[str]) -> list[int | None]:
         """Amounts in base-currency cents at as_of's rates; None where a currency has no rate."""

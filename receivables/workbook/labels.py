@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from receivables.worklist import ACTION_LABELS
+
 #: a dunning level's action
 DUNNING_ACTIONS = {
     "email": "Email",
@@ -60,6 +62,47 @@ DELIVERY = {
     "held": "Held for review",
     "cancelled": "Cancelled",
 }
+#: a collection case's stage (``receivables.casework``)
+CASE_STAGES = {
+    "REMINDING": "Reminding",
+    "CALLING": "Calling",
+    "PROMISE": "Promise to pay",
+    "PLAN": "Payment plan",
+    "DISPUTE": "Dispute",
+    "HANDOVER": "Handed over",
+    "CLOSING": "Closing",
+}
+
+#: what a collector does next on a case or a worklist row: the worklist's words, and ours for
+#: an action it does not name
+NEXT_ACTIONS = {
+    "allocate_cash": "Allocate the unapplied cash",
+    "follow_up": "Follow up",
+    "check_promise": "Check the promise",
+    "check_plan": "Check the payment plan",
+    "wait_for_reply": "Wait for the reply",
+} | ACTION_LABELS
+
+#: what came of a contact (the ``activities`` extract's outcome)
+CONTACT_OUTCOMES = {
+    "REACHED": "Reached",
+    "NO_ANSWER": "No answer",
+    "PROMISE": "Promised to pay",
+    "DISPUTE": "Raised a dispute",
+    "PLAN": "Agreed a payment plan",
+    "REFUSED": "Refused to pay",
+    "WRONG_CONTACT": "Wrong contact",
+    "PAID_CLAIMED": "Says it has paid",
+}
+
+#: why a case was closed
+CLOSE_REASONS = {"PAID": "Paid", "CLEARED": "Cleared", "RESOLVED": "Resolved"}
+
+#: a payment plan's state on as_of (``receivables.payment_plans``)
+PLAN_STATUSES = {"CURRENT": "Current", "COMPLETED": "Completed", "BROKEN": "Broken"}
+#: the order plans are listed in: what needs a person first
+PLAN_ORDER = {"BROKEN": 0, "CURRENT": 1, "COMPLETED": 2}
+
 PREVIEWED = "Previewed only (.eml written, not sent)"
 REDIRECTED = "Test copy sent to {to}; not sent to the customer"
 
@@ -69,3 +112,10 @@ def word(table: dict[str, str], code: object) -> str | None:
     if code is None or pd.isna(code):
         return None
     return table.get(str(code), str(code))
+
+
+def flag(value: object) -> str | None:
+    """A yes/no fact as a collector filters on it: "Yes" or "No" (blank when unknown)."""
+    if value is None or pd.isna(value):
+        return None
+    return "Yes" if bool(value) else "No"

@@ -37,21 +37,22 @@ MAX_LINKS = 65_530
 _MAX_WIDTH = 60
 _WIDTH_SAMPLE = 2000
 #: widths of columns whose content has a known shape
-_WIDTHS = {"money": 15, "date": 11, "int": 8, "count": 10, "days": 9, "percent": 9, "priority": 9}
+_WIDTHS = {"money": 15, "date": 11, "int": 8, "count": 10, "days": 9, "decimal": 9, "percent": 9, "priority": 9}
 
 
 @dataclass(frozen=True)
 class Column:
     """A column of a sheet: the frame column ``key`` under ``header``, written as ``kind``:
     ``text``, ``wrap`` (text wrapped in a fixed width), ``money`` (cents), ``date``, ``int``,
-    ``count``, ``days``, ``percent`` (a fraction), ``priority`` or ``by_row`` (a number whose
-    format the frame's ``_format`` column names, row by row)."""
+    ``count``, ``days``, ``decimal`` (one decimal), ``percent`` (a fraction), ``priority`` or
+    ``by_row`` (a number whose format the frame's ``_format`` column names, row by row)."""
 
     key: str
     header: str
     kind: str = "text"
     width: float | None = None
-    #: money only: ``old`` or ``oldest`` fills each non-zero cell
+    #: ``old``, ``oldest`` or ``alert`` fills each non-zero money cell; ``alert`` on a text
+    #: column fills the cells of the rows the frame's boolean ``_alert`` column marks
     highlight: str | None = None
     #: a frame column holding the 1-based row of ``Open items`` this cell links to
     link: str | None = None
@@ -167,7 +168,7 @@ def _writer(ws, c: Column, frame: pd.DataFrame, fm: Formats, link_sheet: str):
     if c.link is not None and c.link in frame.columns:
         return _link_writer(ws, frame[c.link].tolist(), fm, link_sheet)
     if c.kind == "money":
-        fmt = {"old": fm.money_old, "oldest": fm.money_oldest}.get(c.highlight or "", fm.money)
+        fmt = {"old": fm.money_old, "oldest": fm.money_oldest, "alert": fm.money_alert}.get(c.highlight or "", fm.money)
         if fmt is fm.money:
             return lambda r, j, v, i: ws.write_number(r, j, v, fm.money)
         return lambda r, j, v, i: ws.write_number(r, j, v, fmt if v else fm.money)
@@ -178,8 +179,13 @@ def _writer(ws, c: Column, frame: pd.DataFrame, fm: Formats, link_sheet: str):
         return lambda r, j, v, i: ws.write_number(r, j, v, formats[i])
     if c.kind in ("text", "wrap"):
         fmt = fm.wrap if c.kind == "wrap" else fm.text
+        if c.highlight == "alert" and "_alert" in frame.columns:
+            alerts = frame["_alert"].fillna(False).astype(bool).tolist()
+            return lambda r, j, v, i: ws.write_string(r, j, v, fm.alert if alerts[i] else fmt)
         return lambda r, j, v, i: ws.write_string(r, j, v, fmt)
-    fmt = {"days": fm.days, "count": fm.count, "percent": fm.percent, "priority": fm.priority}.get(c.kind, fm.text)
+    fmt = {"days": fm.days, "decimal": fm.days, "count": fm.count, "percent": fm.percent, "priority": fm.priority}.get(
+        c.kind, fm.text
+    )
     return lambda r, j, v, i: ws.write_number(r, j, v, fmt)
 
 

@@ -1,8 +1,10 @@
 """The Worklist sheet: the customers a person has to deal with today, highest priority first.
 
 Each reason is a column a collector can sort and filter on (oldest bucket, disputed amount,
-amount over the credit limit, unapplied cash, broken promises), the next action is in words,
-and a short sentence says why at a glance; the full reason text is last, wrapped.  The amounts
+amount over the credit limit, unapplied cash, broken promises), the next action is in words
+with the case it belongs to (its stage, when the action is due and how late it is, the last
+contact, whether the SLA is breached, in red), and a short sentence says why at a glance; the
+full reason text is last, wrapped.  A worklist without the case columns shows none of them.  The amounts
 that rank the list are in the base currency; the overdue amount as booked stands beside them
 with its currency (blank for a customer with several).
 """
@@ -14,9 +16,9 @@ import pandas as pd
 from receivables.workbook.customer_columns import with_customer
 from receivables.workbook.formats import Formats
 from receivables.workbook.inputs import WorkbookInputs
+from receivables.workbook.labels import CASE_STAGES, CONTACT_OUTCOMES, NEXT_ACTIONS, flag, word
 from receivables.workbook.open_items_sheet import OpenItems
 from receivables.workbook.sheets import Column, write_table
-from receivables.worklist import ACTION_LABELS
 
 SHEET = "Worklist"
 
@@ -28,7 +30,14 @@ def columns(base: str) -> list[Column]:
         Column("customer_id", "Customer", link="_link"),
         Column("name", "Customer name", width=30),
         Column("collector", "Collector", width=18),
+        Column("case_id", "Case", width=26),
+        Column("stage_words", "Stage", width=16),
         Column("action", "Next action", width=24),
+        Column("next_action_due", "Action due", "date"),
+        Column("days_overdue", "Action overdue (days)", "int", width=10),
+        Column("breached", "SLA breached", width=10, highlight="alert"),
+        Column("last_contact_on", "Last contact", "date"),
+        Column("outcome_words", "Last outcome", width=22),
         Column("summary", "Why", "wrap", width=36),
         Column("priority", "Priority", "priority"),
         Column("overdue_amount", f"Overdue ({base})", "money"),
@@ -45,7 +54,14 @@ def columns(base: str) -> list[Column]:
 
 def worklist_rows(inputs: WorkbookInputs, items: OpenItems) -> pd.DataFrame:
     frame = with_customer(inputs, inputs.worklist, "name")
-    frame["action"] = [ACTION_LABELS.get(str(a), str(a)) for a in frame["next_action"]]
+    frame["action"] = [word(NEXT_ACTIONS, a) for a in frame["next_action"]]
+    if "stage" in frame:
+        frame["stage_words"] = [word(CASE_STAGES, s) for s in frame["stage"]]
+    if "last_outcome" in frame:
+        frame["outcome_words"] = [word(CONTACT_OUTCOMES, o) for o in frame["last_outcome"]]
+    if "sla_breached" in frame:
+        frame["breached"] = [flag(b) for b in frame["sla_breached"]]
+        frame["_alert"] = [b == "Yes" for b in frame["breached"]]
     keys = zip(frame["company_code"].astype(str), frame["customer_id"].astype(str))
     frame["_link"] = [items.by_customer.get(k) for k in keys]
     # zero reads as "not a reason": blank, so the column shows only who has it

@@ -58,8 +58,9 @@ PROMISES = (
 EXPECTED_HISTORY = {
     # STANDARD: level 1 at 7 days past due, then 21 / 35 / 50 days and 14 days between levels
     "9000020001": [(date(2026, 9, 8), 1), (date(2026, 9, 22), 2), (date(2026, 10, 6), 3), (date(2026, 10, 21), 4)],
-    # level 1 with A; paused by the dispute 09-15..10-14; resumes on 10-15, 14 days apart
-    "9000020002": [(date(2026, 9, 8), 1), (date(2026, 10, 15), 2), (date(2026, 10, 29), 3), (date(2026, 11, 12), 4)],
+    # level 1 with A; paused by the dispute 09-15..10-14; resumes on 10-15; then A hands the
+    # account over on 10-21, and from 10-22 the case at HANDOVER pauses the account's dunning
+    "9000020002": [(date(2026, 9, 8), 1), (date(2026, 10, 15), 2)],
     # promise active 09-05..09-28 (25th + 3 days grace); broken on 09-29, dunning resumes
     "F-2026-000900": [
         (date(2026, 9, 29), 1),
@@ -203,7 +204,10 @@ def test_reasons_recorded_for_paused_items(ninety_nights) -> None:
     promised = sorted(skips[(skips["document_no"] == "F-2026-000900") & (skips["reason"] == "PROMISE")]["as_of"])
     # paused from the promise's creation (the item is already overdue) to promised date + grace
     assert promised[0] == date(2026, 9, 5) and promised[-1] == date(2026, 9, 28)
+    # a block comes before the handover: the item would not be dunned either way
     assert set(skips[skips["document_no"] == "9000020003"]["reason"]) == {"ITEM_BLOCK"}
+    handed = sorted(skips[(skips["document_no"] == "9000020002") & (skips["reason"] == "HANDOVER")]["as_of"])
+    assert handed[0] == date(2026, 10, 22) and handed[-1] == START + timedelta(days=NIGHTS - 1)
     assert [(str(d), p) for d, p in broken] == [("2026-09-29", "PTP001")]
 
 

@@ -423,3 +423,13 @@ def test_other_sizes_and_dates(tmp_path: Path) -> None:
     assert s.as_of == early and 2 <= s.open_items / 30 <= 6
     with pytest.raises(ValueError):
         generate_extract_set(tmp_path / "bad", customers=0, seed=1)
+
+
+def test_a_promise_logged_before_anything_fell_due_still_names_an_amount(tmp_path: Path) -> None:
+    # 2,000 customers, seed 42, a Friday extract date: a contact rolled back to a business day
+    # before the customer's first due date used to have no overdue invoice to promise for,
+    # and `receivables generate` stopped with an IndexError
+    generate_extract_set(tmp_path / "set", customers=2000, seed=42, as_of=date(2026, 10, 30))
+    log = _read(tmp_path / "set", "activities.csv")
+    promised = log.loc[log["outcome"] == "PROMISE", "promised_amount"]
+    assert len(promised) > 0 and (promised.astype(float) > 0).all()

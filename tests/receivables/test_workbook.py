@@ -58,8 +58,11 @@ def test_sheets_in_reading_order(book) -> None:
         == [
             "Summary",
             "Worklist",
+            "Cases",
+            "Collectors",
             "Aging",
             "Dunning proposal",
+            "Payment plans",
             "Open items",
             "Unapplied cash",
             "Suggestions",
@@ -212,12 +215,13 @@ def test_worklist_reasons_as_columns_and_actions_in_words(book) -> None:
         9.0,
     ]
     assert first["Details"].alignment.wrap_text and first["Why"].alignment.wrap_text
-    assert ws.column_dimensions["Q"].width >= 60 and ws.row_dimensions[2].height >= 45  # the long reason fits
+    details = first["Details"].column_letter
+    assert ws.column_dimensions[details].width >= 60 and ws.row_dimensions[2].height >= 45  # the long reason fits
 
 
 def test_customer_cells_link_to_their_open_items(book) -> None:
     items = book["Open items"]
-    for sheet in ("Aging", "Worklist", "Dunning proposal"):
+    for sheet in ("Aging", "Worklist", "Dunning proposal", "Payment plans"):
         for r in rows(book[sheet]):
             cell = r["Customer"]
             target = cell.hyperlink.location

@@ -159,6 +159,7 @@ def test_who_is_on_the_list_in_which_order(worklist) -> None:
         "unapplied_amount",
         "broken_promise_amount",
         "summary",
+        "kinds",
     ]
     # K3 (email reminder only) and K11 (dispute 5 days old, follow-up after 14) need nobody
     assert worklist[

@@ -1,6 +1,8 @@
 """A small night for the workbook tests, written by hand so every amount is known: two EUR
 company codes and a USD one (1 USD = 0.90 EUR), a credit on account, a dispute, promises, a
-payment plan, a suggestion, unapplied cash, and emails previewed, failed, held and sent."""
+payment plan, a suggestion, unapplied cash, and emails previewed, failed, held and sent; and
+the casework: collection cases (one with a breached SLA, one closed tonight), the collector
+view and three plans' states (one broken)."""
 
 from __future__ import annotations
 
@@ -183,6 +185,84 @@ WORKLIST = pd.DataFrame(
         "unapplied_amount": [99000, 0],
         "broken_promise_amount": [0, 0],
         "summary": ["Large and old balance; dispute open", "Over the credit limit"],
+        # the case columns the casework stage adds
+        "case_id": ["C-3000-C3-20260915", "C-1000-C1-20261001"],
+        "stage": ["DISPUTE", "CALLING"],
+        "next_action_due": [date(2026, 11, 5), date(2026, 10, 28)],
+        "days_overdue": [0, 3],
+        "last_contact_on": [None, date(2026, 10, 20)],
+        "last_outcome": [None, "NO_ANSWER"],
+        "sla_breached": [False, True],
+    }
+)
+#: what the casework stage adds to the worklist
+WORKLIST_CASE_COLUMNS = [
+    "case_id",
+    "stage",
+    "next_action_due",
+    "days_overdue",
+    "last_contact_on",
+    "last_outcome",
+    "sla_breached",
+]
+
+#: open cases in no particular order (the sheet orders them) and one closed tonight
+CASES = pd.DataFrame(
+    {
+        "case_id": ["C-3000-C1-20261020", "C-1000-C2-20261005", "C-3000-C3-20260915", "C-1000-C1-20261001"],
+        "company_code": ["3000", "1000", "3000", "1000"],
+        "customer_id": ["C1", "C2", "C3", "C1"],
+        "stage": ["REMINDING", "PROMISE", "DISPUTE", "CALLING"],
+        "owner": ["Anna", None, "Dan", "Anna"],
+        "opened_on": [date(2026, 10, 20), date(2026, 10, 5), date(2026, 9, 15), date(2026, 10, 1)],
+        "stage_since": [date(2026, 10, 20), date(2026, 10, 6), date(2026, 10, 1), date(2026, 10, 10)],
+        "next_action": ["wait_for_reply", None, "resolve_dispute", "call"],
+        "next_action_due": [None, None, date(2026, 11, 5), date(2026, 10, 28)],
+        "days_action_overdue": [0, 0, 0, 3],
+        "sla_due": [date(2026, 11, 20), None, date(2026, 11, 15), date(2026, 10, 30)],
+        "sla_breached": [False, False, False, True],
+        "last_contact_on": [None, date(2026, 10, 6), None, date(2026, 10, 20)],
+        "last_outcome": [None, "PROMISE", None, "NO_ANSWER"],
+        "overdue_amount": [4500, 0, 90001, 123457],
+        "currency": ["EUR"] * 4,
+        "closed_on": [None, date(2026, 10, 31), None, None],
+        "close_reason": [None, "PAID", None, None],
+        "detail": [
+            "A first reminder went out; waiting for the customer.",
+            "The promised payment arrived.",
+            "Dispute D1 (PRICING) is open.",
+            "The level 2 reminder is unanswered: call.",
+        ],
+    }
+)
+COLLECTORS = pd.DataFrame(
+    {
+        "collector": ["Anna", "Dan", "(unassigned)"],
+        "open_cases": [2, 1, 0],
+        "actions_due": [1, 0, 0],
+        "actions_overdue": [1, 0, 0],
+        "actions_done": [3, 0, 0],
+        "sla_breaches": [1, 0, 0],
+        "promises_kept_pct": [66.7, None, None],
+        "contacts_per_day": [0.3, 0.0, 0.0],
+    }
+)
+#: ``PlanStatus.plans``: PL2 broke (its covered US-2 is at risk), PL1 is current, PL3 completed
+PLAN_STATUS = pd.DataFrame(
+    {
+        "plan_id": ["PL1", "PL2", "PL3"],
+        "company_code": ["1000", "3000", "1000"],
+        "customer_id": ["C1", "C3", "C2"],
+        "currency": ["EUR", "USD", None],
+        "status": ["CURRENT", "BROKEN", "COMPLETED"],
+        "covered_open_amount": [9900, 7777, 0],
+        "due_to_date": [3000, 4000, 5000],
+        "paid_to_date": [3000, 1000, 5000],
+        "next_due_date": [date(2026, 11, 15), None, None],
+        "next_amount": pd.array([3000, None, None], dtype="Int64"),
+        "missed_seq": pd.array([None, 2, None], dtype="Int64"),
+        "missed_due_date": [None, date(2026, 10, 15), None],
+        "amount_at_risk": [0, 7777, 0],
     }
 )
 OUTBOX = pd.DataFrame(
@@ -236,6 +316,9 @@ def inputs(**changes) -> WorkbookInputs:
         disputes=DISPUTES,
         promises=PROMISES,
         payment_plans=PLANS,
+        cases=CASES,
+        collectors=COLLECTORS,
+        plan_status=PLAN_STATUS,
     )
     return WorkbookInputs(**(values | changes))
 

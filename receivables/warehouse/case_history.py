@@ -1,0 +1,39 @@
+"""The collection cases of the night before, read back from the warehouse: tonight's cases
+carry on from them (``receivables.casework``)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from receivables.money import to_cents
+from receivables.warehouse.tables import collection_cases
+
+
+def previous_cases(engine: Engine, before: date) -> tuple[pd.DataFrame, date | None]:
+    """The cases still open after the latest night before ``before`` (money in cents), and
+    that night; an empty frame and None before the first night with cases.  A rerun of a
+    date reads the same night, so it carries on from the same cases."""
+    c = collection_cases.c
+    with engine.connect() as conn:
+        night = conn.execute(sa.select(sa.func.max(c.as_of)).where(c.as_of < before)).scalar()
+        if night is None:
+            return pd.DataFrame(columns=[col.name for col in collection_cases.columns]), None
+        query = sa.select(collection_cases).where(c.as_of == night, c.closed_on.is_(None)).order_by(c.case_id)
+        rows = conn.execute(query).mappings().all()
+    frame = pd.DataFrame([dict(r) for r in rows], columns=[col.name for col in collection_cases.columns])
+    frame["overdue_amount"] = [to_cents(v) for v in frame["overdue_amount"]]
+    night = night if isinstance(night, date) else pd.Timestamp(night).date()
+    return frame, night
+
+
+def handed_over(previous: pd.DataFrame) -> pd.DataFrame:
+    """The accounts (company_code, customer_id) whose open case was at HANDOVER: their dunning
+    pauses until the case leaves that stage."""
+    if previous.empty:
+        return pd.DataFrame(columns=["company_code", "customer_id"])
+    at = previous.loc[previous["stage"] == "HANDOVER", ["company_code", "customer_id"]]
+    return at.astype(str).reset_index(drop=True)
