@@ -175,3 +175,12 @@ def cash_for_company(cash: cash_application.CashApplication, code: str) -> cash_
         open_items_after=after[_company_column(after) == code],
         identifications=cash.identifications.iloc[0:0],
     )
+
+
+def split_codes(validated: ValidatedSet, map_parts: MapParts | None) -> list[str]:
+    """The company codes to run a stage in parts for: none without a mapper (the company
+    codes of a million rows are not free) or with a single company code."""
+    if map_parts is None:
+        return []
+    codes = company_codes(validated)
+    return codes if len(codes) > 1 else []

@@ -33,13 +33,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from sqlalchemy.engine import Engine
 
-from receivables import cash_application, dunning, payment_plans, reminders
+from receivables import cash_application, dunning, reminders
 from receivables import company_parts as parts
 from receivables.archive import archive_inputs
-from receivables.company_parts import MapParts
+from receivables.company_parts import MapParts, split_codes
+from receivables.dunning_stage import DunningStep, propose_dunning
 from receivables.errors import ConfigError, InputRejected
 from receivables.extracts import ExtractSet, read_extract_set
 from receivables.extracts.statements import bank_accounts_of
@@ -52,9 +52,7 @@ from receivables.run_summary import email_counts, summarise
 from receivables.settings import Settings
 from receivables.validation import ValidatedSet, validate_extract_set
 from receivables.warehouse import connect, migrate, replace_for_as_of, run_lock
-from receivables.warehouse.case_history import handed_over, previous_cases
-from receivables.warehouse.cash_history import earlier_applications
-from receivables.warehouse.dunning_history import dunning_allowed, previous_levels, write_dunning
+from receivables.warehouse.dunning_history import write_dunning
 from receivables.warehouse.run_log import finish_run, start_run
 
 
@@ -100,27 +98,6 @@ class Run:
         finally:
             self.timings[stage] = round(time.perf_counter() - started, 3)
             self.peak_rss_mb[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-@dataclass
-class DunningStep:
-    """The dunning proposal and whether this run may write it (and send its reminders)."""
-
-    proposal: dunning.DunningProposal
-    write_state: bool
-    why_not: str | None = None
-    #: the payment plans on as_of: current ones paused their items, broken ones go to the worklist
-    plans: payment_plans.PlanStatus = field(default_factory=payment_plans.no_plans)
-    #: the dunning state before as_of (each item's level), which the cases read too
-    history: pd.DataFrame | None = None
-    #: the cases open after the previous night, and that night (``receivables.casework``)
-    previous_cases: pd.DataFrame | None = None
-    previous_night: date | None = None
-
-    @property
-    def counts(self) -> dict:
-        plans = {"payment_plans": self.plans.counts}
-        return self.proposal.counts | {"state_written": self.write_state, "why_not": self.why_not} | plans
 
 
 @lru_cache(maxsize=8)
@@ -207,21 +184,12 @@ def archive(run: Run, extracts: ExtractSet) -> Path:
     return archive_inputs(extracts, run.settings.archive_dir, run.as_of, run.run_id)
 
 
-def _split_codes(validated: ValidatedSet, map_parts: MapParts | None) -> list[str]:
-    """The company codes to run a stage in parts for: none without a mapper (the company
-    codes of a million rows are not free) or with a single company code."""
-    if map_parts is None:
-        return []
-    codes = parts.company_codes(validated)
-    return codes if len(codes) > 1 else []
-
-
 def apply_cash(
     run: Run, validated: ValidatedSet, map_parts: MapParts | None = None
 ) -> cash_application.CashApplication:
     """Stage 3: match unapplied payments to open items; later stages see the open amounts
     after the auto-applied cash.  With ``map_parts``, one part per company code."""
-    codes = _split_codes(validated, map_parts)
+    codes = split_codes(validated, map_parts)
     if not codes:
         result = parts.match_cash(validated, run.as_of, run.rules.matching)
     else:
@@ -229,67 +197,6 @@ def apply_cash(
         results = map_parts("apply-cash", parts.match_cash, args)
         result = parts.combine_cash(validated, list(results.values()), run.as_of)
     return result
-
-
-def propose_dunning(
-    run: Run,
-    validated: ValidatedSet,
-    cash: cash_application.CashApplication,
-    checked: Preflight | None = None,
-    map_parts: MapParts | None = None,
-) -> DunningStep:
-    """Stage 4: who is dunned today.  The proposal is always computed (reports show it); it
-    becomes dunning state only for the latest date, or an earlier one when asked.  The
-    companies the preflight holds back get no notice.  With ``map_parts``, one part per
-    company code."""
-    history = dunning_history(run)
-    codes = _split_codes(validated, map_parts)
-    policies = run.rules.dunning
-    plans = judge_plans(run, validated, cash)
-    before, night = previous_cases(run.engine, run.as_of)
-    agency = handed_over(before)
-    if not codes:
-        proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies, plans, agency)
-    else:
-        args = {
-            code: (
-                parts.for_company(validated, code),
-                parts.cash_for_company(cash, code),
-                history,
-                run.as_of,
-                policies,
-                plans,
-                agency,
-            )
-            for code in codes
-        }
-        proposals = map_parts("dunning", parts.propose_company_dunning, args)
-        proposal = parts.combine_dunning(list(proposals.values()), run.as_of)
-    if checked is not None:
-        proposal = dunning.hold_companies(proposal, checked.held_companies)
-    step = decide_dunning(run, proposal, plans)
-    step.history, step.previous_cases, step.previous_night = history, before, night
-    return step
-
-
-def judge_plans(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication) -> payment_plans.PlanStatus:
-    """The payment plans on as_of, after tonight's cash (its applications meet instalments)."""
-    f = validated.frames
-    plans = f["payment_plans"]
-    earlier = None
-    if plans is not None and not plans.empty:
-        since = pd.to_datetime(plans["agreed_on"]).min().date()
-        earlier = earlier_applications(run.engine, since, run.as_of)
-    return payment_plans.plan_status(
-        plans,
-        f["plan_instalments"],
-        cash.applications,
-        f["cleared_items"],
-        cash.open_items_after,
-        run.as_of,
-        run.rules.dunning.plan_grace_days,
-        earlier_applications=earlier,
-    )
 
 
 def render_reminders(
@@ -307,7 +214,7 @@ def render_reminders(
     if not step.write_state:
         return []
     p = step.proposal
-    if _split_codes(validated, map_parts):
+    if split_codes(validated, map_parts):
         emails = _render_in_parts(run, validated, cash, step, map_parts)
     else:
         emails = reminders.compose_notices(
@@ -498,21 +405,3 @@ def run_nightly(
     except BaseException as exc:
         fail(run, exc)
         raise
-
-
-def dunning_history(run: Run) -> pd.DataFrame:
-    """The dunning state before the run's as_of, read once and handed to every part."""
-    return previous_levels(run.engine, run.as_of)
-
-
-def decide_dunning(
-    run: Run, proposal: dunning.DunningProposal, plans: payment_plans.PlanStatus | None = None
-) -> DunningStep:
-    """Whether a proposal computed in parts becomes dunning state (as ``propose_dunning``)."""
-    why_not = None
-    if not run.reminders:
-        why_not = "report-only run (reminders off)"
-    elif not dunning_allowed(run.engine, run.as_of, run.redo_dunning):
-        why_not = "a later date already holds dunning state (rerun with redo_dunning to rewrite it)"
-    plans = plans if plans is not None else payment_plans.no_plans()
-    return DunningStep(proposal=proposal, write_state=why_not is None, why_not=why_not, plans=plans)

@@ -110,22 +110,7 @@ def build_reports(
     month_end = _month_end_aging(run)
     # one promise lifecycle: the extract's promises and the contact log's PROMISE outcomes
     promises = dunning.promise_book(f["promises"], f.get("activities"))
-    kpi_rows = kpis.compute_kpis(
-        cash.open_items_after,
-        run.as_of,
-        cleared_items=f["cleared_items"],
-        customers=f["customers"],
-        promises=promises,
-        broken_promises=p.broken_promises,
-        disputes=f["disputes"],
-        unapplied=cash.unapplied,
-        payments=f["payments"],
-        fx_rates=f["fx_rates"],
-        base_currency=base,
-        previous_month_end_aging=month_end,
-        config=config.kpis,
-        plans=step.plans.plans,
-    )
+    kpi_rows = _kpis(run, validated, cash, step, promises, month_end)
     signals = worklist.build_worklist(
         based.aging,
         p.notices,
@@ -159,6 +144,33 @@ def build_reports(
         partial = _workbook_path(run).with_suffix(".xlsx.partial")
         reports.workbook = BackgroundWorkbook(partial, workbook_inputs(run, validated, cash, step, reports))
     return reports
+
+
+def _kpis(
+    run: Run,
+    validated: ValidatedSet,
+    cash: cash_application.CashApplication,
+    step: DunningStep,
+    promises: pd.DataFrame | None,
+    month_end: pd.DataFrame | None,
+) -> pd.DataFrame:
+    f = validated.frames
+    return kpis.compute_kpis(
+        cash.open_items_after,
+        run.as_of,
+        cleared_items=f["cleared_items"],
+        customers=f["customers"],
+        promises=promises,
+        broken_promises=step.proposal.broken_promises,
+        disputes=f["disputes"],
+        unapplied=cash.unapplied,
+        payments=f["payments"],
+        fx_rates=f["fx_rates"],
+        base_currency=run.settings.base_currency,
+        previous_month_end_aging=month_end,
+        config=run.rules.reporting.kpis,
+        plans=step.plans.plans,
+    )
 
 
 def _casework(

@@ -300,4 +300,4 @@ def cli():
     return invoke
 
 
-from tests.smtp_server import smtp_server  # noqa: E402,F401  (a fixture shared by the email tests)
+from tests.smtp_server import smtp_server, smtp_server_module  # noqa: E402,F401  (fixtures shared by the email tests)

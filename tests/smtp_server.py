@@ -91,3 +91,22 @@ def smtp_server():
     yield start
     for controller in controllers:
         controller.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp_server_module():
+    """A recording loopback SMTP server that lives as long as the test module: for the
+    scenario tests, whose many nights share one server."""
+    controllers = []
+
+    def start() -> Server:
+        handler = Recorder()
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        controllers.append(controller)
+        return Server(handler, port, [])
+
+    yield start
+    for c in controllers:
+        c.stop()

@@ -83,9 +83,7 @@ def propose_dunning(
     f.update(_previous_levels(history, f))
     overdue = (f["open_amount"] > 0) & (f["days_past_due"] >= 1)
     upcoming = _courtesy_window(f, table)
-    planned = _key(plans.paused_items(), _ITEM) if plans is not None else None
-    agency = _key(handed_over.astype(str), ["company_code", "customer_id"]) if handed_over is not None else None
-    reasons = _exclusion_reasons(f, _open_disputes(disputes, day), active, planned, agency)
+    reasons = _paused(f, disputes, active, plans, handed_over, day)
     reason = np.where(overdue | upcoming, reasons, "").astype(object)
     group, groups = pd.factorize(_key(f, _GROUP))
     net, credits = _net_overdue(f["open_amount"], group, len(groups), overdue & (reason == ""))
@@ -108,13 +106,34 @@ def propose_dunning(
     listed = _listed(f, dunnable, group, groups, day)
     listed.update(_charges(listed, table, policies, day))
 
-    skipped = _take(f, overdue & ((reason != "") | (f["hold"] != "")))
-    skipped["reason"] = np.where(skipped["reason"] != "", skipped["reason"], skipped["hold"])
-    skipped["level"] = skipped["previous_level"]
     return DunningProposal(
         as_of=day.date(),
         notices=_notices(listed, table),
         items=typed_frame(listed, ITEM_COLUMNS, order=["notice_id", "document_no"]),
-        skipped=typed_frame(skipped, SKIPPED_COLUMNS, order=_ITEM),
+        skipped=typed_frame(_skipped(f, overdue), SKIPPED_COLUMNS, order=_ITEM),
         broken_promises=typed_frame(broken, BROKEN_PROMISE_COLUMNS, order=["promise_id"]),
     )
+
+
+def _paused(
+    f: dict,
+    disputes: pd.DataFrame | None,
+    active: np.ndarray,
+    plans: PlanStatus | None,
+    handed_over: pd.DataFrame | None,
+    day: pd.Timestamp,
+) -> np.ndarray:
+    """Each item's exclusion reason before the account's money is weighed: disputes, blocks,
+    the agency, promises and plans (``_exclusion_reasons``)."""
+    planned = _key(plans.paused_items(), _ITEM) if plans is not None else None
+    agency = _key(handed_over.astype(str), ["company_code", "customer_id"]) if handed_over is not None else None
+    return _exclusion_reasons(f, _open_disputes(disputes, day), active, planned, agency)
+
+
+def _skipped(f: dict, overdue: np.ndarray) -> dict:
+    """The overdue items on no notice or holding their level, with the reason, at the level
+    they keep."""
+    skipped = _take(f, overdue & ((f["reason"] != "") | (f["hold"] != "")))
+    skipped["reason"] = np.where(skipped["reason"] != "", skipped["reason"], skipped["hold"])
+    skipped["level"] = skipped["previous_level"]
+    return skipped

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from receivables.casework.collectors import COLLECTOR_COLUMNS
+from receivables.casework.lifecycle import CASE_COLUMNS
+from receivables.payment_plans import STATUS_COLUMNS
 from receivables.workbook.customer_columns import with_customer
 from receivables.workbook.formats import Formats
 from receivables.workbook.inputs import WorkbookInputs, base_currency_cents
@@ -33,53 +36,10 @@ from receivables.workbook.sheets import Column, write_table
 CASES = "Cases"
 COLLECTORS = "Collectors"
 PLANS = "Payment plans"
-#: the casework frames' columns (SPEC "Collections casework between nights"), for a night without them
-CASE_FIELDS = [
-    "case_id",
-    "company_code",
-    "customer_id",
-    "stage",
-    "owner",
-    "opened_on",
-    "stage_since",
-    "next_action",
-    "next_action_due",
-    "days_action_overdue",
-    "sla_due",
-    "sla_breached",
-    "last_contact_on",
-    "last_outcome",
-    "overdue_amount",
-    "currency",
-    "closed_on",
-    "close_reason",
-    "detail",
-]
-COLLECTOR_FIELDS = [
-    "collector",
-    "open_cases",
-    "actions_due",
-    "actions_overdue",
-    "actions_done",
-    "sla_breaches",
-    "promises_kept_pct",
-    "contacts_per_day",
-]
-PLAN_FIELDS = [
-    "plan_id",
-    "company_code",
-    "customer_id",
-    "currency",
-    "status",
-    "covered_open_amount",
-    "due_to_date",
-    "paid_to_date",
-    "next_due_date",
-    "next_amount",
-    "missed_seq",
-    "missed_due_date",
-    "amount_at_risk",
-]
+#: the casework frames' columns, for a night without them
+CASE_FIELDS = [*CASE_COLUMNS, "currency"]
+COLLECTOR_FIELDS = COLLECTOR_COLUMNS
+PLAN_FIELDS = STATUS_COLUMNS
 NO_CASES = "No collection case is open tonight, and none was closed."
 NO_COLLECTORS = "No collector has a case tonight."
 NO_PLANS = "No payment plan has been agreed."

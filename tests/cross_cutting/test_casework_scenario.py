@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from receivables import pipeline
 from receivables.settings import load_settings
 from tests.conftest import write_set
+from tests.nights import night_after_the_gate
 
 START = date(2026, 9, 1)
 NIGHTS = 120
@@ -164,44 +165,6 @@ def erp_set(day: date) -> dict[str, str]:
     return files
 
 
-def _night(source: str, day: date, settings, extracts, validated) -> dict:
-    """One night's stages after the gate, in ``nightly_stages``' order (the extracts are
-    read and validated once per version of the set)."""
-    run = pipeline.Run(source=source, as_of=day, settings=settings)
-    pipeline.begin(run)
-    cash = pipeline.apply_cash(run, validated)
-    step = pipeline.propose_dunning(run, validated, cash)
-    reports = pipeline.build_reports(run, validated, cash, step)
-    emails = pipeline.render_reminders(run, validated, cash, step)
-    queued = pipeline.publish(run, validated, cash, step, emails, reports)
-    delivered = pipeline.deliver_reminders(run, step, queued)
-    summary = pipeline.summarise(run, validated, cash, reports, step=step, queued=queued, delivered=delivered)
-    pipeline.finish(run, summary)
-    return summary
-
-
-@pytest.fixture(scope="module")
-def smtp_server_module():
-    """A real SMTP server on loopback for the module's nights."""
-    from aiosmtpd.controller import Controller
-
-    from tests.smtp_server import Recorder, Server, free_port
-
-    controllers = []
-
-    def start() -> Server:
-        handler = Recorder()
-        port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
-        controller.start()
-        controllers.append(controller)
-        return Server(handler, port, [])
-
-    yield start
-    for c in controllers:
-        c.stop()
-
-
 def _cents(text: str) -> int:
     units, cents = text.split(".")
     return int(units) * 100 + int(cents)
@@ -244,13 +207,13 @@ def nights(tmp_path_factory, smtp_server_module):
             current, loaded, versions = files, (source, extracts, validated), versions + 1
         inputs[day] = loaded
         before = len(server.received)
-        _night(loaded[0], day, settings, loaded[1], loaded[2])
+        night_after_the_gate(loaded[0], day, settings, loaded[1], loaded[2])
         sent[day] = [(m.rcpt_tos[0], m.message) for m in server.received[before:]]
     engine = pipeline.warehouse_engine(settings.db_url)
     received, reruns = len(server.received), {}
     for day in RERUNS:
         before = night_rows(engine, day)
-        summary = _night(inputs[day][0], day, settings, inputs[day][1], inputs[day][2])
+        summary = night_after_the_gate(inputs[day][0], day, settings, inputs[day][1], inputs[day][2])
         reruns[day] = (before, night_rows(engine, day), summary)
     return {
         "engine": engine,

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from receivables import pipeline
 from receivables.settings import load_settings
 from tests.conftest import write_set
+from tests.nights import night_after_the_gate
 
 START = date(2026, 9, 1)
 NIGHTS = 90
@@ -84,20 +85,6 @@ EXPECTED_EMAILS = [
 ]
 
 
-def _night(source: str, day: date, settings, extracts, validated, **flags) -> dict:
-    run = pipeline.Run(source=source, as_of=day, settings=settings, **flags)
-    pipeline.begin(run)
-    cash = pipeline.apply_cash(run, validated)
-    step = pipeline.propose_dunning(run, validated, cash)
-    emails = pipeline.render_reminders(run, validated, cash, step)
-    reports = pipeline.build_reports(run, validated, cash, step)
-    queued = pipeline.publish(run, validated, cash, step, emails, reports)
-    delivered = pipeline.deliver_reminders(run, step, queued)
-    summary = pipeline.summarise(run, validated, cash, reports, step=step, queued=queued, delivered=delivered)
-    pipeline.finish(run, summary)
-    return summary
-
-
 @pytest.fixture(scope="module")
 def ninety_nights(tmp_path_factory, smtp_server_module):
     folder = tmp_path_factory.mktemp("scenario")
@@ -133,7 +120,7 @@ def ninety_nights(tmp_path_factory, smtp_server_module):
     for n in range(NIGHTS):
         day = START + timedelta(days=n)
         before = len(server.received)
-        _night(source, day, settings, extracts, validated)
+        night_after_the_gate(source, day, settings, extracts, validated)
         sent_per_night[day] = server.received[before:]
     engine = pipeline.warehouse_engine(settings.db_url)
     return {
@@ -145,27 +132,6 @@ def ninety_nights(tmp_path_factory, smtp_server_module):
         "sent": sent_per_night,
         "engine": engine,
     }
-
-
-@pytest.fixture(scope="module")
-def smtp_server_module():
-    from aiosmtpd.controller import Controller
-
-    from tests.smtp_server import Recorder, Server, free_port
-
-    controllers = []
-
-    def start() -> Server:
-        handler = Recorder()
-        port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
-        controller.start()
-        controllers.append(controller)
-        return Server(handler, port, [])
-
-    yield start
-    for c in controllers:
-        c.stop()
 
 
 def _levels(engine) -> pd.DataFrame:
@@ -266,11 +232,11 @@ def test_rerun_of_a_night_reproduces_it_and_sends_nothing(ninety_nights) -> None
     last = START + timedelta(days=NIGHTS - 1)
     # the latest night, rerun: same notices and items, nothing advances again, no email
     before = snapshot(str(last)), len(s["server"].received)
-    summary = _night(s["source"], last, s["settings"], s["extracts"], s["validated"])
+    summary = night_after_the_gate(s["source"], last, s["settings"], s["extracts"], s["validated"])
     assert (snapshot(str(last)), len(s["server"].received)) == before
     assert summary["dunning"]["state_written"]
     # an earlier night (after later ones ran) changes no dunning state and sends nothing
     before = snapshot("2026-10-06"), len(s["server"].received)
-    summary = _night(s["source"], date(2026, 10, 6), s["settings"], s["extracts"], s["validated"])
+    summary = night_after_the_gate(s["source"], date(2026, 10, 6), s["settings"], s["extracts"], s["validated"])
     assert not summary["dunning"]["state_written"] and "later date" in summary["dunning"]["why_not"]
     assert (snapshot("2026-10-06"), len(s["server"].received)) == before

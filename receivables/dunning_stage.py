@@ -1,0 +1,123 @@
+"""Stage 4 of a run, dunning: the payment plans judged after tonight's cash, the accounts
+whose collection case is at the agency, the proposal (in parts per company code on a
+distributed runner), and whether this run may write it as dunning state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from receivables import cash_application, dunning, payment_plans
+from receivables import company_parts as parts
+from receivables.company_parts import MapParts, split_codes
+from receivables.preflight import Preflight
+from receivables.validation import ValidatedSet
+from receivables.warehouse.case_history import handed_over, previous_cases
+from receivables.warehouse.cash_history import earlier_applications
+from receivables.warehouse.dunning_history import dunning_allowed, previous_levels
+
+if TYPE_CHECKING:  # the pipeline imports this module; its Run only annotates here
+    from receivables.pipeline import Run
+
+
+@dataclass
+class DunningStep:
+    """The dunning proposal and whether this run may write it (and send its reminders)."""
+
+    proposal: dunning.DunningProposal
+    write_state: bool
+    why_not: str | None = None
+    #: the payment plans on as_of: current ones paused their items, broken ones go to the worklist
+    plans: payment_plans.PlanStatus = field(default_factory=payment_plans.no_plans)
+    #: the dunning state before as_of (each item's level), which the cases read too
+    history: pd.DataFrame | None = None
+    #: the cases open after the previous night, and that night (``receivables.casework``)
+    previous_cases: pd.DataFrame | None = None
+    previous_night: date | None = None
+
+    @property
+    def counts(self) -> dict:
+        plans = {"payment_plans": self.plans.counts}
+        return self.proposal.counts | {"state_written": self.write_state, "why_not": self.why_not} | plans
+
+
+def propose_dunning(
+    run: Run,
+    validated: ValidatedSet,
+    cash: cash_application.CashApplication,
+    checked: Preflight | None = None,
+    map_parts: MapParts | None = None,
+) -> DunningStep:
+    """Stage 4: who is dunned today.  The proposal is always computed (reports show it); it
+    becomes dunning state only for the latest date, or an earlier one when asked.  The
+    companies the preflight holds back get no notice.  With ``map_parts``, one part per
+    company code."""
+    history = dunning_history(run)
+    codes = split_codes(validated, map_parts)
+    policies = run.rules.dunning
+    plans = judge_plans(run, validated, cash)
+    before, night = previous_cases(run.engine, run.as_of)
+    agency = handed_over(before)
+    if not codes:
+        proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies, plans, agency)
+    else:
+        args = {
+            code: (
+                parts.for_company(validated, code),
+                parts.cash_for_company(cash, code),
+                history,
+                run.as_of,
+                policies,
+                plans,
+                agency,
+            )
+            for code in codes
+        }
+        proposals = map_parts("dunning", parts.propose_company_dunning, args)
+        proposal = parts.combine_dunning(list(proposals.values()), run.as_of)
+    if checked is not None:
+        proposal = dunning.hold_companies(proposal, checked.held_companies)
+    step = decide_dunning(run, proposal, plans)
+    step.history, step.previous_cases, step.previous_night = history, before, night
+    return step
+
+
+def judge_plans(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication) -> payment_plans.PlanStatus:
+    """The payment plans on as_of, after tonight's cash (its applications meet instalments)."""
+    f = validated.frames
+    plans = f["payment_plans"]
+    earlier = None
+    if plans is not None and not plans.empty:
+        since = pd.to_datetime(plans["agreed_on"]).min().date()
+        earlier = earlier_applications(run.engine, since, run.as_of)
+    return payment_plans.plan_status(
+        plans,
+        f["plan_instalments"],
+        cash.applications,
+        f["cleared_items"],
+        cash.open_items_after,
+        run.as_of,
+        run.rules.dunning.plan_grace_days,
+        earlier_applications=earlier,
+    )
+
+
+def dunning_history(run: Run) -> pd.DataFrame:
+    """The dunning state before the run's as_of, read once and handed to every part."""
+    return previous_levels(run.engine, run.as_of)
+
+
+def decide_dunning(
+    run: Run, proposal: dunning.DunningProposal, plans: payment_plans.PlanStatus | None = None
+) -> DunningStep:
+    """Whether a proposal computed in parts becomes dunning state (as ``propose_dunning``)."""
+    why_not = None
+    if not run.reminders:
+        why_not = "report-only run (reminders off)"
+    elif not dunning_allowed(run.engine, run.as_of, run.redo_dunning):
+        why_not = "a later date already holds dunning state (rerun with redo_dunning to rewrite it)"
+    plans = plans if plans is not None else payment_plans.no_plans()
+    return DunningStep(proposal=proposal, write_state=why_not is None, why_not=why_not, plans=plans)
