@@ -228,7 +228,7 @@ def base_rate_problems(rules: Rules, as_of: date) -> list[Problem]:
 
 def label_problems(rules: Rules) -> list[Problem]:
     """A team's ``messages.yaml`` copied from an older release lacks the sentences added since:
-    those letters go out without them (e.g. the note on unallocated payments)."""
+    those letters use the shipped wording for them (e.g. the note on unallocated payments)."""
     team = Path(rules.templates[0]) / "messages.yaml"
     shipped = ConfigFolder().defaults / "templates" / "email" / "messages.yaml"
     if not team.is_file() or team.resolve() == shipped.resolve():
@@ -241,9 +241,10 @@ def label_problems(rules: Rules) -> list[Problem]:
     return [
         Problem(
             "labels",
-            f"{team} has no label {', '.join(missing)} (added in a later release); letters go out without it.",
+            f"{team} has no label {', '.join(missing)} (added in a later release); letters use the shipped "
+            "wording for it, which may not be your house style.",
             f"copy {', '.join(missing)} from the shipped {shipped.name} (receivables init writes a current copy) "
-            "into labels: of every language.",
+            "into labels: of every language and word it your way.",
             severity="warning",
         )
     ]

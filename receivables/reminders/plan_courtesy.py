@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from receivables.config_folder import ConfigFolder
 from receivables.errors import ConfigError
 from receivables.payment_plans import PlanStatus
 from receivables.reminders.cells import _as_date, _missing, _text
@@ -202,12 +201,9 @@ def render_plan_courtesy(
 
 
 def _plan_texts(tdir: TemplateDirs) -> dict[str, Any]:
-    """The subject and labels of the courtesy email: the team's ``messages.yaml`` when it has
-    them, else the shipped one's (a team's copy from an older release lacks the entry)."""
+    """The subject and labels of the courtesy email (the catalogue falls back to the shipped
+    entry when the team's ``messages.yaml`` predates it)."""
     entry = _catalog(tdir)["templates"].get(PLAN_TEMPLATE)
-    if entry is None:
-        shipped = (str(ConfigFolder().defaults / "templates" / "email"),)
-        entry = _catalog(shipped)["templates"].get(PLAN_TEMPLATE)
     if not entry or "subject" not in entry:
         raise ConfigError(f"messages.yaml of {' or '.join(tdir)} has no subject for the template {PLAN_TEMPLATE!r}.")
     return entry

@@ -42,20 +42,49 @@ FALLBACK_LANGUAGE = "en"
 
 @lru_cache(maxsize=8)
 def _catalog(template_dirs: TemplateDirs) -> dict[str, Any]:
-    file = next(
-        (Path(d) / "messages.yaml" for d in template_dirs if (Path(d) / "messages.yaml").is_file()),
-        Path(template_dirs[-1]) / "messages.yaml",
-    )
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"The email message catalogue {file} cannot be read: {exc}.") from exc
-    if not isinstance(data, dict) or not data.get("templates"):
+    """The message catalogue: the first ``messages.yaml`` on the search path (the team's),
+    over the ones after it (the shipped one).  A team's copy from an older release lacks the
+    templates and sentences added since; those come from the shipped catalogue instead of
+    failing the night, entry by entry (a template's subjects, a language's labels)."""
+    files = [Path(d) / "messages.yaml" for d in template_dirs if (Path(d) / "messages.yaml").is_file()]
+    files = files or [Path(template_dirs[-1]) / "messages.yaml"]
+    data: dict[str, Any] = {}
+    for file in reversed(files):
+        data = _overlay(data, _read_catalogue(file))
+    file = files[0]
+    if not data.get("templates"):
         raise ConfigError(f"The email message catalogue {file} has no templates section.")
     for section in ("labels", "statement"):
         if FALLBACK_LANGUAGE not in (data.get(section) or {}):
             raise ConfigError(f"{file}: section {section!r} needs the fallback language {FALLBACK_LANGUAGE!r}.")
     return data
+
+
+def _read_catalogue(file: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"The email message catalogue {file} cannot be read: {exc}.") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"The email message catalogue {file} has no templates section.")
+    return data
+
+
+def _overlay(under: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over``'s entries win; a template entry is replaced whole, a language's labels and
+    statement texts sentence by sentence."""
+    out = dict(under)
+    for section, value in over.items():
+        if section == "templates" and isinstance(value, dict):
+            out[section] = {**(under.get(section) or {}), **value}
+        elif section in ("labels", "statement") and isinstance(value, dict):
+            merged = dict(under.get(section) or {})
+            for language, texts in value.items():
+                merged[language] = {**(merged.get(language) or {}), **(texts or {})}
+            out[section] = merged
+        else:
+            out[section] = value
+    return out
 
 
 def _loader(template_dirs: TemplateDirs) -> jinja2.FileSystemLoader:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from receivables.config_folder import write_starter_folder
+from receivables.config_folder import ConfigFolder, write_starter_folder
 from receivables.preflight import preflight
 from receivables.rules import load_rules
 from receivables.settings import load_settings
@@ -95,3 +95,29 @@ def test_a_messages_file_from_an_older_release_is_a_warning(tmp_path: Path) -> N
     checked = preflight(load_rules(folder), load_settings(mail_mode="preview"), _frames(["1000"]), AS_OF)
     (problem,) = [p for p in checked.problems if p.check == "labels"]
     assert problem.severity == "warning" and "no label unapplied_note" in problem.what
+
+
+def test_a_messages_file_from_an_older_release_falls_back_to_the_shipped_entries(tmp_path: Path) -> None:
+    # a team's catalogue from before the courtesy letters and the unallocated-payments note:
+    # those come from the shipped catalogue, while the team's own wording still wins
+    from receivables.reminders.templates import _catalog
+
+    folder = tmp_path / "team"
+    write_starter_folder(folder)
+    messages = folder / "templates" / "email" / "messages.yaml"
+    data = yaml.safe_load(messages.read_text(encoding="utf-8"))
+    for name in ("courtesy", "plan_instalment", "statement_of_account"):
+        data["templates"].pop(name)
+    for labels in data["labels"].values():
+        labels.pop("unapplied_note", None)
+    data["templates"]["reminder_1"]["subject"]["de"] = "Unsere Zahlungserinnerung {{ customer.id }}"
+    messages.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    rules = load_rules(folder)
+    catalog = _catalog(rules.templates)
+    shipped = yaml.safe_load(
+        (ConfigFolder().defaults / "templates" / "email" / "messages.yaml").read_text(encoding="utf-8")
+    )
+    for name in ("courtesy", "plan_instalment", "statement_of_account"):
+        assert catalog["templates"][name] == shipped["templates"][name]
+    assert catalog["labels"]["de"]["unapplied_note"] == shipped["labels"]["de"]["unapplied_note"]
+    assert catalog["templates"]["reminder_1"]["subject"]["de"] == "Unsere Zahlungserinnerung {{ customer.id }}"
