@@ -240,6 +240,9 @@ def run(
     redo_dunning: bool = typer.Option(
         False, "--redo-dunning", help="Rewrite the dunning state of a date before the latest one."
     ),
+    close: bool = typer.Option(
+        False, "--close", help="Month-end close: also write the expected-credit-loss provision (docs/close.md)."
+    ),
 ) -> None:
     """Run the nightly flow for one business date."""
     try:
@@ -253,6 +256,7 @@ def run(
             reminders=not report_only,
             redo_dunning=redo_dunning,
             config_dir=config_dir,
+            close=close,
         )
     except Exception as exc:
         raise _fail(exc) from None
@@ -380,6 +384,7 @@ def _run_flow(
     redo_dunning: bool = False,
     config_dir: Path | None = None,
     paths: dict[str, Path | list[str]] | None = None,
+    close: bool = False,
 ) -> dict:
     from receivables.rules import load_rules
     from receivables.settings import load_settings
@@ -405,6 +410,7 @@ def _run_flow(
             reminders=reminders,
             redo_dunning=redo_dunning,
             config_dir=str(config_dir) if config_dir else None,
+            close=close,
             return_state=True,
         )
     if state.is_completed():

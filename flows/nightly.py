@@ -79,6 +79,7 @@ def nightly(
     reminders: bool = True,
     redo_dunning: bool = False,
     config_dir: str | None = None,
+    close: bool = False,
 ) -> dict:
     """Run the collections pipeline for one business date (default: today).
 
@@ -86,6 +87,8 @@ def nightly(
     written and no email is sent.  ``redo_dunning`` rewrites the dunning state of a date
     before the latest one, which is refused otherwise.  ``config_dir`` is the team's
     configuration folder (default ``RECEIVABLES_CONFIG_DIR``, else the shipped defaults).
+    ``close`` makes it the month-end close, which also writes the expected-credit-loss
+    provision (docs/close.md).
     """
     as_of = as_of or date.today()
     params = {"config": config, "mode": mode, "mapping": mapping, "config_dir": config_dir}
@@ -105,6 +108,7 @@ def nightly(
         settings=settings,
         reminders=reminders,
         redo_dunning=redo_dunning,
+        close=close,
         flow_run_id=_flow_run_id(),
         flow_run_name=flow_run.get_name(),
         rules=rules,

@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from receivables import cash_application, dunning, reminders
 from receivables import company_parts as parts
 from receivables.archive import archive_inputs
+from receivables.close.stage import publish_close
 from receivables.company_parts import MapParts, split_codes
 from receivables.dunning_stage import DunningStep, propose_dunning
 from receivables.errors import ConfigError, InputRejected
@@ -67,6 +68,8 @@ class Run:
     reminders: bool = True
     #: rewrite the dunning state of a date before the latest dunning date
     redo_dunning: bool = False
+    #: a month-end close run: it also writes the expected-credit-loss provision (docs/close.md)
+    close: bool = False
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     flow_run_id: str | None = None
     #: the Prefect flow run's name, shown by ``receivables history``
@@ -295,6 +298,7 @@ def publish(
         replace_for_as_of(conn, "collection_cases", run.as_of, reports.cases.assign(currency=base), run.run_id)
         replace_for_as_of(conn, "case_events", run.as_of, reports.case_events, run.run_id)
         replace_for_as_of(conn, "collector_kpis", run.as_of, reports.collectors, run.run_id)
+        publish_close(conn, run, reports.close)
     return queued
 
 
@@ -394,10 +398,17 @@ def run_nightly(
     reminders: bool = True,
     redo_dunning: bool = False,
     rules: Rules | None = None,
+    close: bool = False,
 ) -> dict:
     """Every stage in order, directly; returns the run summary."""
     run = Run(
-        source=source, as_of=as_of, settings=settings, reminders=reminders, redo_dunning=redo_dunning, rules=rules
+        source=source,
+        as_of=as_of,
+        settings=settings,
+        reminders=reminders,
+        redo_dunning=redo_dunning,
+        rules=rules,
+        close=close,
     )
     begin(run)
     try:

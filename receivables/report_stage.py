@@ -26,6 +26,7 @@ from receivables.casework.case_worklist import worklist_from_cases
 from receivables.casework.cases import Cases, derive_cases, night_facts
 from receivables.casework.collectors import COLLECTOR_COLUMNS, collector_view
 from receivables.casework.lifecycle import CASE_COLUMNS, EVENT_COLUMNS
+from receivables.close.stage import CloseOutputs, build_close, write_close_files
 from receivables.dunning import COMPANY_NOT_CONFIGURED
 from receivables.validation import ValidatedSet
 from receivables.warehouse.database import money_sums, read_table
@@ -54,6 +55,8 @@ class Reports:
     cases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CASE_COLUMNS))
     case_events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
     collectors: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLLECTOR_COLUMNS))
+    #: the month-end close's part: write-off proposals, handover packages, the provision
+    close: CloseOutputs = field(default_factory=lambda: CloseOutputs(tables={}))
 
     @property
     def counts(self) -> dict:
@@ -63,6 +66,7 @@ class Reports:
             "worklist": len(self.worklist),
             "missing_fx": list(self.missing_fx),
             "cases": Cases(self.cases, self.case_events).counts,
+            "close": self.close.counts,
         }
 
 
@@ -136,6 +140,7 @@ def build_reports(
         cases=cases.cases,
         case_events=cases.events,
         collectors=collectors,
+        close=build_close(run, validated, cash, step, based.aging, cases.cases),
     )
     rows = len(reports.aging) + len(cash.open_items_after)
     if run.settings.render_workers > 1 and rows >= BACKGROUND_WORKBOOK_ROWS:
@@ -333,7 +338,7 @@ def write_report_files(
         "workbook": str(book.resolve()),
         "aging_chart": str(Path(aging_png).resolve()),
         "trend_chart": str(Path(trend_png).resolve()),
-    }
+    } | {name: str(Path(path).resolve()) for name, path in write_close_files(run, reports.close, folder).items()}
 
 
 def report_links(run: Run, files: dict[str, str]) -> dict[str, str]:

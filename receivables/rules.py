@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from receivables.cash_application import MatchingRules, load_matching_rules
+from receivables.close.config import CloseRules, load_close_rules
 from receivables.config_folder import ConfigFolder
 from receivables.dunning import DunningPolicies, load_dunning_policies
 from receivables.mappings import Mapping, load_mapping
@@ -36,6 +37,8 @@ class Rules:
     #: company code -> why its entry in companies.yaml cannot be used (the preflight reports
     #: them; such a company is treated like one the configuration does not know)
     company_problems: dict[str, list[str]] = field(default_factory=dict)
+    #: the month-end close: write-offs, handover packages, the provision, claims
+    close: CloseRules = field(default_factory=CloseRules)
 
 
 def load_rules(config_dir: str | Path | ConfigFolder | None = None, mapping: str | Path = "canonical") -> Rules:
@@ -51,4 +54,5 @@ def load_rules(config_dir: str | Path | ConfigFolder | None = None, mapping: str
         companies=companies.entries,
         templates=template_dirs(folder),
         company_problems=companies.problems,
+        close=load_close_rules(folder.file("close.yaml")),
     )
