@@ -82,7 +82,7 @@ class ConfigFolder:
 
 
 #: what ``receivables init`` writes into a new configuration folder
-STARTER_FILES = ("companies.yaml", "dunning.yaml", "matching.yaml", "reporting.yaml")
+STARTER_FILES = ("companies.yaml", "dunning.yaml", "matching.yaml", "reporting.yaml", "disputes.yaml")
 STARTER_FOLDERS = ("mappings", "expectations", "templates/email")
 #: a value ``receivables init`` leaves for the team to fill in; refused until it is
 PLACEHOLDER = "<fill in>"
@@ -150,6 +150,7 @@ delete a file to go back to the shipped default, which then follows upgrades.
 - `dunning.yaml`: dunning policies, levels, fees and interest
 - `matching.yaml`: cash-application rules and thresholds
 - `reporting.yaml`: aging buckets, KPI settings, worklist scoring
+- `disputes.yaml`: target days per dispute reason, escalation tiers and their addresses
 - `mappings/`: how your ERP's export maps to the canonical extracts
 - `expectations/`: great-expectations suites per extract
 - `templates/email/`: reminder templates per level and language

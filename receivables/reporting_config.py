@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -56,6 +57,7 @@ class TriggerPoints(StrictModel):
     resolve_dispute: float = Field(15, ge=0)
     call: float = Field(10, ge=0)
     write_off_candidate: float = Field(5, ge=0)
+    refund_or_offset: float = Field(10, ge=0)
 
 
 class EscalationRules(StrictModel):
@@ -110,6 +112,32 @@ class WorklistConfig(StrictModel):
         return to_cents(self.unapplied_min_amount)
 
 
+class RefundRules(StrictModel):
+    """When a net credit balance becomes a refund proposal (``receivables.refunds``)."""
+
+    #: the newest credit document (document_date) of the balance is at least this many days old
+    min_age_days: int = Field(30, ge=0, le=3660)
+    #: ... and the credit is at least this much, in the balance's own currency
+    min_amount: CentAmount = Decimal("1.00")
+    #: a different minimum for some currencies (ISO code -> amount in that currency)
+    min_amount_by_currency: dict[str, CentAmount] = Field(default_factory=dict)
+    #: the SEPA credit-transfer message the pain.001 export is written in (docs/refunds.md)
+    pain_format: Literal["pain.001.001.03", "pain.001.001.09"] = "pain.001.001.09"
+    #: requested execution date of the transfers: as_of plus this many days
+    execution_days: int = Field(2, ge=0, le=60)
+
+    @field_validator("min_amount_by_currency")
+    @classmethod
+    def _currency_codes(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        bad = [c for c in v if not (len(c) == 3 and c.isalpha() and c.isupper())]
+        if bad:
+            raise ValueError(f"keys must be ISO currency codes like EUR, not {', '.join(map(repr, bad))}")
+        return v
+
+    def min_cents(self, currency: str) -> int:
+        return to_cents(self.min_amount_by_currency.get(currency, self.min_amount))
+
+
 class ReportingConfig(StrictModel):
     """``configs/reporting.yaml``: aging buckets, KPI settings, worklist scoring."""
 
@@ -118,6 +146,8 @@ class ReportingConfig(StrictModel):
     worklist: WorklistConfig = WorklistConfig()
     #: collection cases: SLAs per stage, what counts as a contact, follow-up and priority
     cases: CaseRules = CaseRules()
+    #: credit balances proposed for refund (docs/refunds.md)
+    refunds: RefundRules = RefundRules()
 
     @model_validator(mode="after")
     def _bucket_aligned(self) -> ReportingConfig:

@@ -11,7 +11,7 @@ score to work the list from the top (docs/worklist.md):
              + the points of each kind of reason present
 
 The next action is the most serious reason's: handover, escalate, chase_broken_promise,
-resolve_dispute, call, write_off_candidate.
+resolve_dispute, call, refund_or_offset, write_off_candidate.
 
 Beside the warehouse's columns the frame carries the reasons as values, for the workbook: the
 customer's currencies and overdue amount as booked (when it has one currency), the oldest
@@ -38,7 +38,15 @@ from receivables.reporting_config import ReportingConfig
 from receivables.worklist_reasons import Key, Reason
 
 #: next actions, most serious first: a customer's next action is the first of its reasons
-ACTIONS = ("handover", "escalate", "chase_broken_promise", "resolve_dispute", "call", "write_off_candidate")
+ACTIONS = (
+    "handover",
+    "escalate",
+    "chase_broken_promise",
+    "resolve_dispute",
+    "call",
+    "refund_or_offset",
+    "write_off_candidate",
+)
 #: the actions in words, for everything a person reads (the warehouse keeps the codes)
 ACTION_LABELS = {
     "handover": "Hand over to the agency",
@@ -47,6 +55,7 @@ ACTION_LABELS = {
     "resolve_dispute": "Resolve the dispute",
     "call": "Call the customer",
     "write_off_candidate": "Consider a write-off",
+    "refund_or_offset": "Refund or offset",
     # the actions of a collection case (receivables.casework) beside tonight's reasons
     "follow_up": "Follow up",
     "check_plan": "Check the payment plan",
@@ -89,6 +98,7 @@ KIND_PHRASES = {
     "not_reminded": ("items nobody reminds", "items nobody reminds"),
     "unapplied": ("unapplied cash to clarify", "unapplied cash to clarify"),
     "write_off": ("small and old: write off?", "small and old: write off?"),
+    "refund": ("credit balance to refund or offset", "{n} credit balances to refund or offset"),
 }
 #: reasons of one kind listed in full before "and N more"
 _LISTED = 3
@@ -129,6 +139,8 @@ def build_worklist(
     fx_rates: pd.DataFrame | None = None,
     base_currency: str | None = None,
     plans: pd.DataFrame | None = None,
+    refunds: pd.DataFrame | None = None,
+    dispute_status: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per company code and customer needing a person, ordered by priority (highest
     first) then customer id, ranked from 1.
@@ -137,7 +149,10 @@ def build_worklist(
     the latest rate on or before as_of and ``overdue_amount`` is in base-currency cents (amounts
     in a currency without a rate are left out and the reason says so); without it amounts are
     added as they are, which is right for a single-currency ledger only.  ``plans`` is the
-    payment plans' status: a broken plan asks for a call."""
+    payment plans' status: a broken plan asks for a call.  ``refunds`` is the night's refund
+    proposals (``receivables.refunds``): each asks to refund or offset the credit balance.
+    ``dispute_status`` (``receivables.disputes``): an escalated dispute asks to resolve it;
+    without it a dispute open ``dispute_follow_up_days`` does."""
     config = config or ReportingConfig()
     w = config.worklist
     t = pd.Timestamp(as_of).normalize()
@@ -151,11 +166,12 @@ def build_worklist(
         *r.unreachable_reasons(notices, customers),
         *r.broken_promise_reasons(broken_promises, currency),
         *r.broken_plan_reasons(plans),
-        *r.dispute_reasons(disputes, t, w.dispute_follow_up_days, currency),
+        *r.dispute_reasons(disputes, t, w.dispute_follow_up_days, currency, status=dispute_status),
         *r.skipped_reasons(skipped, w.manual_skip_reasons),
         *r.unapplied_reasons(unapplied, balances.overdue, to_base, w.unapplied_min_cents),
         *r.escalation_reasons(balances, above_limit, w.escalate, to_base),
         *r.write_off_reasons(balances, w.write_off, to_base),
+        *r.refund_reasons(refunds),
     ]
     values = _values(above_limit, broken_promises, disputes, unapplied, currency, to_base, t)
     collectors = _collectors(customers)

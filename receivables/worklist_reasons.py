@@ -183,9 +183,17 @@ def broken_plan_reasons(plans: pd.DataFrame | None) -> list[Reason]:
 
 
 def dispute_reasons(
-    disputes: pd.DataFrame | None, t: pd.Timestamp, follow_up_days: int, currency: dict[str, str]
+    disputes: pd.DataFrame | None,
+    t: pd.Timestamp,
+    follow_up_days: int,
+    currency: dict[str, str],
+    status: pd.DataFrame | None = None,
 ) -> list[Reason]:
-    """Disputes open on as_of for at least the follow-up days, oldest first: get them resolved."""
+    """Disputes to get resolved, oldest first: with the night's ``status``
+    (``receivables.disputes.dispute_status``) those escalated past their target date
+    (``disputes.yaml``), else those open for at least the follow-up days."""
+    if status is not None:
+        return _escalated_dispute_reasons(status, t, currency)
     if disputes is None or disputes.empty:
         return []
     live = open_disputes(disputes, t)
@@ -197,6 +205,25 @@ def dispute_reasons(
     for d in live.itertuples(index=False):
         amount = money_text(int(d.amount), currency.get(str(d.customer_id)))
         text = f"dispute {d.dispute_id} ({d.reason_code}) over {amount} open {int(d.age_days)} days"
+        out.append(Reason((str(d.company_code), str(d.customer_id)), "resolve_dispute", text, "dispute"))
+    return out
+
+
+def _escalated_dispute_reasons(status: pd.DataFrame, t: pd.Timestamp, currency: dict[str, str]) -> list[Reason]:
+    """An escalated dispute (tier 1 or more reached, still open): the text names the tier and
+    how long the target date has been breached."""
+    live = status.loc[status["escalation_level"] > 0].sort_values(
+        ["age_days", "dispute_id"], ascending=[False, True], kind="stable"
+    )
+    out = []
+    for d in live.itertuples(index=False):
+        amount = money_text(int(d.amount), currency.get(str(d.customer_id)))
+        late = (t - pd.Timestamp(d.target_date)).days
+        text = (
+            f"dispute {d.dispute_id} ({d.reason_code}) over {amount} open {int(d.age_days)} days, "
+            f"escalation tier {int(d.escalation_level)}: target {pd.Timestamp(d.target_date):%Y-%m-%d} "
+            f"breached by {late} days"
+        )
         out.append(Reason((str(d.company_code), str(d.customer_id)), "resolve_dispute", text, "dispute"))
     return out
 
@@ -304,3 +331,26 @@ def write_off_reasons(balances: Balances, wo: WriteOffRules, to_base: ToBase) ->
         for key, late in balances.overdue.items()
         if 0 < late <= most and not balances.young_overdue.get(key, False)
     ]
+
+
+#: documents of a refund proposal named in full before "and N more"
+_REFUND_DOCUMENTS = 5
+
+
+def refund_reasons(refunds: pd.DataFrame | None) -> list[Reason]:
+    """Net credit balances proposed for refund (``receivables.refunds``): refund them, or offset
+    them against what the customer will owe; the text names the amount and the documents."""
+    if refunds is None or refunds.empty:
+        return []
+    out = []
+    for p in refunds.sort_values(["company_code", "customer_id", "currency"], kind="stable").itertuples(index=False):
+        docs = str(p.documents).split(";")
+        shown = ", ".join(docs[:_REFUND_DOCUMENTS])
+        if len(docs) > _REFUND_DOCUMENTS:
+            shown += f" and {len(docs) - _REFUND_DOCUMENTS} more"
+        amount = money_text(int(p.amount), str(p.currency))
+        text = f"credit balance {amount} to refund or offset ({p.refund_id}: {shown})"
+        if not isinstance(p.iban, str) or not p.iban:
+            text += "; no usable IBAN"
+        out.append(Reason((str(p.company_code), str(p.customer_id)), "refund_or_offset", text, "refund"))
+    return out

@@ -36,6 +36,7 @@ _POINTS_OF = {
     "handover": "handover",
     "resolve_dispute": "resolve_dispute",
     "write_off_candidate": "write_off_candidate",
+    "refund_or_offset": "refund_or_offset",
 }
 _STAGE_SUMMARY = {
     "HANDOVER": "Handed over: follow the agency",

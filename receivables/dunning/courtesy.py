@@ -61,7 +61,7 @@ def _courtesy_accounts(
     reason[upcoming & (reason == "") & owing[group]] = OVERDUE_ACCOUNT
     courtesy = upcoming & (reason == "")
     net = net.copy()
-    np.add.at(net, group[courtesy], items["open_amount"][courtesy])
+    np.add.at(net, group[courtesy], items["claimed_amount"][courtesy])
     reason[courtesy & (net[group] <= 0)] = "CREDIT_BALANCE"
     reason[upcoming & (reason == "") & held & (net[group] - on_account[group] <= 0)] = "UNAPPLIED_CASH"
     return reason, net

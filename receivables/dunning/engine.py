@@ -10,7 +10,13 @@ import pandas as pd
 
 from receivables.dunning.columns import _GROUP, _ITEM, _SEP, _isin, _key, _take
 from receivables.dunning.courtesy import _courtesy_accounts, _courtesy_window
-from receivables.dunning.exclusions import _exclusion_reasons, _net_overdue, _open_disputes, _unapplied_on_account
+from receivables.dunning.exclusions import (
+    _disputed_cents,
+    _exclusion_reasons,
+    _net_overdue,
+    _open_disputes,
+    _unapplied_on_account,
+)
 from receivables.dunning.interest import _charges
 from receivables.dunning.items import _items, _with_customers
 from receivables.dunning.levels import _advance, _previous_levels
@@ -83,10 +89,14 @@ def propose_dunning(
     f.update(_previous_levels(history, f))
     overdue = (f["open_amount"] > 0) & (f["days_past_due"] >= 1)
     upcoming = _courtesy_window(f, table)
-    reasons = _paused(f, disputes, active, plans, handed_over, day)
+    reasons, disputed = _paused(f, disputes, active, plans, handed_over, day)
     reason = np.where(overdue | upcoming, reasons, "").astype(object)
+    # a partly disputed item is claimed for its undisputed rest only: that is what nets,
+    # meets the minimum, bears interest and is the notice's overdue amount
+    f["disputed_amount"] = disputed
+    f["claimed_amount"] = f["open_amount"] - disputed
     group, groups = pd.factorize(_key(f, _GROUP))
-    net, credits = _net_overdue(f["open_amount"], group, len(groups), overdue & (reason == ""))
+    net, credits = _net_overdue(f["claimed_amount"], group, len(groups), overdue & (reason == ""))
     reason[overdue & (reason == "") & (net[group] <= 0)] = "CREDIT_BALANCE"
     on_account = _unapplied_on_account(unapplied, groups)
     held = _holds_unapplied(f["policy"], policies) & (on_account[group] > 0)
@@ -122,12 +132,15 @@ def _paused(
     plans: PlanStatus | None,
     handed_over: pd.DataFrame | None,
     day: pd.Timestamp,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Each item's exclusion reason before the account's money is weighed: disputes, blocks,
-    the agency, promises and plans (``_exclusion_reasons``)."""
+    the agency, promises and plans (``_exclusion_reasons``); and the part of each item its
+    open document disputes block (``_disputed_cents``)."""
     planned = _key(plans.paused_items(), _ITEM) if plans is not None else None
     agency = _key(handed_over.astype(str), ["company_code", "customer_id"]) if handed_over is not None else None
-    return _exclusion_reasons(f, _open_disputes(disputes, day), active, planned, agency)
+    open_disputes = _open_disputes(disputes, day)
+    _, disputed = _disputed_cents(f, open_disputes)
+    return _exclusion_reasons(f, open_disputes, active, planned, agency), disputed
 
 
 def _skipped(f: dict, overdue: np.ndarray) -> dict:

@@ -1,6 +1,6 @@
 """Why an overdue item is on no notice today: an unknown customer or policy, an open dispute,
 a block, an active promise, a current payment plan, or credits that cover what the customer
-owes."""
+owes; and how much of a partly disputed item is disputed (the rest is claimed)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,16 @@ EXCLUSION_REASONS = (
     "UNAPPLIED_CASH",
 )
 
+#: what a dispute with a blank or non-positive amount counts as: more than any item is open
+_WHOLE_ITEM = 10**15
+
 
 def _open_disputes(disputes: pd.DataFrame | None, day: pd.Timestamp) -> Columns:
     """Disputes open on as_of: status OPEN and opened by then, or resolved only after as_of
     (so a rerun for an earlier date sees the dispute as it was then)."""
     cols = ["company_code", "document_no", "customer_id"]
     if disputes is None or disputes.empty:
-        return {c: np.array([], dtype=object) for c in cols}
+        return {**{c: np.array([], dtype=object) for c in cols}, "amount": np.array([], dtype=np.int64)}
     now = np.datetime64(day)
     opened = _dates(disputes["opened_on"])
     resolved = (
@@ -39,7 +42,28 @@ def _open_disputes(disputes: pd.DataFrame | None, day: pd.Timestamp) -> Columns:
     )
     started = np.isnat(opened) | (opened <= now)
     is_open = started & ((_upper(disputes, "status") == "OPEN") | (~np.isnat(resolved) & (resolved > now)))
-    return {c: _text(disputes[c])[is_open] for c in cols}
+    # a blank amount disputes the whole item (see _disputed_cents)
+    amount = (
+        pd.to_numeric(disputes["amount"]).fillna(-1).to_numpy(dtype=np.int64)
+        if "amount" in disputes
+        else np.full(len(disputes), -1, dtype=np.int64)
+    )
+    return {**{c: _text(disputes[c])[is_open] for c in cols}, "amount": amount[is_open]}
+
+
+def _disputed_cents(items: Columns, disputes: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: whether an open dispute names its document, and the part of its open amount
+    those disputes block, min(sum of their amounts, open amount), never below zero.
+
+    A dispute with a blank or non-positive amount blocks the whole item: we cannot tell what
+    is contested, so nothing of it is claimed."""
+    on_document = ~pd.isna(disputes["document_no"])
+    d = _take(disputes, on_document)
+    amount = np.where(d["amount"] > 0, d["amount"], _WHOLE_ITEM).astype(np.int64)
+    per_document = pd.Series(amount, index=_key(d, _ITEM), dtype=np.int64).groupby(level=0).sum()
+    total = per_document.reindex(_key(items, _ITEM), fill_value=-1).to_numpy(dtype=np.int64)
+    named = total >= 0
+    return named, np.clip(total, 0, np.maximum(items["open_amount"].astype(np.int64), 0))
 
 
 def _exclusion_reasons(
@@ -52,13 +76,17 @@ def _exclusion_reasons(
     """Why each item is on no notice today ("" = nothing stops it), first reason wins:
     unknown customer or policy, an open dispute on it or its account, a block on it or its
     customer, its account handed over to the agency (``handed_over``: account keys), an active
-    promise to pay, a current payment plan covering it (``planned``: item keys)."""
+    promise to pay, a current payment plan covering it (``planned``: item keys).
+
+    A dispute on the document pauses the item only when the item's open disputes cover all
+    of its open amount (``_disputed_cents``); a partly disputed item stays dunnable for the
+    rest.  A dispute without a document is about the account and pauses all of it."""
     none = np.array([], dtype=object)
     account = ["company_code", "customer_id"]
     on_document = ~pd.isna(disputes["document_no"])
-    disputed = _isin(_key(items, _ITEM), _key(_take(disputes, on_document), _ITEM)) | _isin(
-        _key(items, account), _key(_take(disputes, ~on_document), account)
-    )
+    named, disputed_cents = _disputed_cents(items, disputes)
+    covered = named & (disputed_cents >= items["open_amount"])
+    disputed = covered | _isin(_key(items, account), _key(_take(disputes, ~on_document), account))
     conditions = [
         ~items["known_customer"],
         items["unknown_policy"],

@@ -71,7 +71,8 @@ def _charges(listed: Columns, table: _PolicyTable, policies: DunningPolicies, da
         key = (kind[i], percent[i], law, due)
         if key not in cache:
             cache[key] = _rate_days(kind[i], percent[i], law, pd.Timestamp(due), day, settings)
-        interest[i] = _interest_cents(int(listed["open_amount"][i]), cache[key])
+        # no interest on a disputed part while the dispute is open: it is not claimed
+        interest[i] = _interest_cents(int(listed["claimed_amount"][i]), cache[key])
     reaches = listed["advances"] & table.compensation[p, rule_level] & (listed["document_type"] == "INV")
     compensation = np.array([table.compensation_cents.get(c, 0) for c in listed["currency"]], dtype=np.int64)
     return {"interest": interest, "fee": np.where(reaches, compensation, 0).astype(np.int64)}

@@ -49,6 +49,8 @@ ITEM_COLUMNS = [
     "reference",
     "amount",
     "open_amount",
+    #: the part of open_amount open disputes block: not claimed, no interest on it (0012)
+    "disputed_amount",
     "previous_level",
     "level",
     "days_past_due",
@@ -136,7 +138,8 @@ def _notices(listed: Columns, table: _PolicyTable) -> pd.DataFrame:
         )
     }
     n["level"] = fold("level", np.maximum)
-    n["overdue_amount"] = fold("open_amount", np.add)
+    # what the notice claims: the items' open amounts less their disputed parts
+    n["overdue_amount"] = fold("claimed_amount", np.add)
     n["interest"] = fold("interest", np.add)
     p = table.index(n["policy"])
     rule_level = np.minimum(n["level"], listed["max_level"][first])
@@ -157,6 +160,7 @@ _DTYPES = {
     "fees": "int64",
     "interest": "int64",
     "open_amount": "int64",
+    "disputed_amount": "int64",
     "amount": "int64",
     "fee": "int64",
     "promised_amount": "int64",

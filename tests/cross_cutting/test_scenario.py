@@ -78,7 +78,12 @@ EXPECTED_EMAILS = [
     (date(2026, 9, 8), "buchhaltung@mueller-soehne.de", "reminder_1"),
     (date(2026, 9, 22), "buchhaltung@mueller-soehne.de", "reminder_2"),
     (date(2026, 9, 29), "pagos@penalver.es", "reminder_1"),
+    # D001 (PRICING, 14 days from 09-15) is past its target date 09-29 and still open: the
+    # internal escalation to its owner (no address in disputes.yaml: the default) and, a
+    # week later, to the manager (issue 17, configs/disputes.yaml)
+    (date(2026, 9, 30), "disputes@example.com", "dispute_escalation"),
     (date(2026, 10, 6), "buchhaltung@mueller-soehne.de", "final_notice"),
+    (date(2026, 10, 7), "ar-manager@example.com", "dispute_escalation"),
     (date(2026, 10, 13), "pagos@penalver.es", "reminder_2"),
     (date(2026, 10, 15), "buchhaltung@mueller-soehne.de", "final_notice"),
     (date(2026, 10, 27), "pagos@penalver.es", "final_notice"),
@@ -201,6 +206,9 @@ def test_one_email_per_reminder_in_the_customers_language(ninety_nights) -> None
     assert [(d, to) for d, to, _ in got] == [(d, to) for d, to, _ in EXPECTED_EMAILS]
     for (_, _, _template), (_, to, message) in zip(EXPECTED_EMAILS, got):
         text = message.get_body(("plain",)).get_content()
+        if _template == "dispute_escalation":  # internal, in English
+            assert "Dispute D001" in text
+            continue
         if to.endswith(".de"):
             assert "Sehr geehrte" in text or "Guten Tag" in text, text[:300]
             assert "1.000,00" in text

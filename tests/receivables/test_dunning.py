@@ -267,14 +267,17 @@ def dispute(
     opened: int = -5,
     resolved: int | None = None,
     as_of: pd.Timestamp = AS_OF,
+    amount: int = 10**12,
 ) -> dict:
+    # the default disputes more than any item here is open: a dispute of the whole item,
+    # which pauses it (a dispute of part of an item pauses only that part, test_dunning_disputes)
     return {
         "dispute_id": f"D-{doc}-{status}",
         "company_code": company,
         "document_no": doc,
         "customer_id": customer,
         "reason_code": "PRICING",
-        "amount": 100,
+        "amount": amount,
         "status": status,
         "opened_on": as_of + pd.Timedelta(days=opened),
         "resolved_on": None if resolved is None else as_of + pd.Timedelta(days=resolved),
@@ -390,7 +393,11 @@ def test_the_shipped_defaults_dun_the_sample_set(valid_set: Path) -> None:
     assert set(p.notices["customer_id"]) == {"C001", "C002", "C003"}
     assert p.notices.set_index("customer_id").loc["C003", "action"] == "call_task"  # key account: no e-mail
     assert p.notices.set_index("customer_id").loc["C001", "credit_amount"] == -11900  # the credit note nets
-    assert reasons(p) == {"INV-000124": "DISPUTE"}
+    # D001 disputes 250.00 of INV-000124's 7,250.75: a partial dispute pauses only its part
+    # (issue 17), so the item is on C003's notice claiming 7,000.75 instead of being skipped
+    assert reasons(p) == {}
+    item = p.items.set_index("document_no").loc["INV-000124"]
+    assert (item["open_amount"], item["disputed_amount"]) == (725075, 25000)
 
 
 @pytest.mark.parametrize(

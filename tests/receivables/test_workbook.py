@@ -61,11 +61,15 @@ def test_sheets_in_reading_order(book) -> None:
             "Cases",
             "Collectors",
             "Aging",
+            "Delinquency drivers",
+            "Root causes",
             "Dunning proposal",
             "Payment plans",
             "Open items",
             "Unapplied cash",
             "Suggestions",
+            "Refunds",
+            "Provision",
             "KPIs",
         ]
     )
