@@ -99,10 +99,12 @@ def propose_company_dunning(
     policies: dunning.DunningPolicies,
     plans: PlanStatus | None = None,
     handed_over: pd.DataFrame | None = None,
+    written_off: pd.DataFrame | None = None,
 ) -> dunning.DunningProposal:
     """Stage 4 for one company code's share, without a Run (see ``propose_dunning``);
     ``plans`` is the payment plans' status on as_of (its current plans pause their items),
-    ``handed_over`` the accounts whose case is at the agency (their dunning pauses)."""
+    ``handed_over`` the accounts whose case is at the agency (their dunning pauses),
+    ``written_off`` the items whose write-off is approved (skipped as WRITTEN_OFF)."""
     f = validated.frames
     if "company_code" in history.columns and not f["open_items"].empty:
         history = history[history["company_code"].astype(str).isin(set(_company_column(f["open_items"])))]
@@ -119,6 +121,7 @@ def propose_company_dunning(
         activities=f["activities"],
         plans=plans,
         handed_over=handed_over,
+        written_off=written_off,
     )
 
 

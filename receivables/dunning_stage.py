@@ -12,6 +12,7 @@ import pandas as pd
 
 from receivables import cash_application, dunning, payment_plans
 from receivables import company_parts as parts
+from receivables.close.writeoffs import approved_writeoffs
 from receivables.company_parts import MapParts, split_codes
 from receivables.preflight import Preflight
 from receivables.validation import ValidatedSet
@@ -61,8 +62,10 @@ def propose_dunning(
     plans = judge_plans(run, validated, cash)
     before, night = previous_cases(run.engine, run.as_of)
     agency = handed_over(before)
+    # an approved write-off (writeoff_approvals extract) is gone for collections: WRITTEN_OFF
+    gone = approved_writeoffs(validated.frames.get("writeoff_approvals"), run.as_of)
     if not codes:
-        proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies, plans, agency)
+        proposal = parts.propose_company_dunning(validated, cash, history, run.as_of, policies, plans, agency, gone)
     else:
         args = {
             code: (
@@ -73,6 +76,7 @@ def propose_dunning(
                 policies,
                 plans,
                 agency,
+                gone,
             )
             for code in codes
         }

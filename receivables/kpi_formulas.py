@@ -7,7 +7,7 @@ code (or ``ALL``) from its summed inputs.  ``receivables.kpis`` gathers those in
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -86,6 +86,35 @@ def plan_attainment(paid: int, due: int) -> Decimal | None:
     return _ratio(paid, due, 100) if due > 0 else None
 
 
+def average_days_to_resolve(days: Mapping[int, int]) -> Decimal | None:
+    """Average days to resolve = sum of days_to_resolve / number of disputes resolved in the
+    period; ``days`` counts the disputes per number of days they took."""
+    count = sum(days.values())
+    return _ratio(sum(d * n for d, n in days.items()), count) if count > 0 else None
+
+
+def median_days_to_resolve(days: Mapping[int, int]) -> Decimal | None:
+    """Median days to resolve over the disputes resolved in the period (with an even number,
+    the mean of the two middle ones): one dispute that took a year does not move it."""
+    count = sum(days.values())
+    if count == 0:
+        return None
+    middle, seen, low = ((count - 1) // 2, count // 2), 0, None
+    for d in sorted(days):
+        seen += days[d]
+        if low is None and seen > middle[0]:
+            low = d
+        if seen > middle[1]:
+            return _ratio(low + d, 2)
+    return None  # unreachable: seen reaches count
+
+
+def resolved_within_target(within: int, resolved: int) -> Decimal | None:
+    """Share resolved within target % = disputes resolved in the period on or before their
+    target date / disputes resolved in the period x 100."""
+    return _ratio(within, resolved, 100) if resolved > 0 else None
+
+
 def days_late(cleared_items: pd.DataFrame) -> pd.Series:
     """Days a cleared item was paid after its due date, 0 when paid on time or early
     (clearing_date - due_date, floored at 0)."""
@@ -147,10 +176,12 @@ def kpi_rows(
     reasons: dict[str, list[str]],
     without_rate: int,
     plans: bool = False,
+    lifecycle: bool = False,
 ) -> list[KpiRow]:
     """Every KPI of one company code (or ALL) from its inputs ``f`` in base cents; ``reasons``
     lists the labels of each breakdown, ``without_rate`` the currencies left out; the
-    payment-plan KPIs only on a night with payment plans (``plans``)."""
+    payment-plan KPIs only on a night with payment plans (``plans``), the dispute lifecycle's
+    only when the night has the dispute status (``lifecycle``)."""
 
     def g(name: str) -> int:
         return int(f.get(name, 0))
@@ -159,6 +190,12 @@ def kpi_rows(
         *_ledger_rows(g, config, as_of, has_snapshot),
         *_promise_rows(g),
         *_open_issue_rows(g, "disputed_amount", "disputed_count", reasons["dispute"], reasons["dispute_age"]),
+        *[
+            (f"disputed_count.reason.{r}", Decimal(g(f"disputed_count.reason.{r}")), "count")
+            for r in reasons["dispute"]
+        ],
+        *[(f"disputed_count.age.{b}", Decimal(g(f"disputed_count.age.{b}")), "count") for b in reasons["dispute_age"]],
+        *(_dispute_lifecycle_rows(f) if lifecycle else []),
         *_open_issue_rows(g, "unapplied_cash", "unapplied_count", reasons["unapplied"], reasons["unapplied_age"]),
         ("avg_days_late", average_days_late(g("late_days"), g("late_count")), "days"),
         ("avg_days_late_weighted", weighted_average_days_late(g("late_amount_days"), g("late_amount")), "days"),
@@ -222,4 +259,26 @@ def _open_issue_rows(
         (count, Decimal(g(count)), "count"),
         *[(f"{amount}.reason.{r}", _money(g(f"{amount}.reason.{r}")), "amount") for r in reasons],
         *[(f"{amount}.age.{b}", _money(g(f"{amount}.age.{b}")), "amount") for b in bands],
+    ]
+
+
+#: the prefix of the disputes resolved in the period counted per number of days they took
+RESOLVE_DAYS = "dispute_resolve_days."
+
+
+def _dispute_lifecycle_rows(f: dict[str, int]) -> list[KpiRow]:
+    """Disputes opened and resolved in the period, how long the resolved ones took (average
+    and median) and the share of them resolved within target."""
+    days = {int(k.removeprefix(RESOLVE_DAYS)): int(n) for k, n in f.items() if k.startswith(RESOLVE_DAYS)}
+    resolved = int(f.get("disputes_resolved", 0))
+    return [
+        ("disputes_opened", Decimal(int(f.get("disputes_opened", 0))), "count"),
+        ("disputes_resolved", Decimal(resolved), "count"),
+        ("avg_days_to_resolve", average_days_to_resolve(days), "days"),
+        ("median_days_to_resolve", median_days_to_resolve(days), "days"),
+        (
+            "resolved_within_target_pct",
+            resolved_within_target(int(f.get("disputes_within_target", 0)), resolved),
+            "percent",
+        ),
     ]

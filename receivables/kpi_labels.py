@@ -35,6 +35,11 @@ LABELS = {
     "ptp_attainment_pct": "Promise attainment",
     "disputed_amount": "Disputed amount",
     "disputed_count": "Open disputes",
+    "disputes_opened": "Disputes opened in the period",
+    "disputes_resolved": "Disputes resolved in the period",
+    "avg_days_to_resolve": "Average days to resolve a dispute",
+    "median_days_to_resolve": "Median days to resolve a dispute",
+    "resolved_within_target_pct": "Disputes resolved within target",
     "unapplied_cash": "Unapplied cash",
     "unapplied_count": "Unapplied payments",
     "avg_days_late": "Average days paid late",
@@ -79,6 +84,9 @@ UNDEFINED = {
     "ptp_attainment_pct": "no promise has been judged kept or broken yet",
     "plan_attainment_pct": "no payment plan has had an instalment due yet",
     "avg_days_late": "no invoice was cleared in the period",
+    "avg_days_to_resolve": "no dispute was resolved in the period",
+    "median_days_to_resolve": "no dispute was resolved in the period",
+    "resolved_within_target_pct": "no dispute was resolved in the period",
     "avg_days_late_weighted": "no invoice was cleared in the period",
 }
 

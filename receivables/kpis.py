@@ -98,6 +98,14 @@ def _facts(
     return out.assign(money=money)[_FACT_COLUMNS]
 
 
+def with_document_currency(
+    frame: pd.DataFrame, open_items: pd.DataFrame, cleared_items: pd.DataFrame | None, customers: pd.DataFrame | None
+) -> pd.DataFrame:
+    """``frame`` (disputes, promises) with the ``currency`` of its document, else of its
+    customer, as the KPIs count its amount."""
+    return _with_currency(frame, open_items, cleared_items, customers)
+
+
 def _naming(frame: pd.DataFrame, documents: set[str]) -> np.ndarray:
     """Which rows of a (large) frame have a document_no in ``documents``: pyarrow's hash
     look-up for Arrow text, else a set look-up, because pandas' isin (which boxes every value of
@@ -319,6 +327,32 @@ def _dispute_facts(
         _facts(d, "disputed_count", 1, False),
         _facts(d, "disputed_amount.reason.", d["amount"], True, by=d["reason_code"].astype(str)),
         _facts(d, "disputed_amount.age.", d["amount"], True, by=band),
+        _facts(d, "disputed_count.reason.", 1, False, by=d["reason_code"].astype(str)),
+        _facts(d, "disputed_count.age.", 1, False, by=band),
+    ]
+
+
+def _dispute_lifecycle_facts(
+    status: pd.DataFrame, as_of: pd.Timestamp, period_start: pd.Timestamp, base_currency: str
+) -> list[pd.DataFrame]:
+    """From the night's ``dispute_status``: disputes opened in the period, those resolved in
+    it, how many days each of those took (a count per number of days, so that the median
+    adds up over company codes) and how many were resolved by their target date.  Counts
+    need no rate: they are kept under the base currency."""
+    if status.empty:
+        return []
+    s = status.assign(currency=base_currency)
+    opened = pd.to_datetime(s["opened_on"])
+    resolved_on = pd.to_datetime(s["resolved_on"])
+    opened_in = s.loc[(opened > period_start) & (opened <= as_of)]
+    resolved = s.loc[(resolved_on > period_start) & (resolved_on <= as_of) & s["days_to_resolve"].notna()]
+    days = resolved["days_to_resolve"].astype("int64").astype(str)
+    within = resolved.loc[~resolved["breached"].astype(bool)]
+    return [
+        _facts(opened_in, "disputes_opened", 1, False),
+        _facts(resolved, "disputes_resolved", 1, False),
+        _facts(resolved, "dispute_resolve_days.", 1, False, by=days),
+        _facts(within, "disputes_within_target", 1, False),
     ]
 
 
@@ -397,6 +431,7 @@ def compute_kpis(
     previous_month_end_aging: pd.DataFrame | None = None,
     config: KpiConfig | None = None,
     plans: pd.DataFrame | None = None,
+    dispute_status: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every KPI per company code and for ``ALL`` company codes, in the base currency.
 
@@ -404,7 +439,9 @@ def compute_kpis(
     warehouse holds for ``previous_month_end(as_of)`` in cents (``aging_from_warehouse``), or
     None when that run does not exist (CEI is then None; an empty frame means a zero balance);
     ``plans`` is the payment plans' status (``receivables.payment_plans``), whose KPIs appear
-    on a night with plans only.
+    on a night with plans only; ``dispute_status`` is the night's dispute lifecycle
+    (``receivables.disputes.dispute_status``), whose KPIs (opened and resolved in the DSO
+    period, days to resolve, share within target) appear when it is given.
     """
     config = config or KpiConfig()
     t = pd.Timestamp(as_of).normalize()
@@ -423,8 +460,14 @@ def compute_kpis(
     )
     if plans is not None and not plans.empty:
         facts = pd.concat([facts, *_plan_facts(plans)], ignore_index=True)
+    if dispute_status is not None:
+        start = t - pd.Timedelta(days=config.dso_period_days)
+        facts = pd.concat(
+            [facts, *_dispute_lifecycle_facts(dispute_status, t, start, base_currency)], ignore_index=True
+        )
     rates = rates_on(fx_rates, base_currency, t)
-    return _kpi_table(facts, rates, t, previous_month_end_aging is not None, config)
+    lifecycle = dispute_status is not None
+    return _kpi_table(facts, rates, t, previous_month_end_aging is not None, config, lifecycle)
 
 
 def _breakdowns(facts: pd.DataFrame, config: KpiConfig) -> dict[str, list[str]]:
@@ -445,7 +488,12 @@ def _breakdowns(facts: pd.DataFrame, config: KpiConfig) -> dict[str, list[str]]:
 
 
 def _kpi_table(
-    facts: pd.DataFrame, rates: dict[str, Decimal], t: pd.Timestamp, has_snapshot: bool, config: KpiConfig
+    facts: pd.DataFrame,
+    rates: dict[str, Decimal],
+    t: pd.Timestamp,
+    has_snapshot: bool,
+    config: KpiConfig,
+    lifecycle: bool = False,
 ) -> pd.DataFrame:
     """The KPI rows of each company code, then of ``ALL``, from the facts converted to base."""
     per_company, missing = _to_base(facts, rates)
@@ -458,7 +506,7 @@ def _kpi_table(
         f = scope.groupby("fact")["value"].sum().to_dict()
         without = missing if company == ALL else missing.loc[missing["company_code"] == company]
         n_missing = without["currency"].nunique()
-        found = kpi_rows(f, config, t, has_snapshot, reasons, n_missing, plans=has_plans)
+        found = kpi_rows(f, config, t, has_snapshot, reasons, n_missing, plans=has_plans, lifecycle=lifecycle)
         rows += [(company, k, v, u) for k, v, u in found]
     out = pd.DataFrame(rows, columns=KPI_COLUMNS)
     out["value"] = out["value"].astype(object).where(out["value"].notna(), None)

@@ -35,11 +35,12 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from receivables import cash_application, dunning, reminders
+from receivables import cash_application, disputes_escalation, dunning, reminders
 from receivables import company_parts as parts
 from receivables.archive import archive_inputs
 from receivables.close.stage import publish_close
 from receivables.company_parts import MapParts, split_codes
+from receivables.disputes import dispute_status, escalations_due
 from receivables.dunning_stage import DunningStep, propose_dunning
 from receivables.errors import ConfigError, InputRejected
 from receivables.extracts import ExtractSet, read_extract_set
@@ -241,7 +242,15 @@ def render_reminders(
         run.rules.templates,
         run.rules.dunning.plan_courtesy_days,
     )
-    return [*emails, *courtesy]
+    # the internal emails escalating disputes past their target date (disputes.yaml)
+    lifecycle = dispute_status(validated.frames["disputes"], run.as_of, run.rules.disputes)
+    escalations = disputes_escalation.escalation_emails(
+        escalations_due(lifecycle, run.rules.disputes),
+        creditors,
+        run.as_of,
+        run.rules.templates,
+    )
+    return [*emails, *courtesy, *escalations]
 
 
 def _render_in_parts(
@@ -298,6 +307,9 @@ def publish(
         replace_for_as_of(conn, "collection_cases", run.as_of, reports.cases.assign(currency=base), run.run_id)
         replace_for_as_of(conn, "case_events", run.as_of, reports.case_events, run.run_id)
         replace_for_as_of(conn, "collector_kpis", run.as_of, reports.collectors, run.run_id)
+        replace_for_as_of(conn, "delinquency_drivers", run.as_of, reports.drivers, run.run_id)
+        replace_for_as_of(conn, "refund_proposals", run.as_of, reports.refunds, run.run_id)
+        replace_for_as_of(conn, "dispute_status", run.as_of, reports.dispute_status, run.run_id)
         publish_close(conn, run, reports.close)
     return queued
 

@@ -21,14 +21,21 @@ import pandas as pd
 import sqlalchemy as sa
 
 from receivables import aging as aging_rules
-from receivables import cash_application, dunning, kpis, worklist
+from receivables import cash_application, delinquency, dunning, kpis, worklist
 from receivables.casework.case_worklist import worklist_from_cases
 from receivables.casework.cases import Cases, derive_cases, night_facts
 from receivables.casework.collectors import COLLECTOR_COLUMNS, collector_view
 from receivables.casework.lifecycle import CASE_COLUMNS, EVENT_COLUMNS
 from receivables.close.stage import CloseOutputs, build_close, write_close_files
+from receivables.dispute_views import dispute_view
+from receivables.disputes import STATUS_COLUMNS as DISPUTE_STATUS_COLUMNS
+from receivables.disputes import dispute_status
 from receivables.dunning import COMPANY_NOT_CONFIGURED
+from receivables.refund_export import write_refund_files
+from receivables.refunds import empty_refunds, propose_refunds
+from receivables.root_causes import root_causes
 from receivables.validation import ValidatedSet
+from receivables.warehouse.case_history import handed_over
 from receivables.warehouse.database import money_sums, read_table
 from receivables.warehouse.tables import email_outbox
 
@@ -55,8 +62,16 @@ class Reports:
     cases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CASE_COLUMNS))
     case_events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
     collectors: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLLECTOR_COLUMNS))
+    #: net credit balances old enough to pay back (``receivables.refunds``), amounts in cents
+    refunds: pd.DataFrame = field(default_factory=empty_refunds)
+    #: the overdue balance per company code and driver (``receivables.delinquency``), base cents
+    drivers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=delinquency.DRIVER_COLUMNS))
     #: the month-end close's part: write-off proposals, handover packages, the provision
     close: CloseOutputs = field(default_factory=lambda: CloseOutputs(tables={}))
+    #: every dispute opened by as_of: age, target date, breach, escalation (``receivables.disputes``)
+    dispute_status: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DISPUTE_STATUS_COLUMNS))
+    #: the same disputes with currency, base amount and open flag (``receivables.dispute_views``)
+    dispute_view: pd.DataFrame | None = None
 
     @property
     def counts(self) -> dict:
@@ -114,7 +129,10 @@ def build_reports(
     month_end = _month_end_aging(run)
     # one promise lifecycle: the extract's promises and the contact log's PROMISE outcomes
     promises = dunning.promise_book(f["promises"], f.get("activities"))
-    kpi_rows = _kpis(run, validated, cash, step, promises, month_end)
+    # the dispute lifecycle first: the KPIs count its disputes opened and resolved
+    disputed = dispute_status(f["disputes"], run.as_of, run.rules.disputes)
+    kpi_rows = _kpis(run, validated, cash, step, promises, month_end, disputed)
+    proposed = propose_refunds(cash.open_items_after, f["customers"], run.as_of, config.refunds)
     signals = worklist.build_worklist(
         based.aging,
         p.notices,
@@ -128,6 +146,8 @@ def build_reports(
         fx_rates=f["fx_rates"],
         base_currency=base,
         plans=step.plans.plans,
+        refunds=proposed,
+        dispute_status=disputed,
     )
     cases, work, collectors = _casework(run, validated, cash, step, based.aging, signals, promises)
     reports = Reports(
@@ -140,6 +160,19 @@ def build_reports(
         cases=cases.cases,
         case_events=cases.events,
         collectors=collectors,
+        refunds=proposed,
+        drivers=_drivers(run, validated, cash, step, promises),
+        dispute_status=disputed,
+        dispute_view=dispute_view(
+            disputed,
+            f["disputes"],
+            cash.open_items_after,
+            f["cleared_items"],
+            f["customers"],
+            f["fx_rates"],
+            base,
+            run.as_of,
+        ),
         close=build_close(run, validated, cash, step, based.aging, cases.cases),
     )
     rows = len(reports.aging) + len(cash.open_items_after)
@@ -158,6 +191,7 @@ def _kpis(
     step: DunningStep,
     promises: pd.DataFrame | None,
     month_end: pd.DataFrame | None,
+    disputed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     f = validated.frames
     return kpis.compute_kpis(
@@ -175,6 +209,37 @@ def _kpis(
         previous_month_end_aging=month_end,
         config=run.rules.reporting.kpis,
         plans=step.plans.plans,
+        dispute_status=disputed,
+    )
+
+
+def _drivers(
+    run: Run,
+    validated: ValidatedSet,
+    cash: cash_application.CashApplication,
+    step: DunningStep,
+    promises: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """The overdue balance split by driver: disputes, the customer's money, promises, plans,
+    blocks, the agency, plain lateness (``receivables.delinquency``)."""
+    f = validated.frames
+    facts = delinquency.driver_facts(
+        run.as_of,
+        skipped=step.proposal.skipped,
+        promises=promises,
+        promise_grace_days=run.rules.reporting.kpis.promise_grace_days,
+        paused_items=step.plans.paused_items(),
+        handed_over=handed_over(step.previous_cases) if step.previous_cases is not None else None,
+    )
+    return delinquency.delinquency_drivers(
+        cash.open_items_after,
+        run.as_of,
+        disputes=f["disputes"],
+        customers=f["customers"],
+        unapplied=cash.unapplied,
+        facts=facts,
+        fx_rates=f["fx_rates"],
+        base_currency=run.settings.base_currency,
     )
 
 
@@ -209,6 +274,7 @@ def _casework(
         customers=f["customers"],
         fx_rates=f["fx_rates"],
         base_currency=run.settings.base_currency,
+        writeoff_approvals=f.get("writeoff_approvals"),
     )
     cases = derive_cases(
         step.previous_cases,
@@ -281,6 +347,12 @@ def workbook_inputs(
         cases=reports.cases,
         collectors=reports.collectors,
         plan_status=step.plans.plans,
+        refunds=reports.refunds,
+        provisions=reports.close.tables.get("provisions"),
+        writeoffs=reports.close.tables.get("writeoff_proposals"),
+        drivers=reports.drivers,
+        root_causes=root_causes(run.engine, run.as_of, reports.drivers, reports.dispute_status),
+        dispute_status=reports.dispute_view,
     )
 
 
@@ -313,8 +385,8 @@ def _month_end_aging(run: Run) -> pd.DataFrame | None:
 def write_report_files(
     run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep, reports: Reports
 ) -> dict[str, str]:
-    """The charts, then the finance users' workbook (which embeds them) under
-    ``reports_dir/<as_of>/``."""
+    """The charts, then the finance users' workbook (which embeds them), then the refund
+    exports per company (``receivables.refund_export``) under ``reports_dir/<as_of>/``."""
     from receivables import charts
     from receivables.workbook import write_report_workbook
 
@@ -338,6 +410,8 @@ def write_report_files(
         "workbook": str(book.resolve()),
         "aging_chart": str(Path(aging_png).resolve()),
         "trend_chart": str(Path(trend_png).resolve()),
+        # per company with a refund proposal: the ERP's CSV and the bank's pain.001
+        **write_refund_files(folder, reports.refunds, run.rules.companies, run.as_of, config.refunds),
     } | {name: str(Path(path).resolve()) for name, path in write_close_files(run, reports.close, folder).items()}
 
 

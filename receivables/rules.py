@@ -15,6 +15,7 @@ from typing import Any
 from receivables.cash_application import MatchingRules, load_matching_rules
 from receivables.close.config import CloseRules, load_close_rules
 from receivables.config_folder import ConfigFolder
+from receivables.dispute_rules import DisputeRules, load_dispute_rules
 from receivables.dunning import DunningPolicies, load_dunning_policies
 from receivables.mappings import Mapping, load_mapping
 from receivables.reminders import TemplateDirs, read_companies, template_dirs
@@ -39,6 +40,8 @@ class Rules:
     company_problems: dict[str, list[str]] = field(default_factory=dict)
     #: the month-end close: write-offs, handover packages, the provision, claims
     close: CloseRules = field(default_factory=CloseRules)
+    #: target days per dispute reason and the escalation tiers (``disputes.yaml``)
+    disputes: DisputeRules = field(default_factory=load_dispute_rules)
 
 
 def load_rules(config_dir: str | Path | ConfigFolder | None = None, mapping: str | Path = "canonical") -> Rules:
@@ -55,4 +58,5 @@ def load_rules(config_dir: str | Path | ConfigFolder | None = None, mapping: str
         templates=template_dirs(folder),
         company_problems=companies.problems,
         close=load_close_rules(folder.file("close.yaml")),
+        disputes=load_dispute_rules(folder.file("disputes.yaml")),
     )

@@ -262,6 +262,47 @@ PLAN_INSTALMENTS = Extract(
     ),
 )
 
+WRITEOFF_APPROVALS = Extract(
+    "writeoff_approvals",
+    required=False,
+    key=("company_code", "document_no"),
+    description="write-offs approved in the ERP or by the approver: which items, by whom, when",
+    columns=(
+        C("company_code", "code"),
+        C("document_no", "code"),
+        C("proposal_id", "code", required=False, nullable=True),
+        C("approved_by", "text"),
+        C("approved_on", "date"),
+    ),
+)
+
+AGENCY_RETURNS = Extract(
+    "agency_returns",
+    required=False,
+    key=("company_code", "document_no"),
+    description="items a collection agency returned as uncollectible",
+    columns=(
+        C("company_code", "code"),
+        C("customer_id", "code"),
+        C("document_no", "code"),
+        C("returned_on", "date"),
+        C("reason", "text", required=False, nullable=True),
+    ),
+)
+
+CLAIM_WAIVERS = Extract(
+    "claim_waivers",
+    required=False,
+    key=("claim_id",),
+    description="fee and interest claims waived: which claim, by whom, when and why",
+    columns=(
+        C("claim_id", "code"),
+        C("waived_by", "text"),
+        C("waived_on", "date"),
+        C("reason", "text", required=False, nullable=True),
+    ),
+)
+
 #: in dependency order: customers first, because the others refer to them; a plan before its
 #: instalments, which refer to it
 EXTRACTS: dict[str, Extract] = {
@@ -277,5 +318,8 @@ EXTRACTS: dict[str, Extract] = {
         ACTIVITIES,
         PAYMENT_PLANS,
         PLAN_INSTALMENTS,
+        WRITEOFF_APPROVALS,
+        AGENCY_RETURNS,
+        CLAIM_WAIVERS,
     )
 }

@@ -7,7 +7,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from receivables import case_tables, kpis, pipeline, run_summary
+from receivables import case_tables, dispute_views, kpis, pipeline, run_summary
 from receivables.kpi_labels import kpi_table
 from receivables.money import to_decimal
 from receivables.pipeline import DunningStep, Reports, Run
@@ -72,6 +72,14 @@ def summary_task(
             description=f"KPIs by company code; money in {base}, the base currency",
         )
         _casework_artifacts(run, reports, step)
+        _dispute_artifacts(run, reports)
+        drivers = getattr(reports, "drivers", None)
+        if drivers is not None and not drivers.empty:
+            create_table_artifact(
+                key="delinquency-drivers",
+                table=_records(drivers, money=("amount",)),
+                description=f"Overdue balance by driver and company code, in {base}; adds up to ar_overdue",
+            )
     return summary
 
 
@@ -100,6 +108,27 @@ def _casework_artifacts(run: Run, reports: Reports, step) -> None:
             description=f"Payment plans, broken ones first (top {case_tables.SCREEN_ROWS}); "
             "money in the plan's currency",
         )
+
+
+def _dispute_artifacts(run: Run, reports: Reports) -> None:
+    """The open disputes, breached first, and the top customers by open disputed amount
+    (not KPI rows: a KPI row cannot name a customer), on a night with open disputes."""
+    base = run.settings.base_currency
+    view = getattr(reports, "dispute_view", None)
+    table = dispute_views.screen_table(view, base)
+    if table.empty:
+        return
+    create_table_artifact(
+        key="disputes",
+        table=_records(table),
+        description=f"Open disputes, breached first (top {dispute_views.SCREEN_ROWS}); "
+        "every dispute is on the workbook's Disputes sheet",
+    )
+    create_table_artifact(
+        key="disputes-top-customers",
+        table=_records(dispute_views.top_table(view, base)),
+        description=f"Top {dispute_views.TOP_N} customers per company code by open disputed amount, in {base}",
+    )
 
 
 def outcome_artifact(markdown: str, description: str) -> None:

@@ -61,6 +61,7 @@ def night_facts(
     customers: pd.DataFrame | None = None,
     fx_rates: pd.DataFrame | None = None,
     base_currency: str | None = None,
+    writeoff_approvals: pd.DataFrame | None = None,
 ) -> Facts:
     """Everything the cases need to know about tonight, per account (money in base cents when
     ``base_currency`` is given, converted as the worklist converts it)."""
@@ -75,6 +76,7 @@ def night_facts(
     gather.add_payments(f, applications)
     gather.add_contacts(f, activities)
     gather.add_collectors(f, customers)
+    gather.add_writeoffs(f, writeoff_approvals, open_items if open_items is not None else pd.DataFrame())
     return f
 
 

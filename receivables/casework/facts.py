@@ -21,6 +21,9 @@ from receivables.worklist_reasons import Balances, Key
 EVENT_KINDS = ("dunning_call", "unreachable", "broken_plan", "broken_promise")
 CONDITION_KINDS = ("not_reminded", "unapplied", "large_old", "over_limit")
 CALL_KINDS = EVENT_KINDS + CONDITION_KINDS
+#: worklist signal kinds that bring an account to CLOSING, each with the action it asks for: a
+#: small old balance to write off, a net credit balance to refund or offset (receivables.refunds)
+CLOSING_KINDS = {"write_off": "write_off_candidate", "refund": "refund_or_offset"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class Facts:
     contacts: dict[Key, list[Contact]] = field(default_factory=lambda: defaultdict(list))
     #: each customer's collector in the customer master
     collector: dict[str, str | None] = field(default_factory=dict)
+    #: accounts whose overdue items are all approved write-offs (docs/close.md): their case closes
+    written_off: set[Key] = field(default_factory=set)
 
     def accounts(self) -> set[Key]:
         """Every account with something a case could be about tonight."""
@@ -211,6 +216,21 @@ def add_contacts(facts: Facts, activities: pd.DataFrame | None) -> None:
         facts.contacts[key].append(
             Contact(on.date(), aid, str(channel), str(outcome).upper(), _day(nxt), None if pd.isna(who) else str(who))
         )
+
+
+def add_writeoffs(facts: Facts, approvals: pd.DataFrame | None, open_items: pd.DataFrame) -> None:
+    """Accounts with something overdue, every overdue item of which has a write-off approved on
+    or before as_of (the ``writeoff_approvals`` extract)."""
+    if approvals is None or approvals.empty or open_items.empty:
+        return
+    known = approvals.loc[pd.to_datetime(approvals["approved_on"]) <= pd.Timestamp(facts.as_of)]
+    approved = set(zip(known["company_code"].astype(str), known["document_no"].astype(str)))
+    due = pd.to_datetime(open_items["due_date"])
+    late = open_items.loc[(open_items["open_amount"] > 0) & (due < pd.Timestamp(facts.as_of))]
+    all_approved: dict[Key, bool] = {}
+    for key, doc in zip(_keys(late), late["document_no"].astype(str)):
+        all_approved[key] = all_approved.get(key, True) and (key[0], doc) in approved
+    facts.written_off.update(k for k, ok in all_approved.items() if ok)
 
 
 def add_collectors(facts: Facts, customers: pd.DataFrame | None) -> None:

@@ -15,12 +15,14 @@ in this order, the first that applies wins (docs/casework.md, "Collection cases"
 6. CALLING, because a call task is still open (no contact has reached the customer since it
    was set) or a lasting condition (large and old, over the limit, items nobody reminds,
    unapplied cash) needs a call and the follow-up date after the last contact has come.
-7. CLOSING: only a small, old balance is left to write off.
+7. CLOSING: only a small, old balance is left to write off, or a net credit balance is
+   old enough to refund or offset (receivables.refunds).
 8. REMINDING: something is overdue and dunning (or an earlier stage) has dealt with it; the
    next action is the follow-up a contact set, if any.
 
-An account with none of these closes its case: PAID when cash was applied to it tonight,
-else CLEARED (nothing is overdue any more: a credit note, a write-off in the ERP).  A case
+An account whose overdue items are all approved write-offs closes its case as WRITTEN_OFF,
+whatever stage it was in.  An account with none of these closes its case: PAID when cash was
+applied to it tonight, else CLEARED (nothing is overdue any more: a credit note, a write-off in the ERP).  A case
 whose account still owes stays open, at least in REMINDING, until that is settled.
 """
 
@@ -30,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from receivables.casework.config import CaseRules
-from receivables.casework.facts import CALL_KINDS, Facts
+from receivables.casework.facts import CALL_KINDS, CLOSING_KINDS, Facts
 from receivables.worklist_reasons import Key, money_text
 
 CASE_COLUMNS = [
@@ -82,6 +84,8 @@ def decide(key: Key, prev: dict | None, f: Facts, rules: CaseRules, dispute_foll
     touch, follow_up = f.touched(key, rules)
     reason = f.reason.get(key)
     amount = money_text(overdue, f.currency)
+    if key in f.written_off:
+        return None  # every overdue item is an approved write-off: the case closes (WRITTEN_OFF)
     if overdue > 0 and prev is not None and prev["stage"] == "HANDOVER":
         # returned from the agency: the customer agreed a plan or promised to pay since
         deals = [d for d in (f.plan_agreed.get(key), f.promise_made.get(key)) if d is not None]
@@ -117,6 +121,8 @@ def decide(key: Key, prev: dict | None, f: Facts, rules: CaseRules, dispute_foll
         return _call(prev if open_task else None, t, reason or f"call task open; {amount} overdue")
     if "write_off" in kinds:
         return Decision("CLOSING", "write_off_candidate", t, reason or "small and old: write off?")
+    if "refund" in kinds:
+        return Decision("CLOSING", CLOSING_KINDS["refund"], t, reason or "credit balance to refund or offset")
     if overdue > 0 and (key in f.dunned or prev is not None):
         # a follow-up that fell due before the case opened was an earlier case's business
         opened = prev["opened_on"] if prev is not None else t
@@ -137,6 +143,8 @@ def _call(prev: dict | None, t: date, detail: str) -> Decision:
 def close_reason(key: Key, f: Facts) -> str:
     # RESOLVED is for a case closed with money still overdue, which the stages above never do
     # today (REMINDING holds it); kept so a future stage rule cannot close a case unnamed
+    if key in f.written_off:
+        return "WRITTEN_OFF"
     if key in f.paid:
         return "PAID"
     return "CLEARED" if f.balances.overdue.get(key, 0) <= 0 else "RESOLVED"

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from receivables.close.claim_rules import ClaimRules
+from receivables.close.provision_rules import ProvisionRules
+from receivables.close.writeoff_rules import HandoverRules, WriteoffRules
 from receivables.config_folder import ConfigFolder
 from receivables.money import StrictModel
 from receivables.settings import load_yaml_model
@@ -13,6 +16,11 @@ from receivables.settings import load_yaml_model
 
 class CloseRules(StrictModel):
     """``configs/close.yaml`` (docs/close.md)."""
+
+    writeoff: WriteoffRules = WriteoffRules()
+    handover: HandoverRules = HandoverRules()
+    provision: ProvisionRules = ProvisionRules()
+    claims: ClaimRules = ClaimRules()
 
 
 def load_close_rules(path: Path | str | None = None) -> CloseRules:

@@ -6,13 +6,16 @@ night never replaces the month-end's provision."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+from receivables.close import night_parts
+from receivables.close.claims_part import claims_part
+from receivables.close.provision_run import close_provisions
 from receivables.warehouse import replace_for_as_of
 
 if TYPE_CHECKING:  # the report stage imports this module; these only annotate here
@@ -29,6 +32,8 @@ class CloseOutputs:
 
     #: table name -> the run's rows for it
     tables: dict[str, pd.DataFrame | None]
+    #: part name -> what ``write_close_files`` needs beyond the tables (handover packages)
+    packages: dict[str, list] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -44,7 +49,13 @@ def build_close(
     cases: pd.DataFrame,
 ) -> CloseOutputs:
     """The close's part of the report stage: each part of the close in its module."""
-    return CloseOutputs(tables={})
+    close = CloseOutputs(tables={})
+    close.tables["writeoff_proposals"] = night_parts.writeoff_part(run, validated, cash, step)
+    handed, packages = night_parts.handover_part(run, validated, cash, step, cases)
+    close.tables["handovers"], close.packages["handovers"] = handed, packages
+    close.tables["claims"] = claims_part(run, validated, cash, step, close.tables.get("writeoff_proposals"))
+    close.tables["provisions"] = close_provisions(run, validated, cash, aging, cases, close.tables)
+    return close
 
 
 def publish_close(conn: Connection, run: Run, close: CloseOutputs) -> None:
@@ -56,4 +67,7 @@ def publish_close(conn: Connection, run: Run, close: CloseOutputs) -> None:
 
 def write_close_files(run: Run, close: CloseOutputs, folder: Path) -> dict[str, str]:
     """The close's files under the report folder (journals, exports); name -> path."""
-    return {}
+    files: dict[str, str] = {}
+    files |= night_parts.write_writeoff_files(run, close, folder)
+    files |= night_parts.write_handover_files(run, close, folder)
+    return files

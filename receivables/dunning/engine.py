@@ -68,6 +68,7 @@ def propose_dunning(
     activities: pd.DataFrame | None = None,
     plans: PlanStatus | None = None,
     handed_over: pd.DataFrame | None = None,
+    written_off: pd.DataFrame | None = None,
 ) -> DunningProposal:
     """Who is dunned today at which level, for which items, with which fees and interest.
 
@@ -78,8 +79,9 @@ def propose_dunning(
     the contact log, whose ``PROMISE`` outcomes are promises like the extract's rows;
     ``plans`` the payment plans' status on as_of (the documents of a current plan are skipped
     as ``PLAN``); ``handed_over`` the accounts (company_code, customer_id) whose collection case
-    is at the agency (their items are skipped as ``HANDOVER``).  The rules are in the docstring
-    of ``receivables.dunning``.
+    is at the agency (their items are skipped as ``HANDOVER``); ``written_off`` the items
+    (company_code, document_no) whose write-off is approved (skipped as ``WRITTEN_OFF``).
+    The rules are in the docstring of ``receivables.dunning``.
     """
     day = pd.Timestamp(as_of).normalize()
     f = _with_customers(_items(open_items, day), customers, policies)
@@ -89,7 +91,7 @@ def propose_dunning(
     f.update(_previous_levels(history, f))
     overdue = (f["open_amount"] > 0) & (f["days_past_due"] >= 1)
     upcoming = _courtesy_window(f, table)
-    reasons, disputed = _paused(f, disputes, active, plans, handed_over, day)
+    reasons, disputed = _paused(f, disputes, active, plans, handed_over, day, written_off)
     reason = np.where(overdue | upcoming, reasons, "").astype(object)
     # a partly disputed item is claimed for its undisputed rest only: that is what nets,
     # meets the minimum, bears interest and is the notice's overdue amount
@@ -132,15 +134,17 @@ def _paused(
     plans: PlanStatus | None,
     handed_over: pd.DataFrame | None,
     day: pd.Timestamp,
+    written_off: pd.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each item's exclusion reason before the account's money is weighed: disputes, blocks,
     the agency, promises and plans (``_exclusion_reasons``); and the part of each item its
     open document disputes block (``_disputed_cents``)."""
     planned = _key(plans.paused_items(), _ITEM) if plans is not None else None
     agency = _key(handed_over.astype(str), ["company_code", "customer_id"]) if handed_over is not None else None
+    gone = _key(written_off.astype(str), _ITEM) if written_off is not None else None
     open_disputes = _open_disputes(disputes, day)
     _, disputed = _disputed_cents(f, open_disputes)
-    return _exclusion_reasons(f, open_disputes, active, planned, agency), disputed
+    return _exclusion_reasons(f, open_disputes, active, planned, agency, gone), disputed
 
 
 def _skipped(f: dict, overdue: np.ndarray) -> dict:

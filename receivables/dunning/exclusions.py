@@ -1,5 +1,5 @@
-"""Why an overdue item is on no notice today: an unknown customer or policy, an open dispute,
-a block, an active promise, a current payment plan, or credits that cover what the customer
+"""Why an overdue item is on no notice today: an unknown customer or policy, an approved
+write-off, an open dispute, a block, an active promise, a current payment plan, or credits that cover what the customer
 owes; and how much of a partly disputed item is disputed (the rest is claimed)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from receivables.dunning.columns import _GROUP, _ITEM, Columns, _dates, _isin, _
 EXCLUSION_REASONS = (
     "UNKNOWN_CUSTOMER",
     "UNKNOWN_POLICY",
+    "WRITTEN_OFF",
     "DISPUTE",
     "ITEM_BLOCK",
     "CUSTOMER_BLOCK",
@@ -72,9 +73,12 @@ def _exclusion_reasons(
     active_promises: np.ndarray,
     planned: np.ndarray | None = None,
     handed_over: np.ndarray | None = None,
+    written_off: np.ndarray | None = None,
 ) -> np.ndarray:
     """Why each item is on no notice today ("" = nothing stops it), first reason wins:
-    unknown customer or policy, an open dispute on it or its account, a block on it or its
+    unknown customer or policy, an approved write-off of it (``written_off``: item keys; the
+    item is gone for collections even while the ERP still shows it open), an open dispute on
+    it or its account, a block on it or its
     customer, its account handed over to the agency (``handed_over``: account keys), an active
     promise to pay, a current payment plan covering it (``planned``: item keys).
 
@@ -90,6 +94,7 @@ def _exclusion_reasons(
     conditions = [
         ~items["known_customer"],
         items["unknown_policy"],
+        _isin(_key(items, _ITEM), written_off if written_off is not None else none),
         disputed,
         items["item_block"],
         items["customer_block"],

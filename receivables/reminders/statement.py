@@ -88,10 +88,51 @@ def _statement_rows(item_rows: list[dict], statement: Any, as_of: date, currency
                 "amount": None if _missing(r.get("amount")) else _cents(r.get("amount")),
                 "open_amount": open_cents,
                 "dunning_level": _level(item, r),
+                "disputed": _disputed(item),
             }
         )
     rows.sort(key=lambda r: (r["due_date"] or date.max, r["document_no"]))
     return rows
+
+
+# --- the disputed part of an item: a column of its own, only on a statement that has one ----------
+
+#: the English heading when neither the letter's language nor the fallback names the column
+_DISPUTED_HEADING = "Disputed"
+
+
+def _disputed(item: Mapping[str, Any] | None) -> int | None:
+    """The disputed part of an item the letter lists (``disputed_amount`` of its dunning
+    item), None where nothing is disputed; other items carry no dispute facts."""
+    if item is None or _missing(item.get("disputed_amount")):
+        return None
+    return _cents(item["disputed_amount"]) or None
+
+
+def _shows_disputed(rows: list[dict]) -> bool:
+    """Whether the statement has a disputed column: only when one of its items is partly or
+    wholly disputed, so a customer without disputes keeps the statement he knows."""
+    return any(r.get("disputed") for r in rows)
+
+
+def _disputed_heading(words: Mapping[str, Any], catalog: dict, currency: str) -> str:
+    """The column's heading in the letter's language; a team's catalogue from before the
+    column names it in English."""
+    shipped = (catalog["statement"].get(FALLBACK_LANGUAGE) or {}).get("columns") or {}
+    label = words["columns"].get("disputed") or shipped.get("disputed") or _DISPUTED_HEADING
+    return neutralise(f"{label} ({currency})")
+
+
+def _disputed_csv(row: Mapping[str, Any], decimal_mark: str) -> str:
+    disputed = row.get("disputed")
+    return "" if not disputed else str(to_decimal(disputed)).replace(".", decimal_mark)
+
+
+def _xlsx_disputed(sheet: Any, rows: list[dict], col: int, fmt: dict[str, Any]) -> None:
+    """The disputed amounts in the last column, beside the items they belong to."""
+    for n, r in enumerate(rows, start=_HEADER_ROW + 1):
+        if r.get("disputed"):
+            sheet.write_number(n, col, float(to_decimal(r["disputed"])), fmt["money"])
 
 
 def _level(item: Mapping[str, Any] | None, row: Mapping[str, Any]) -> int | None:
@@ -119,6 +160,8 @@ def _statement_files(
         neutralise(f"{words['columns'][c]} ({currency})" if c in _MONEY_COLUMNS else words["columns"][c])
         for c in _STATEMENT_COLUMNS
     ]
+    if _shows_disputed(rows):
+        headings.append(_disputed_heading(words, catalog, currency))
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", f"{words['file']}_{customer_id}_{as_of.isoformat()}")
     customer_line = f"{customer_id} {customer_name}"
     xlsx = _statement_xlsx(
@@ -148,6 +191,7 @@ def _statement_csv(rows: list[dict], headings: list[str], types: Mapping[str, st
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(headings)
+    disputed = _shows_disputed(rows)
     for r in rows:
         writer.writerow(
             [
@@ -163,6 +207,7 @@ def _statement_csv(rows: list[dict], headings: list[str], types: Mapping[str, st
                 str(to_decimal(r["open_amount"])).replace(".", decimal_mark),
                 "" if r["dunning_level"] is None else r["dunning_level"],
             ]
+            + ([_disputed_csv(r, decimal_mark)] if disputed else [])
         )
     # a BOM so that Excel reads UTF-8 (umlauts, accents) instead of the ANSI code page
     return buffer.getvalue().encode("utf-8-sig")
@@ -219,6 +264,8 @@ def _statement_xlsx(
     for col, text in enumerate(headings):
         sheet.write_string(_HEADER_ROW, col, text, fmt["head"])
     _xlsx_items(sheet, rows, words["document_types"], fmt)
+    if _shows_disputed(rows):
+        _xlsx_disputed(sheet, rows, len(headings) - 1, fmt)
     last = _HEADER_ROW + len(rows)
     # the label overflows into the empty cells to its right; the total is a number we
     # computed in cents, not a formula: exact and inert
@@ -228,6 +275,9 @@ def _statement_xlsx(
     sheet.freeze_panes(_HEADER_ROW + 1, 0)
     sheet.autofilter(_HEADER_ROW, 0, max(last, _HEADER_ROW + 1), len(headings) - 1)
     widths = _column_widths(rows, headings, words, total)
+    if _shows_disputed(rows):
+        disputed = [r["disputed"] for r in rows if r.get("disputed")]
+        widths[-1] = max(widths[-1], round(_money_chars(disputed) + _PADDING, 1))
     for col, width in enumerate(widths):
         sheet.set_column(col, col, width)
     sheet.set_row(_HEADER_ROW, _LINE_POINTS * max(_heading_lines(h, w) for h, w in zip(headings, widths)))

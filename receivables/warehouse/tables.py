@@ -128,6 +128,8 @@ dunning_items = sa.Table(
     sa.Column("amount", Money),
     sa.Column("interest", Money, nullable=False, server_default="0"),
     sa.Column("fee", Money, nullable=False, server_default="0"),
+    # 0012: the part of open_amount open disputes block (not claimed on the notice)
+    sa.Column("disputed_amount", Money, nullable=False, server_default="0"),
     # the dunning state: the latest level of an item before a date
     sa.Index("ix_dunning_items_document", "company_code", "document_no", "as_of"),
 )
@@ -395,6 +397,154 @@ collector_kpis = sa.Table(
     sa.Column("sla_breaches", sa.Integer, nullable=False),
     sa.Column("promises_kept_pct", sa.Float),
     sa.Column("contacts_per_day", sa.Float, nullable=False),
+)
+
+#: every dispute of the extract opened by as_of, its lifecycle that night (migration 0012):
+#: target date by reason code, breach, escalation tier reached (receivables.disputes)
+dispute_status = sa.Table(
+    "dispute_status",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("dispute_id", sa.String(64), nullable=False),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("document_no", sa.String(64)),
+    sa.Column("reason_code", sa.String(32), nullable=False),
+    sa.Column("owner", sa.String(200)),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("opened_on", sa.Date, nullable=False),
+    sa.Column("age_days", sa.Integer, nullable=False),
+    sa.Column("target_date", sa.Date, nullable=False),
+    sa.Column("breached", sa.Boolean, nullable=False),
+    sa.Column("escalation_level", sa.Integer, nullable=False),
+    sa.Column("resolved_on", sa.Date),
+    sa.Column("days_to_resolve", sa.Integer),
+)
+
+#: the overdue balance split by driver per company code (migration 0013,
+#: receivables.delinquency): amounts in the base currency, adding up to the KPI ar_overdue
+delinquency_drivers = sa.Table(
+    "delinquency_drivers",
+    metadata,
+    *_run_columns(),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("driver", sa.String(32), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("share", sa.Numeric(9, 4)),
+    sa.Column("avg_days_delinquent", sa.Numeric(12, 4)),
+    sa.PrimaryKeyConstraint("as_of", "company_code", "driver"),
+)
+
+#: net credit balances old enough to pay back, one per company code, customer and currency
+#: (migration 0014, receivables.refunds): amount positive, the documents behind it ``;``-separated
+refund_proposals = sa.Table(
+    "refund_proposals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("refund_id", sa.String(40), nullable=False),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("documents", sa.Text, nullable=False),
+    sa.Column("iban", sa.String(34)),
+    sa.Column("name", sa.String(200)),
+    sa.Column("status", sa.String(16), nullable=False),
+    # why the proposal cannot be paid by transfer as it is (no or an invalid IBAN)
+    sa.Column("note", sa.Text),
+)
+
+#: the expected-credit-loss provision of a month-end close run (migration 0017,
+#: receivables.close.provision): per company code, segment and aging bucket (or
+#: ``specific:<kind>``) the exposure in the base currency, the loss rate (a fraction, six
+#: decimals), the provision, and the change against the previous month end's row
+provisions = sa.Table(
+    "provisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("segment", sa.String(64), nullable=False),
+    sa.Column("bucket", sa.String(32), nullable=False),
+    sa.Column("exposure", Money, nullable=False),
+    sa.Column("loss_rate", sa.Numeric(9, 6, asdecimal=True), nullable=False),
+    sa.Column("provision", Money, nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("previous_month_end", sa.Date, nullable=False),
+    sa.Column("previous_provision", Money, nullable=False),
+    sa.Column("change", Money, nullable=False),
+)
+
+# --- write-off proposals (migration 0015) and handover packages (0016) ---------------------------
+
+writeoff_proposals = sa.Table(
+    "writeoff_proposals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("proposal_id", sa.String(100), nullable=False),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("document_no", sa.String(64), nullable=False),
+    sa.Column("due_date", sa.Date),
+    sa.Column("days_past_due", sa.Integer, nullable=False),
+    sa.Column("dunning_level", sa.Integer, nullable=False),
+    sa.Column("level_since", sa.Date),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    # blank: no rate for the currency on as_of (the last approver tier decides)
+    sa.Column("base_amount", Money),
+    sa.Column("reason", sa.String(20), nullable=False),
+    sa.Column("approver_role", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("approved_by", sa.String(200)),
+    sa.Column("approved_on", sa.Date),
+)
+
+handovers = sa.Table(
+    "handovers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("handover_id", sa.String(200), nullable=False, index=True),
+    sa.Column("agency", sa.String(64), nullable=False),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("case_id", sa.String(120), nullable=False),
+    sa.Column("items", sa.Integer, nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("files", sa.Text, nullable=False),
+)
+
+# --- claims for fees and interest (migration 0018, receivables.close.claims) ---------------------
+
+#: every fee and interest amount a notice charged, per as_of: the amount accrued to accrued_to,
+#: what payments settled of it, and the principal part of those payments a 367 BGB allocation
+#: took for it (document_no blank: the notice's level fee)
+claims = sa.Table(
+    "claims",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    *_run_columns(),
+    sa.Column("claim_id", sa.String(200), nullable=False),
+    sa.Column("company_code", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("notice_id", sa.String(64), nullable=False),
+    sa.Column("document_no", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("arose_on", sa.Date, nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("accrued_to", sa.Date, nullable=False),
+    sa.Column("settled_amount", Money, nullable=False),
+    sa.Column("principal_shortfall", Money, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("waived_by", sa.String(200)),
+    sa.Column("waived_reason", sa.Text),
 )
 
 # --- run locks (migration 0005) ------------------------------------------------------------------

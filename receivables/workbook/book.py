@@ -2,7 +2,8 @@
 written in.
 
 ``ReportWorkbook`` writes the sheets the reports fix (Worklist, Cases, Collectors, Aging,
-Payment plans, Open items, Unapplied cash, Suggestions, KPIs) as soon as it is opened, and
+Disputes, Payment plans, Open items, Unapplied cash, Suggestions, Refunds, Write-offs, KPIs) as
+soon as it is opened, and
 the two that need the delivery (the Summary's email counts and charts, the Dunning
 proposal's delivery status) in ``finish``.  A large night opens it in a background process
 while the reminders render (``background``); otherwise the report-files stage does both at
@@ -19,13 +20,18 @@ import xlsxwriter
 from receivables.workbook.aging_sheet import write_aging
 from receivables.workbook.casework_sheets import write_cases, write_collectors, write_plans
 from receivables.workbook.cash_sheets import write_suggestions, write_unapplied
+from receivables.workbook.disputes_sheet import write_disputes
+from receivables.workbook.drivers_sheets import write_drivers, write_root_causes
 from receivables.workbook.formats import Formats
 from receivables.workbook.inputs import Delivery, WorkbookInputs
 from receivables.workbook.kpi_sheet import write_kpis
 from receivables.workbook.open_items_sheet import open_items, write_open_items
 from receivables.workbook.proposal_sheet import write_proposal
+from receivables.workbook.provision_sheet import write_provision
+from receivables.workbook.refunds_sheet import write_refunds
 from receivables.workbook.summary_sheet import write_summary
 from receivables.workbook.worklist_sheet import write_worklist
+from receivables.workbook.writeoffs_sheet import write_writeoffs
 
 #: the sheets in the order a reader meets them
 SHEETS = (
@@ -34,11 +40,17 @@ SHEETS = (
     "Cases",
     "Collectors",
     "Aging",
+    "Delinquency drivers",
+    "Root causes",
     "Dunning proposal",
+    "Disputes",
     "Payment plans",
     "Open items",
     "Unapplied cash",
     "Suggestions",
+    "Refunds",
+    "Write-offs",
+    "Provision",
     "KPIs",
 )
 _OPTIONS = {
@@ -79,7 +91,13 @@ class ReportWorkbook:
         write_open_items(s["Open items"], items, i, fm)
         write_unapplied(s["Unapplied cash"], i, items, fm)
         write_suggestions(s["Suggestions"], i, items, fm)
+        write_refunds(s["Refunds"], i, items, fm)
+        write_writeoffs(s["Write-offs"], i, items, fm)
+        write_provision(s["Provision"], i, fm)
         write_kpis(s["KPIs"], i, fm)
+        write_drivers(s["Delinquency drivers"], i, fm, self.book)
+        write_root_causes(s["Root causes"], i, fm, self.book)
+        write_disputes(s["Disputes"], i, items, fm)
 
     def finish(self, delivery: Delivery) -> Path:
         """Write the Summary and the Dunning proposal, and close the file."""

@@ -20,6 +20,7 @@ import pandas as pd
 
 from receivables.aging import to_base_cents
 from receivables.reporting_config import ReportingConfig
+from receivables.root_causes import RootCauses
 
 
 @dataclass
@@ -71,6 +72,19 @@ class WorkbookInputs:
     collectors: pd.DataFrame | None = None
     #: every plan's state on as_of (``PlanStatus.plans`` of the dunning step)
     plan_status: pd.DataFrame | None = None
+    #: the refund proposals (``Reports.refunds``, ``receivables.refunds``); None: none made
+    refunds: pd.DataFrame | None = None
+    #: the month-end close's provision rows (``receivables.close.provision``); None: not a close
+    provisions: pd.DataFrame | None = None
+    #: tonight's write-off proposals (``receivables.close.writeoffs``); None: none made
+    writeoffs: pd.DataFrame | None = None
+    #: the overdue balance per company code and driver (``Reports.drivers``), base cents
+    drivers: pd.DataFrame | None = None
+    #: the drivers and disputes per month from the warehouse (``receivables.root_causes``)
+    root_causes: RootCauses | None = None
+    #: every dispute opened by as_of with its currency, base amount and open flag
+    #: (``Reports.dispute_view``, ``receivables.dispute_views``); None: no disputes extract
+    dispute_status: pd.DataFrame | None = None
 
     def to_base(self, cents: list[int], currencies: list[str]) -> list[int | None]:
         """Amounts in base-currency cents at as_of's rates; None where a currency has no rate."""

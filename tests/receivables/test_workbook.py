@@ -64,11 +64,13 @@ def test_sheets_in_reading_order(book) -> None:
             "Delinquency drivers",
             "Root causes",
             "Dunning proposal",
+            "Disputes",
             "Payment plans",
             "Open items",
             "Unapplied cash",
             "Suggestions",
             "Refunds",
+            "Write-offs",
             "Provision",
             "KPIs",
         ]
@@ -378,3 +380,13 @@ def test_an_item_dunning_paused_for_a_promise_reads_as_promised(tmp_path: Path) 
     items = {r["Document"].value: r for r in rows(openpyxl.load_workbook(path)["Open items"])}
     assert items["CRN-1"]["Promise to pay"].value == "Open: dunning paused"
     assert items["CRN-1"]["Dunning tonight"].value == "Promise to pay"
+
+
+def test_every_reason_dunning_can_give_has_words_in_the_workbook() -> None:
+    # a new exclusion reason (PLAN, HANDOVER, WRITTEN_OFF came late) must not show as a code
+    from receivables.dunning import COMPANY_NOT_CONFIGURED
+    from receivables.dunning.exclusions import EXCLUSION_REASONS
+    from receivables.dunning.levels import HOLD_REASONS
+    from receivables.workbook.labels import SKIP_REASONS
+
+    assert {*EXCLUSION_REASONS, *HOLD_REASONS, COMPANY_NOT_CONFIGURED} <= set(SKIP_REASONS)
