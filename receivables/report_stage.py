@@ -125,7 +125,6 @@ def build_reports(
     base = run.settings.base_currency
     aged = aging_rules.age_open_items(cash.open_items_after, run.as_of, config.aging)
     based = aging_rules.add_base_totals(aged, f["fx_rates"], base, run.as_of)
-    p = step.proposal
     month_end = _month_end_aging(run)
     # one promise lifecycle: the extract's promises and the contact log's PROMISE outcomes
     promises = dunning.promise_book(f["promises"], f.get("activities"))
@@ -133,22 +132,7 @@ def build_reports(
     disputed = dispute_status(f["disputes"], run.as_of, run.rules.disputes)
     kpi_rows = _kpis(run, validated, cash, step, promises, month_end, disputed)
     proposed = propose_refunds(cash.open_items_after, f["customers"], run.as_of, config.refunds)
-    signals = worklist.build_worklist(
-        based.aging,
-        p.notices,
-        p.skipped,
-        p.broken_promises,
-        f["disputes"],
-        f["customers"],
-        cash.unapplied,
-        run.as_of,
-        config,
-        fx_rates=f["fx_rates"],
-        base_currency=base,
-        plans=step.plans.plans,
-        refunds=proposed,
-        dispute_status=disputed,
-    )
+    signals = _signals(run, validated, cash, step, based.aging, proposed, disputed)
     cases, work, collectors = _casework(run, validated, cash, step, based.aging, signals, promises)
     reports = Reports(
         aging=based.aging,
@@ -182,6 +166,36 @@ def build_reports(
         partial = _workbook_path(run).with_suffix(".xlsx.partial")
         reports.workbook = BackgroundWorkbook(partial, workbook_inputs(run, validated, cash, step, reports))
     return reports
+
+
+def _signals(
+    run: Run,
+    validated: ValidatedSet,
+    cash: cash_application.CashApplication,
+    step: DunningStep,
+    aging: pd.DataFrame,
+    refunds: pd.DataFrame,
+    disputed: pd.DataFrame,
+) -> pd.DataFrame:
+    """Tonight's reasons a customer needs a person (``worklist.build_worklist``), which the
+    collection cases carry from night to night."""
+    f, p = validated.frames, step.proposal
+    return worklist.build_worklist(
+        aging,
+        p.notices,
+        p.skipped,
+        p.broken_promises,
+        f["disputes"],
+        f["customers"],
+        cash.unapplied,
+        run.as_of,
+        run.rules.reporting,
+        fx_rates=f["fx_rates"],
+        base_currency=run.settings.base_currency,
+        plans=step.plans.plans,
+        refunds=refunds,
+        dispute_status=disputed,
+    )
 
 
 def _kpis(

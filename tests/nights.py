@@ -21,3 +21,21 @@ def night_after_the_gate(source: str, day: date, settings, extracts, validated, 
     summary = pipeline.summarise(run, validated, cash, reports, step=step, queued=queued, delivered=delivered)
     pipeline.finish(run, summary)
     return summary
+
+
+def scenario_settings(folder, server):
+    """The settings of a scenario: a SQLite warehouse and folders under ``folder``, and mail
+    really sent to the loopback ``server``."""
+    from receivables.settings import load_settings
+
+    return load_settings(
+        db_url=f"sqlite:///{folder / 'warehouse.db'}",
+        archive_dir=folder / "archive",
+        outbox_dir=folder / "outbox",
+        reports_dir=folder / "reports",
+        mail_mode="send",
+        smtp_host="127.0.0.1",
+        smtp_port=server.port,
+        smtp_starttls=False,
+        mail_from="ar@nordwerk.example",
+    )

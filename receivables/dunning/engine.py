@@ -98,21 +98,9 @@ def propose_dunning(
     f["disputed_amount"] = disputed
     f["claimed_amount"] = f["open_amount"] - disputed
     group, groups = pd.factorize(_key(f, _GROUP))
-    net, credits = _net_overdue(f["claimed_amount"], group, len(groups), overdue & (reason == ""))
-    reason[overdue & (reason == "") & (net[group] <= 0)] = "CREDIT_BALANCE"
-    on_account = _unapplied_on_account(unapplied, groups)
-    held = _holds_unapplied(f["policy"], policies) & (on_account[group] > 0)
-    reason[overdue & (reason == "") & held & (net[group] - on_account[group] <= 0)] = "UNAPPLIED_CASH"
     f["group"] = group
-    reason, net = _courtesy_accounts(f, reason, overdue, upcoming, net, on_account, held)
+    reason = _weigh_money(f, reason, overdue, upcoming, len(groups), groups, policies, unapplied)
     dunnable = (overdue | upcoming) & (reason == "")
-    f.update(
-        reason=reason,
-        net_overdue=net[group],
-        credit_amount=credits[group],
-        unapplied_amount=np.where(held, on_account[group], 0),
-        group=group,
-    )
     f.update(_advance(f, table, day, dunnable))
 
     listed = _listed(f, dunnable, group, groups, day)
@@ -125,6 +113,36 @@ def propose_dunning(
         skipped=typed_frame(_skipped(f, overdue), SKIPPED_COLUMNS, order=_ITEM),
         broken_promises=typed_frame(broken, BROKEN_PROMISE_COLUMNS, order=["promise_id"]),
     )
+
+
+def _weigh_money(
+    f: dict,
+    reason: np.ndarray,
+    overdue: np.ndarray,
+    upcoming: np.ndarray,
+    n_groups: int,
+    groups: pd.Index,
+    policies: DunningPolicies,
+    unapplied: pd.DataFrame | None,
+) -> np.ndarray:
+    """The customer's money weighed per group: credits netted against what is claimed (none
+    left: ``CREDIT_BALANCE``), its unapplied payments held against the rest where the policy
+    says so (covered: ``UNAPPLIED_CASH``), and the courtesy window's accounts.  Stores the
+    group's net overdue, credits and unapplied amounts on the items; returns the reasons."""
+    group = f["group"]
+    net, credits = _net_overdue(f["claimed_amount"], group, n_groups, overdue & (reason == ""))
+    reason[overdue & (reason == "") & (net[group] <= 0)] = "CREDIT_BALANCE"
+    on_account = _unapplied_on_account(unapplied, groups)
+    held = _holds_unapplied(f["policy"], policies) & (on_account[group] > 0)
+    reason[overdue & (reason == "") & held & (net[group] - on_account[group] <= 0)] = "UNAPPLIED_CASH"
+    reason, net = _courtesy_accounts(f, reason, overdue, upcoming, net, on_account, held)
+    f.update(
+        reason=reason,
+        net_overdue=net[group],
+        credit_amount=credits[group],
+        unapplied_amount=np.where(held, on_account[group], 0),
+    )
+    return reason
 
 
 def _paused(

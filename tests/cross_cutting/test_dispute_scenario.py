@@ -15,9 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from receivables import pipeline
-from receivables.settings import load_settings
 from tests.conftest import write_set
-from tests.nights import night_after_the_gate
+from tests.nights import night_after_the_gate, scenario_settings
 
 START = date(2026, 9, 1)
 NIGHTS = 37  # to 2026-10-07
@@ -65,17 +64,7 @@ def nights(tmp_path_factory, smtp_server_module):
         )
     )
     server = smtp_server_module()
-    settings = load_settings(
-        db_url=f"sqlite:///{folder / 'warehouse.db'}",
-        archive_dir=folder / "archive",
-        outbox_dir=folder / "outbox",
-        reports_dir=folder / "reports",
-        mail_mode="send",
-        smtp_host="127.0.0.1",
-        smtp_port=server.port,
-        smtp_starttls=False,
-        mail_from="ar@nordwerk.example",
-    )
+    settings = scenario_settings(folder, server)
     first = pipeline.Run(source=source, as_of=START, settings=settings)
     extracts = pipeline.ingest(first)
     validated = pipeline.validate(first, extracts)

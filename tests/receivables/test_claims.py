@@ -17,7 +17,7 @@ from receivables.dunning.proposal import notice_id
 from receivables.money import to_cents
 from receivables.settings import load_settings
 from tests.conftest import write_set
-from tests.nights import night_after_the_gate
+from tests.nights import night_after_the_gate, scenario_settings
 
 POLICIES = load_dunning_policies()  # shipped: 1000 is DE (Basiszins + 9), 2000 ES (ECB MRO + 8)
 RULES = ClaimRules()  # DE: costs_interest_principal, elsewhere principal_first
@@ -180,17 +180,7 @@ def erp_set(day: date) -> dict[str, str]:
 def scenario(tmp_path_factory, smtp_server_module):
     folder = tmp_path_factory.mktemp("claims")
     server = smtp_server_module()
-    settings = load_settings(
-        db_url=f"sqlite:///{folder / 'warehouse.db'}",
-        archive_dir=folder / "archive",
-        outbox_dir=folder / "outbox",
-        reports_dir=folder / "reports",
-        mail_mode="send",
-        smtp_host="127.0.0.1",
-        smtp_port=server.port,
-        smtp_starttls=False,
-        mail_from="ar@nordwerk.example",
-    )
+    settings = scenario_settings(folder, server)
     for day in NIGHTS:
         source = str(write_set(folder / f"extracts-{day}", erp_set(day)))
         run = pipeline.Run(source=source, as_of=day, settings=settings)
