@@ -148,11 +148,20 @@ def render_company_reminders(
     as_of: date,
     companies: dict,
     templates: reminders.TemplateDirs,
+    earlier_claims: pd.DataFrame | None = None,
 ) -> list:
     """Stage 5a for one company code's notices, without a Run (one process: the distributed
-    runner already spreads the companies over its workers)."""
+    runner already spreads the companies over its workers); ``earlier_claims`` are the fees
+    and interest the company's earlier notices still claim (``DunningStep.earlier_claims``)."""
     return reminders.compose_notices(
-        notices, items, customers, open_items_after, as_of, companies=companies, template_dir=templates
+        notices,
+        items,
+        customers,
+        open_items_after,
+        as_of,
+        companies=companies,
+        template_dir=templates,
+        earlier_claims=earlier_claims,
     )
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from receivables import cash_application, dunning, payment_plans
 from receivables import company_parts as parts
+from receivables.close.claims_part import earlier_open_claims, earlier_still_owed, no_earlier_claims
 from receivables.close.writeoffs import approved_writeoffs
 from receivables.company_parts import MapParts, split_codes
 from receivables.preflight import Preflight
@@ -38,6 +39,9 @@ class DunningStep:
     #: the cases open after the previous night, and that night (``receivables.casework``)
     previous_cases: pd.DataFrame | None = None
     previous_night: date | None = None
+    #: per account (company_code, customer_id, currency) and kind (FEE, INTEREST), the cents the
+    #: notices before tonight still claim after tonight's cash: the reminders name them
+    earlier_claims: pd.DataFrame = field(default_factory=no_earlier_claims)
 
     @property
     def counts(self) -> dict:
@@ -86,7 +90,21 @@ def propose_dunning(
         proposal = dunning.hold_companies(proposal, checked.held_companies)
     step = decide_dunning(run, proposal, plans)
     step.history, step.previous_cases, step.previous_night = history, before, night
+    step.earlier_claims = _earlier_claims(run, validated, cash, step)
     return step
+
+
+def _earlier_claims(
+    run: Run, validated: ValidatedSet, cash: cash_application.CashApplication, step: DunningStep
+) -> pd.DataFrame:
+    """What the accounts emailed tonight still owe from earlier notices, per kind (only read
+    when this run sends reminders)."""
+    notices = step.proposal.notices
+    emailed = notices[notices["action"].astype(str) == "email"]
+    if not step.write_state or emailed.empty:
+        return no_earlier_claims()
+    claims = earlier_open_claims(run, validated, cash, emailed[["company_code", "customer_id"]])
+    return earlier_still_owed(claims, step.proposal.items)
 
 
 def judge_plans(run: Run, validated: ValidatedSet, cash: cash_application.CashApplication) -> payment_plans.PlanStatus:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from receivables.close.claims import ClaimsResult, build_claims
+from receivables.close.claims import CLAIM_COLUMNS, ClaimsResult, build_claims
 from receivables.close.writeoffs import written_off_items
 from receivables.warehouse import claims_history
 
@@ -24,7 +24,6 @@ def claims_result(
     run: Run, validated: ValidatedSet, cash: CashApplication, step: DunningStep, proposals: pd.DataFrame | None
 ) -> ClaimsResult:
     """Every claim up to tonight with what is settled of it (and the items' principal shortfall)."""
-    f = validated.frames
     # tonight's notices are the proposal when this run writes them, else what the warehouse holds
     tonight = step.write_state
     until = run.as_of if tonight else run.as_of + timedelta(days=1)
@@ -35,6 +34,20 @@ def claims_result(
         p = step.proposal
         notices = pd.concat([notices, p.notices.assign(as_of=run.as_of)[notices.columns]], ignore_index=True)
         items = pd.concat([items, p.items.assign(as_of=run.as_of)[items.columns]], ignore_index=True)
+    return _claims(run, validated, cash, notices, items, paid, written_off_items(proposals))
+
+
+def _claims(
+    run: Run,
+    validated: ValidatedSet,
+    cash: CashApplication,
+    notices: pd.DataFrame,
+    items: pd.DataFrame,
+    paid: pd.DataFrame,
+    written_off: pd.DataFrame | None,
+) -> ClaimsResult:
+    """``build_claims`` on this dunning history with the earlier nights' cash plus tonight's."""
+    f = validated.frames
     applied = cash.applied.assign(as_of=run.as_of)[paid.columns]
     paid = pd.concat([paid, applied], ignore_index=True)
     after = cash.open_items_after
@@ -50,7 +63,7 @@ def claims_result(
         open_documents=set(
             zip(*(after.loc[after["open_amount"] != 0, c].astype(str) for c in ("company_code", "document_no")))
         ),
-        written_off=written_off_items(proposals),
+        written_off=written_off,
         waivers=f.get("claim_waivers"),
     )
 
@@ -60,3 +73,53 @@ def claims_part(
 ) -> pd.DataFrame:
     """Tonight's rows of the ``claims`` table."""
     return claims_result(run, validated, cash, step, proposals).claims
+
+
+#: the per-account amounts a reminder names as still owed from earlier notices (cents)
+OWED_COLUMNS = ["company_code", "customer_id", "currency", "kind", "outstanding"]
+
+
+def no_earlier_claims() -> pd.DataFrame:
+    """The empty frame of ``earlier_still_owed`` (nothing owed from earlier notices)."""
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "outstanding" else object) for c in OWED_COLUMNS})
+
+
+def earlier_open_claims(
+    run: Run, validated: ValidatedSet, cash: CashApplication, accounts: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The claims of the notices before tonight still OPEN after tonight's cash (the 367 BGB
+    allocation applied), as the ``claims`` table has them; ``accounts`` (company_code,
+    customer_id) limits the history read to those accounts."""
+    with run.engine.connect() as conn:
+        notices, items = claims_history.notices_before(conn, run.as_of)
+        paid = claims_history.applied_before(conn, run.as_of)
+    if accounts is not None:
+        wanted = set(zip(accounts["company_code"].astype(str), accounts["customer_id"].astype(str)))
+        keys = zip(notices["company_code"].astype(str), notices["customer_id"].astype(str))
+        notices = notices.loc[pd.Series([k in wanted for k in keys], index=notices.index, dtype=bool)]
+        items = items[items["notice_id"].isin(set(notices["notice_id"]))]
+    if notices.empty:
+        return pd.DataFrame(columns=CLAIM_COLUMNS)
+    # an approved write-off closes the item's claims from its day (as the close reads it)
+    approvals = validated.frames.get("writeoff_approvals")
+    claims = _claims(run, validated, cash, notices, items, paid, approvals).claims
+    return claims[claims["status"] == "OPEN"].reset_index(drop=True)
+
+
+def earlier_still_owed(claims: pd.DataFrame, tonight_items: pd.DataFrame) -> pd.DataFrame:
+    """What each account still owes per kind (FEE, INTEREST) from earlier notices: amount less
+    settled of the open claims.  An item's earlier interest is left out where tonight's notice
+    charges the item's interest again: that charge runs from the due date and holds it already."""
+    if claims.empty:
+        return no_earlier_claims()
+    charged = tonight_items.loc[tonight_items["interest"] > 0, ["company_code", "document_no"]].astype(str)
+    again = set(zip(charged["company_code"], charged["document_no"]))
+    recharged = [
+        kind == "INTEREST" and (str(c), str(d)) in again
+        for kind, c, d in zip(claims["kind"], claims["company_code"], claims["document_no"])
+    ]
+    rows = claims.loc[~pd.Series(recharged, index=claims.index)]
+    rows = rows.assign(outstanding=(rows["amount"] - rows["settled_amount"]).astype("int64"))
+    owed = rows.groupby(OWED_COLUMNS[:4], as_index=False, sort=True)["outstanding"].sum()
+    owed = owed[owed["outstanding"] > 0]
+    return owed.astype({"outstanding": "int64"}).reset_index(drop=True) if len(owed) else no_earlier_claims()

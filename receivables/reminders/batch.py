@@ -42,13 +42,16 @@ def render_notices(
     *,
     companies: Mapping[str, Mapping[str, Any]] | None = None,
     template_dir: str | Path | TemplateDirs | None = None,
+    earlier_claims: pd.DataFrame | None = None,
 ) -> list[RenderedEmail]:
     """The emails of a dunning proposal: one per notice whose action is ``email``.
 
     ``open_items`` (after cash application) supplies each item's document_date, due_date and
-    reference, and the customer's statement of account.
+    reference, and the customer's statement of account.  ``earlier_claims`` (company_code,
+    customer_id, currency, kind, outstanding cents) are the fees and interest the notices
+    before tonight still claim, named below the items and on the statement.
     """
-    jobs = _notice_jobs(notices, items, customers, open_items, as_of, companies, template_dir)
+    jobs = _notice_jobs(notices, items, customers, open_items, as_of, companies, template_dir, earlier_claims)
     return [_render_job(job) for job in jobs]
 
 
@@ -62,12 +65,13 @@ def compose_notices(
     workers: int = 1,
     companies: Mapping[str, Mapping[str, Any]] | None = None,
     template_dir: str | Path | TemplateDirs | None = None,
+    earlier_claims: pd.DataFrame | None = None,
 ) -> list[ComposedEmail]:
     """``render_notices`` and ``compose`` in one pass, in notice order, on ``workers``
     processes.  Each letter is independent of the others, so a go-live night's 10^4-10^5
     letters spread over the machine's cores; only the composed (compressed) emails are kept.
     """
-    jobs = _notice_jobs(notices, items, customers, open_items, as_of, companies, template_dir)
+    jobs = _notice_jobs(notices, items, customers, open_items, as_of, companies, template_dir, earlier_claims)
     if workers <= 1 or int((notices["action"].astype(str) == "email").sum()) < POOL_THRESHOLD:
         return [compose(_render_job(job)) for job in jobs]
     composed: list[ComposedEmail] = []
@@ -113,6 +117,7 @@ def _notice_jobs(
     as_of: date | str,
     companies: Mapping[str, Mapping[str, Any]] | None,
     template_dir: str | Path | TemplateDirs | None,
+    earlier_claims: pd.DataFrame | None = None,
 ) -> Iterable[_Job]:
     """What rendering each emailed notice needs, as plain values (picklable, and pandas
     indexing per notice would dominate at 10^4 notices)."""
@@ -141,8 +146,11 @@ def _notice_jobs(
     if open_mine is not None:
         for row in open_mine.to_dict("records"):
             statements.setdefault((row["company_code"], row["customer_id"], row["currency"]), []).append(row)
+    owed = _owed_by_account(earlier_claims)
     tdir = _search_path(template_dir)
     for notice in emailed.to_dict("records"):
+        # the job carries them on its notice (plain values): earlier_fees, earlier_interest
+        notice.update(owed.get((str(notice["company_code"]), str(notice["customer_id"]), str(notice["currency"])), {}))
         code = str(notice["company_code"])
         if code not in companies:
             raise ConfigError(
@@ -161,3 +169,16 @@ def _notice_jobs(
             else None
         )
         yield (notice, items_by_notice.get(notice["notice_id"], []), customer, companies[code], statement, as_of, tdir)
+
+
+def _owed_by_account(earlier_claims: pd.DataFrame | None) -> dict[tuple[str, str, str], dict[str, int]]:
+    """Per account, the cents still owed from earlier notices as the notice fields the letter reads."""
+    out: dict[tuple[str, str, str], dict[str, int]] = {}
+    if earlier_claims is None or earlier_claims.empty:
+        return out
+    for r in earlier_claims.itertuples(index=False):
+        field = {"FEE": "earlier_fees", "INTEREST": "earlier_interest"}.get(str(r.kind))
+        if field is not None:
+            fields = out.setdefault((str(r.company_code), str(r.customer_id), str(r.currency)), {})
+            fields[field] = fields.get(field, 0) + int(r.outstanding)
+    return out

@@ -136,11 +136,12 @@ def render_reminder(
     # bound before rendering, so nothing a template does to the context reaches a header
     customer_id, customer_name = context["customer"]["id"], context["customer"]["name"]
     collector_name, collector_email = context["collector"]["name"], context["collector"]["email"]
+    earlier = [dict(e) for e in context["earlier"]]
     subject, html, text = _letter_parts(letter, context, catalog, tdir)
     raw_email = "" if _missing(customer.get("email")) else str(customer.get("email"))
     recipients, problem = _addressees(raw_email, customer_id, customer_name, subject)
     attachments = _statement_attachments(
-        letter, item_rows, statement, catalog, customer_id, customer_name, company, as_of_date
+        letter, item_rows, statement, catalog, customer_id, customer_name, company, as_of_date, earlier
     )
     return RenderedEmail(
         key=idempotency_key(notice, as_of_date),
@@ -177,12 +178,16 @@ def _statement_attachments(
     customer_name: str,
     company: Mapping[str, Any],
     as_of: date,
+    earlier: list[dict[str, Any]] | None = None,
 ) -> tuple[Attachment, ...]:
-    """The statement of account (CSV and XLSX) in the letter's language, locale and currency."""
+    """The statement of account (CSV and XLSX) in the letter's language, locale and currency;
+    the fees and interest earlier notices still claim as lines after the items."""
     rows = _statement_rows(item_rows, statement, as_of, letter.currency)
+    claims = [(e["label"], e["cents"]) for e in earlier or []]
     return _statement_files(
-        rows, catalog, letter.language, letter.locale, customer_id, customer_name, company, as_of, letter.currency
-    )
+        rows, catalog, letter.language, letter.locale, customer_id, customer_name, company, as_of, letter.currency,
+        claims=claims,
+    )  # fmt: skip
 
 
 def _item_order(row: Mapping[str, Any]) -> tuple[date, str]:
@@ -262,9 +267,21 @@ def _letter_context(
             "has_fees": fees != 0,
             "unapplied_note": _unapplied_note(letter, unapplied, overdue + credits + fees + interest),
         },
+        # what earlier notices charged and is still open: tonight's fees and interest above are new
+        "earlier": _earlier_claims(letter, notice),
         "eu_compensation": format_currency(to_decimal(EU_COMPENSATION_CENTS), "EUR", locale=letter.locale),
         "payment_reference": f"{customer_id} / {notice['notice_id']}",
     }
+
+
+def _earlier_claims(letter: _Letter, notice: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The lines "Fees / Interest from earlier reminders still open: X" (only amounts > 0)."""
+    lines = []
+    for field in ("earlier_fees", "earlier_interest"):
+        cents = _cents(notice.get(field))
+        if cents > 0 and field in letter.labels:
+            lines.append({"label": letter.labels[field], "amount": letter.money(cents), "cents": cents})
+    return lines
 
 
 def _unapplied_note(letter: _Letter, unapplied: int, total: int) -> str:

@@ -152,8 +152,11 @@ def _statement_files(
     company: Mapping[str, Any],
     as_of: date,
     currency: str,
+    claims: list[tuple[str, int]] | None = None,
 ) -> tuple[Attachment, ...]:
-    """The statement as CSV and XLSX, in the letter's language."""
+    """The statement as CSV and XLSX, in the letter's language; ``claims`` (label, cents) are
+    the fees and interest earlier reminders still claim, lines of their own after the items."""
+    claims = [(neutralise(label), cents) for label, cents in claims or []]
     words = _statement_words(catalog, language)
     # the team's own words are text cells too
     headings = [
@@ -165,10 +168,11 @@ def _statement_files(
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", f"{words['file']}_{customer_id}_{as_of.isoformat()}")
     customer_line = f"{customer_id} {customer_name}"
     xlsx = _statement_xlsx(
-        rows, headings, words, customer_line, str(company["name"]), as_of, currency, locale.territory
+        rows, headings, words, customer_line, str(company["name"]), as_of, currency, locale.territory, claims
     )
+    csv_bytes = _statement_csv(rows, headings, words["document_types"], locale, claims, currency)
     return (
-        (f"{stem}.csv", _statement_csv(rows, headings, words["document_types"], locale), CSV_MIMETYPE),
+        (f"{stem}.csv", csv_bytes, CSV_MIMETYPE),
         (f"{stem}.xlsx", xlsx, XLSX_MIMETYPE),
     )
 
@@ -184,7 +188,14 @@ def _statement_words(catalog: dict, language: str) -> dict[str, Any]:
     return {**sections[FALLBACK_LANGUAGE], **own, "document_types": types}
 
 
-def _statement_csv(rows: list[dict], headings: list[str], types: Mapping[str, str], locale: Locale) -> bytes:
+def _statement_csv(
+    rows: list[dict],
+    headings: list[str],
+    types: Mapping[str, str],
+    locale: Locale,
+    claims: list[tuple[str, int]] | None = None,
+    currency: str = "",
+) -> bytes:
     # Excel opens a CSV with the system's list separator: ";" where the decimal mark is ",".
     decimal_mark = get_decimal_symbol(locale)
     delimiter = ";" if decimal_mark == "," else ","
@@ -209,6 +220,10 @@ def _statement_csv(rows: list[dict], headings: list[str], types: Mapping[str, st
             ]
             + ([_disputed_csv(r, decimal_mark)] if disputed else [])
         )
+    for label, cents in claims or []:
+        # a claim line: its label where the items name their type, its amount as an open amount
+        amount = str(to_decimal(cents)).replace(".", decimal_mark)
+        writer.writerow(["", label, "", "", "", "", neutralise(currency), "", amount, ""] + ([""] if disputed else []))
     # a BOM so that Excel reads UTF-8 (umlauts, accents) instead of the ANSI code page
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -242,6 +257,7 @@ def _statement_xlsx(
     as_of: date,
     currency: str,
     territory: str | None,
+    claims: list[tuple[str, int]] | None = None,
 ) -> bytes:
     """The statement as a workbook: a title block, one row per item, the total; frozen and
     repeated headings, columns as wide as their content, one page wide in landscape."""
@@ -266,10 +282,14 @@ def _statement_xlsx(
     _xlsx_items(sheet, rows, words["document_types"], fmt)
     if _shows_disputed(rows):
         _xlsx_disputed(sheet, rows, len(headings) - 1, fmt)
-    last = _HEADER_ROW + len(rows)
+    claims = claims or []
+    for n, (label, cents) in enumerate(claims, start=_HEADER_ROW + len(rows) + 1):
+        sheet.write_string(n, 0, label)  # overflows into the empty cells to its right
+        sheet.write_number(n, 8, float(to_decimal(cents)), fmt["money"])
+    last = _HEADER_ROW + len(rows) + len(claims)
     # the label overflows into the empty cells to its right; the total is a number we
-    # computed in cents, not a formula: exact and inert
-    total = sum(r["open_amount"] for r in rows)
+    # computed in cents, not a formula: exact and inert (the claims' lines are owed too)
+    total = sum(r["open_amount"] for r in rows) + sum(cents for _, cents in claims)
     sheet.write_string(last + 1, 0, neutralise(f"{words['total']} ({currency})"), fmt["bold"])
     sheet.write_number(last + 1, 8, float(to_decimal(total)), fmt["money_bold"])
     sheet.freeze_panes(_HEADER_ROW + 1, 0)
