@@ -7,7 +7,8 @@ the *auto*-applied cash.  It is pure: no I/O except ``load_matching_rules`` read
 ``configs/matching.yaml``.
 
 Where things live: ``config`` (the rule models and ``load_matching_rules``), ``references``
-(remittance text -> reference keys), ``item_book`` (the open items and their indexes),
+(remittance text -> reference keys), ``remittances`` (every payment's text read at once, in
+Arrow, with the same keys), ``item_book`` (the open items and their indexes),
 ``payers`` (customer look-up by IBAN and name), ``engine`` (payments, decisions, posting and
 the ``apply_cash`` loop), ``rules/`` (one module per rule, each registering its step with the
 engine) and ``result`` (``CashApplication`` and its columns).
@@ -26,7 +27,9 @@ How it works, and why it is shaped like this:
   does not reduce any open amount, and the payment stays unapplied for its full amount.
 * At a million open items the work is dictionary look-ups: a token index (normalised document
   number and payment reference -> items) and a group index ((company code, customer,
-  currency) -> items), built once with vectorised pandas.  The combination search is bounded
+  currency) -> items), built once with vectorised pandas and Arrow; the reference rule reads
+  every remittance text in one Arrow pass and only walks a text in Python where Arrow cannot
+  (non-Latin text, a word glued to a number).  The combination search is bounded
   and only accepts a unique solution.
 """
 

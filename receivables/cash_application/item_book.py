@@ -86,10 +86,11 @@ class _Book:
         else:
             self.disc_ppm = [0] * self.n
             self.disc_days = [-1] * self.n
-        self.keys = self._token_index(frame, tokeniser)
+        self._keys: dict[str, Any] | None = None
+        self._token_index(frame, tokeniser)
         self.groups = self._group_index(frame)
 
-    def _token_index(self, frame: pd.DataFrame, tok: _Tokeniser) -> dict[str, Any]:
+    def _token_index(self, frame: pd.DataFrame, tok: _Tokeniser) -> None:
         pos = np.arange(self.n, dtype=np.int64)
         keys = [tok.norm_array(_arrow_text(frame["document_no"]))]
         where = [pos]
@@ -127,16 +128,41 @@ class _Book:
         code, item = np.divmod(pairs, max(self.n, 1))
         starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if len(code) else np.array([], dtype=np.int64)
         counts = np.diff(np.r_[starts, len(code)])
-        single = starts[counts == 1]
-        words = encoded.dictionary
-        index: dict[str, Any] = dict(zip(words.take(pa.array(code[single])).to_pylist(), item[single].tolist()))
         limit = tok.opts.max_items_per_token
-        several = (counts > 1) & (counts <= limit)
-        for start, count in zip(starts[several].tolist(), counts[several].tolist()):
-            index[words[int(code[start])].as_py()] = tuple(item[start : start + count].tolist())
-        return index
+        # a key on more items than the limit is a generic word: not indexed at all
+        kept = (counts == 1) | (counts <= limit)
+        key_codes = code[starts[kept]]
+        #: the index's keys as Arrow, and their items as offsets into ``key_items``
+        self.key_array: pa.Array = encoded.dictionary.take(pa.array(key_codes))
+        self.key_items = item[np.repeat(kept, counts)]
+        self.key_offsets = np.r_[0, np.cumsum(counts[kept])].astype(np.int64)
 
-    def _group_index(self, frame: pd.DataFrame) -> dict[tuple[str, str, str], np.ndarray]:
+    @property
+    def keys(self) -> dict[str, Any]:
+        """The token index as a dict: key -> item position, or a tuple of them (built on first use)."""
+        if self._keys is None:
+            offsets = self.key_offsets
+            one = np.diff(offsets) == 1
+            index: dict[str, Any] = dict(
+                zip(self.key_array.filter(pa.array(one)).to_pylist(), self.key_items[offsets[:-1][one]].tolist())
+            )
+            for at in np.flatnonzero(~one).tolist():
+                index[self.key_array[at].as_py()] = tuple(self.key_items[offsets[at] : offsets[at + 1]].tolist())
+            self._keys = index
+        return self._keys
+
+    def named(self, rows: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The items named through (text row, key code) pairs that ``remittances.named_codes``
+        found, as unique (row, item position) pairs in ascending order."""
+        begin, end = self.key_offsets[codes], self.key_offsets[codes + 1]
+        counts = end - begin
+        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        items = self.key_items[np.repeat(begin, counts) + within]
+        pairs = np.unique(np.repeat(rows, counts) * max(self.n, 1) + items)
+        return np.divmod(pairs, max(self.n, 1))
+
+    def _group_index(self, frame: pd.DataFrame) -> dict[tuple[str, str, str], tuple[int, int]]:
+        self._grouped = []
         if not self.n:
             return {}
         a, ua = pd.factorize(frame["company_code"].astype("string"))
@@ -149,12 +175,11 @@ class _Book:
         sorted_code = code[order]
         cuts = np.flatnonzero(np.diff(sorted_code)) + 1
         starts = np.concatenate(([0], cuts))
-        ends = np.concatenate((cuts, [self.n]))
-        groups: dict[tuple[str, str, str], np.ndarray] = {}
-        for s, e in zip(starts.tolist(), ends.tolist()):
-            first = int(order[s])
-            groups[(self.company[first], self.customer[first], self.currency[first])] = order[s:e]
-        return groups
+        firsts = order[starts]
+        names = (np.asarray(v, dtype=object)[firsts].tolist() for v in (self.company, self.customer, self.currency))
+        #: the items of every group, group after group; ``groups`` holds where each one is
+        self._grouped: list[int] = order.tolist()
+        return dict(zip(zip(*names), zip(starts.tolist(), np.r_[cuts, self.n].tolist())))
 
     def lookup(self, key: str) -> tuple[int, ...]:
         hit = self.keys.get(key)
@@ -164,7 +189,7 @@ class _Book:
 
     def group(self, company: str, customer: str, currency: str) -> list[int]:
         g = self.groups.get((company, customer, currency))
-        return g.tolist() if g is not None else []
+        return self._grouped[g[0] : g[1]] if g is not None else []
 
     def has_other_currency(self, company: str, customer: str, currency: str) -> bool:
         return any(

@@ -86,8 +86,10 @@ def _result(
     posted: list[tuple[_Payment, _Decision]],
 ) -> CashApplication:
     """The result of a run: ``posted`` are the auto-applied decisions, ``work`` every payment."""
-    app_rows, unapplied_rows, ident_rows = _rows(book, work, posted)
-    applications, unapplied, identifications = _typed_frames(app_rows, unapplied_rows, ident_rows)
+    decisions, unapplied_rows, ident_rows = _rows(work, posted)
+    applications, unapplied, identifications = _typed_frames(
+        _application_columns(book, decisions), unapplied_rows, ident_rows
+    )
     return CashApplication(
         applications=applications,
         unapplied=unapplied,
@@ -97,10 +99,11 @@ def _result(
 
 
 def _rows(
-    book: _Book, work: list[_Payment], posted: list[tuple[_Payment, _Decision]]
-) -> tuple[list[Row], list[Row], list[Row]]:
-    """Application, unapplied and identification rows, payment by payment in working order."""
-    app_rows: list[Row] = []
+    work: list[_Payment], posted: list[tuple[_Payment, _Decision]]
+) -> tuple[list[tuple[_Payment, _Decision, str]], list[Row], list[Row]]:
+    """The decisions to report (with their status), unapplied and identification rows,
+    payment by payment in working order."""
+    decisions: list[tuple[_Payment, _Decision, str]] = []
     unapplied_rows: list[Row] = []
     ident_rows: list[Row] = []
     by_payment = {id(p): d for p, d in posted}
@@ -109,33 +112,42 @@ def _rows(
             ident_rows.append((p.pid, p.customer, p.method, p.score))
         d = by_payment.get(id(p))
         if d is not None:
-            app_rows += _application_rows(book, p, d, "applied")
+            decisions.append((p, d, "applied"))
             if d.remainder > 0:
                 unapplied_rows.append((p.pid, p.company, p.customer, d.remainder, p.currency, d.reason, p.day))
             continue
         if p.suggestion is not None:
-            app_rows += _application_rows(book, p, p.suggestion, "suggested")
+            decisions.append((p, p.suggestion, "suggested"))
         unapplied_rows.append((p.pid, p.company, p.customer, p.amount, p.currency, _unapplied_reason(p), p.day))
-    return app_rows, unapplied_rows, ident_rows
+    return decisions, unapplied_rows, ident_rows
 
 
-def _application_rows(book: _Book, p: _Payment, d: _Decision, status: str) -> list[Row]:
-    return [
-        (
-            p.pid,
-            book.company[i],
-            book.document[i],
-            book.customer[i],
-            applied,
-            book.currency[i],
-            d.rule,
-            d.confidence,
-            status,
-            wo,
-            disc,
-        )
-        for i, applied, disc, wo in d.lines
-    ]
+def _application_columns(book: _Book, decisions: list[tuple[_Payment, _Decision, str]]) -> dict[str, Any]:
+    """One application row per line of each decision, built column by column: the item's
+    company, document, customer and currency are taken from the book in one go."""
+    sizes = [len(d.lines) for _, d, _ in decisions]
+    lines = [line for _, d, _ in decisions for line in d.lines]
+    item, applied, discount, writeoff = (np.array(c, dtype=np.int64) for c in zip(*lines)) if lines else [[]] * 4
+
+    def per_line(values: list[Any], dtype: Any = object) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=dtype), sizes)
+
+    def from_book(values: list[Any]) -> np.ndarray:
+        return np.asarray(values, dtype=object)[np.asarray(item, dtype=np.int64)]
+
+    return {
+        "payment_id": per_line([p.pid for p, _, _ in decisions]),
+        "company_code": from_book(book.company),
+        "document_no": from_book(book.document),
+        "customer_id": from_book(book.customer),
+        "applied_amount": np.asarray(applied, dtype=np.int64),
+        "currency": from_book(book.currency),
+        "rule": per_line([d.rule for _, d, _ in decisions]),
+        "confidence": per_line([d.confidence for _, d, _ in decisions], np.float64),
+        "status": per_line([status for _, _, status in decisions]),
+        "writeoff_amount": np.asarray(writeoff, dtype=np.int64),
+        "discount_amount": np.asarray(discount, dtype=np.int64),
+    }
 
 
 def _unapplied_reason(p: _Payment) -> str:
@@ -148,10 +160,10 @@ def _unapplied_reason(p: _Payment) -> str:
 
 
 def _typed_frames(
-    app_rows: list[Row], unapplied_rows: list[Row], ident_rows: list[Row]
+    app_columns: dict[str, Any], unapplied_rows: list[Row], ident_rows: list[Row]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The rows as frames with fixed dtypes (int64 cents, strings, float confidences, dates)."""
-    applications = pd.DataFrame(app_rows, columns=APPLICATION_COLUMNS)
+    applications = pd.DataFrame(app_columns, columns=APPLICATION_COLUMNS)
     unapplied = pd.DataFrame(unapplied_rows, columns=UNAPPLIED_COLUMNS)
     for frame, money in (
         (applications, ("applied_amount", "writeoff_amount", "discount_amount")),

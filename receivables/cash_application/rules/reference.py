@@ -5,17 +5,52 @@ or as a partial payment (so partial_payment and overpayment act here, inside thi
 from __future__ import annotations
 
 import itertools
+from typing import Any
+
+import numpy as np
 
 from receivables.cash_application.config import CashDiscountRule, ReferenceRule
 from receivables.cash_application.engine import Extras, Line, _Decision, _Engine, _Payment, rule_step
 from receivables.cash_application.item_book import _NONE
+from receivables.cash_application.remittances import named_codes
 from receivables.money import to_cents
+
+#: what a remittance text names: the items of the payment's company, and of those the ones
+#: usable in its currency in (due date, position) order
+Found = tuple[list[int], list[int]]
 
 
 @rule_step("reference")
 def step(engine: _Engine, pending: list[_Payment], rule: ReferenceRule, extras: Extras) -> None:
-    for p in pending:
-        reference(engine, p, rule)
+    # every text is read in one pass: the index does not change while the rule runs
+    b = engine.book
+    rows, codes = named_codes(engine.tok, [p.text for p in pending], b.key_array)
+    for p, found in zip(pending, _found(engine, pending, *b.named(rows, codes))):
+        reference(engine, p, rule, found)
+
+
+def _found(engine: _Engine, pending: list[_Payment], row: np.ndarray, item: np.ndarray) -> list[Found]:
+    """Per payment, the named items of its company, and of those the ones usable in its
+    currency in (due date, position) order, from the (payment row, item) pairs named."""
+    b = engine.book
+
+    def of(values: list[Any], at: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype=object)[at]
+
+    same = of(b.company, item) == of([p.company for p in pending], row)
+    usable = same & (of(b.currency, item) == of([p.currency for p in pending], row))
+    usable &= np.asarray(b.kind, dtype=np.int64)[item] != _NONE
+    # named in (due date, position) order, the order people allocate in
+    order = np.lexsort((item, np.asarray(b.due, dtype=np.int64)[item], row))
+    usable_row, usable_item = row[order][usable[order]], item[order][usable[order]]
+    bounds = np.arange(len(pending) + 1)
+    company_cuts = np.searchsorted(row[same], bounds).tolist()
+    named_cuts = np.searchsorted(usable_row, bounds).tolist()
+    company_items, named_items = item[same].tolist(), usable_item.tolist()
+    return [
+        (company_items[a:b], named_items[c:d])
+        for a, b, c, d in zip(company_cuts, company_cuts[1:], named_cuts, named_cuts[1:])
+    ]
 
 
 # partial_payment and overpayment settle *named* items: they act inside the reference rule
@@ -25,19 +60,21 @@ def _inside_reference(engine: _Engine, pending: list[_Payment], rule: object, ex
     """Nothing on their own: ``resolve_named`` applies them."""
 
 
-def reference(engine: _Engine, p: _Payment, rule: ReferenceRule) -> None:
+def reference(engine: _Engine, p: _Payment, rule: ReferenceRule, found: Found | None = None) -> None:
+    """``found``: what ``_found`` says the text names, if the step looked it up for every payment."""
     if not p.text:
         return
     b = engine.book
-    hits: set[int] = set()
-    for key in engine.tok.keys(p.text, b.keys):
-        hits.update(b.lookup(key))
-    if not hits:
-        return
-    same_company = [i for i in hits if b.company[i] == p.company]
+    if found is None:
+        hits: set[int] = set()
+        for key in engine.tok.keys(p.text, b.keys):
+            hits.update(b.lookup(key))
+        same_company = sorted(i for i in hits if b.company[i] == p.company)
+        usable = (i for i in same_company if b.currency[i] == p.currency and b.kind[i] != _NONE)
+        found = (same_company, sorted(usable, key=lambda i: (b.due[i], i)))
+    same_company, named = found
     if not same_company:
         return
-    named = sorted(i for i in same_company if b.currency[i] == p.currency and b.kind[i] != _NONE)
     if not named:
         _named_in_other_currency(engine, p, same_company)
         return
@@ -84,10 +121,9 @@ def _named_in_other_currency(engine: _Engine, p: _Payment, same_company: list[in
 
 
 def resolve_named(engine: _Engine, p: _Payment, live: list[int], rule: ReferenceRule) -> _Decision | None:
-    """How a payment settles the items its text names, or None if the amounts do not fit."""
-    b = engine.book
-    open_ = b.open
-    live.sort(key=lambda i: (b.due[i], i))
+    """How a payment settles the items its text names (``live``, in (due date, position)
+    order), or None if the amounts do not fit."""
+    open_ = engine.book.open
     total = sum(open_[i] for i in live)
     amount = p.amount
     if total <= 0:
