@@ -22,7 +22,7 @@ import csv
 import io
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +32,18 @@ from babel.numbers import get_decimal_symbol
 from receivables.cell_text import neutralise
 from receivables.money import to_decimal
 from receivables.reminders.cells import _as_date, _cents, _first, _missing, _records, _text
+from receivables.reminders.statement_xlsx import (
+    PAPER_A4,
+    PAPER_LETTER,
+    STYLE_BOLD,
+    STYLE_CODE,
+    STYLE_HEAD,
+    STYLE_MONEY,
+    STYLE_MONEY_BOLD,
+    STYLE_TITLE,
+    SheetLayout,
+    StatementSheet,
+)
 from receivables.reminders.templates import FALLBACK_LANGUAGE
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -128,11 +140,11 @@ def _disputed_csv(row: Mapping[str, Any], decimal_mark: str) -> str:
     return "" if not disputed else str(to_decimal(disputed)).replace(".", decimal_mark)
 
 
-def _xlsx_disputed(sheet: Any, rows: list[dict], col: int, fmt: dict[str, Any]) -> None:
+def _xlsx_disputed(sheet: StatementSheet, rows: list[dict], col: int) -> None:
     """The disputed amounts in the last column, beside the items they belong to."""
     for n, r in enumerate(rows, start=_HEADER_ROW + 1):
         if r.get("disputed"):
-            sheet.write_number(n, col, float(to_decimal(r["disputed"])), fmt["money"])
+            sheet.number(n, col, to_decimal(r["disputed"]), STYLE_MONEY)
 
 
 def _level(item: Mapping[str, Any] | None, row: Mapping[str, Any]) -> int | None:
@@ -244,8 +256,6 @@ _PADDING = 3
 _LINE_POINTS = 15
 #: where the customer prints on US Letter rather than A4 (CLDR supplemental paperSize)
 _LETTER_TERRITORIES = frozenset({"BZ", "CA", "CL", "CO", "CR", "GT", "MX", "NI", "PA", "PH", "PR", "SV", "US", "VE"})
-#: xlsxwriter's paper codes
-_LETTER, _A4 = 1, 9
 
 
 def _statement_xlsx(
@@ -261,90 +271,69 @@ def _statement_xlsx(
 ) -> bytes:
     """The statement as a workbook: a title block, one row per item, the total; frozen and
     repeated headings, columns as wide as their content, one page wide in landscape."""
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    # strings_to_formulas off: write_string never evaluates; neutralise() covers other apps
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    # a fixed creation time keeps the file byte-identical across reruns of the same as_of
-    book.set_properties(
-        {"title": words["title"], "author": company_name, "created": datetime.combine(as_of, datetime.min.time())}
-    )
-    sheet = book.add_worksheet(words["title"][:31])
-    fmt = _xlsx_formats(book)
-    sheet.write_string(0, 0, neutralise(f"{words['title']} – {company_name}"), fmt["title"])
-    sheet.write_string(1, 0, neutralise(words["customer"]), fmt["bold"])
-    sheet.write_string(1, 1, neutralise(customer_line))
-    sheet.write_string(2, 0, neutralise(words["as_of"]), fmt["bold"])
-    sheet.write_datetime(2, 1, datetime.combine(as_of, datetime.min.time()), fmt["day"])
+    # text cells are shared strings, never evaluated; neutralise() covers other apps
+    sheet = StatementSheet()
+    sheet.text(0, 0, neutralise(f"{words['title']} – {company_name}"), STYLE_TITLE)
+    sheet.text(1, 0, neutralise(words["customer"]), STYLE_BOLD)
+    sheet.text(1, 1, neutralise(customer_line))
+    sheet.text(2, 0, neutralise(words["as_of"]), STYLE_BOLD)
+    sheet.day(2, 1, as_of)
     for col, text in enumerate(headings):
-        sheet.write_string(_HEADER_ROW, col, text, fmt["head"])
-    _xlsx_items(sheet, rows, words["document_types"], fmt)
+        sheet.text(_HEADER_ROW, col, text, STYLE_HEAD)
+    _xlsx_items(sheet, rows, words["document_types"])
     if _shows_disputed(rows):
-        _xlsx_disputed(sheet, rows, len(headings) - 1, fmt)
+        _xlsx_disputed(sheet, rows, len(headings) - 1)
     claims = claims or []
     for n, (label, cents) in enumerate(claims, start=_HEADER_ROW + len(rows) + 1):
-        sheet.write_string(n, 0, label)  # overflows into the empty cells to its right
-        sheet.write_number(n, 8, float(to_decimal(cents)), fmt["money"])
+        sheet.text(n, 0, label)  # overflows into the empty cells to its right
+        sheet.number(n, 8, to_decimal(cents), STYLE_MONEY)
     last = _HEADER_ROW + len(rows) + len(claims)
     # the label overflows into the empty cells to its right; the total is a number we
     # computed in cents, not a formula: exact and inert (the claims' lines are owed too)
     total = sum(r["open_amount"] for r in rows) + sum(cents for _, cents in claims)
-    sheet.write_string(last + 1, 0, neutralise(f"{words['total']} ({currency})"), fmt["bold"])
-    sheet.write_number(last + 1, 8, float(to_decimal(total)), fmt["money_bold"])
-    sheet.freeze_panes(_HEADER_ROW + 1, 0)
-    sheet.autofilter(_HEADER_ROW, 0, max(last, _HEADER_ROW + 1), len(headings) - 1)
+    sheet.text(last + 1, 0, neutralise(f"{words['total']} ({currency})"), STYLE_BOLD)
+    sheet.number(last + 1, 8, to_decimal(total), STYLE_MONEY_BOLD)
     widths = _column_widths(rows, headings, words, total)
     if _shows_disputed(rows):
         disputed = [r["disputed"] for r in rows if r.get("disputed")]
         widths[-1] = max(widths[-1], round(_money_chars(disputed) + _PADDING, 1))
-    for col, width in enumerate(widths):
-        sheet.set_column(col, col, width)
-    sheet.set_row(_HEADER_ROW, _LINE_POINTS * max(_heading_lines(h, w) for h, w in zip(headings, widths)))
+    head_height = _LINE_POINTS * max(_heading_lines(h, w) for h, w in zip(headings, widths))
     # printed: landscape on the customer's paper, every column on one page (as many pages
-    # down as it takes), the headings on every page
-    sheet.set_landscape()
-    sheet.set_paper(_LETTER if territory in _LETTER_TERRITORIES else _A4)
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(_HEADER_ROW)
-    book.close()
-    return buffer.getvalue()
+    # down as it takes), the headings on every page; frozen and filtered on screen
+    layout = SheetLayout(
+        sheet_name=words["title"][:31],
+        title=words["title"],
+        author=company_name,
+        created=as_of,  # not the clock: the file is byte-identical across reruns of the same as_of
+        widths=widths,
+        heights={_HEADER_ROW: head_height},
+        header_row=_HEADER_ROW,
+        filter_last=max(last, _HEADER_ROW + 1),
+        paper=PAPER_LETTER if territory in _LETTER_TERRITORIES else PAPER_A4,
+    )
+    return sheet.package(layout)
 
 
-def _xlsx_formats(book: Any) -> dict[str, Any]:
-    """The statement's cell formats: headings, money, and dates in the reader's own format."""
-    return {
-        "bold": book.add_format({"bold": True}),
-        "title": book.add_format({"bold": True, "font_size": 14}),
-        "head": book.add_format({"bold": True, "bg_color": "#DCE6F1", "bottom": 1, "text_wrap": True, "valign": "top"}),
-        "money": book.add_format({"num_format": "#,##0.00"}),
-        "money_bold": book.add_format({"num_format": "#,##0.00", "bold": True, "top": 1}),
-        "day": book.add_format({"num_format": 14}),  # the reader's own short date format
-        # centred: apart from the days overdue on its left and the amount on its right
-        "code": book.add_format({"align": "center"}),
-    }
-
-
-def _xlsx_items(sheet: Any, rows: list[dict], types: Mapping[str, str], fmt: dict[str, Any]) -> None:
+def _xlsx_items(sheet: StatementSheet, rows: list[dict], types: Mapping[str, str]) -> None:
     """One sheet row per open item below the headings; empty values stay empty cells."""
     for n, r in enumerate(rows, start=_HEADER_ROW + 1):
         for col, key in ((0, "document_no"), (2, "reference")):
             if r[key]:
-                sheet.write_string(n, col, neutralise(r[key]))
+                sheet.text(n, col, neutralise(r[key]))
         if r["currency"]:
-            sheet.write_string(n, 6, neutralise(r["currency"]), fmt["code"])
+            sheet.text(n, 6, neutralise(r["currency"]), STYLE_CODE)
         if r["document_type"]:
-            sheet.write_string(n, 1, neutralise(types.get(r["document_type"], r["document_type"])))
+            sheet.text(n, 1, neutralise(types.get(r["document_type"], r["document_type"])))
         for col, key in ((3, "document_date"), (4, "due_date")):
             if r[key]:
-                sheet.write_datetime(n, col, datetime.combine(r[key], datetime.min.time()), fmt["day"])
+                sheet.day(n, col, r[key])
         if r["days_past_due"] is not None:
-            sheet.write_number(n, 5, r["days_past_due"])
+            sheet.number(n, 5, r["days_past_due"])
         if r["amount"] is not None:
-            sheet.write_number(n, 7, float(to_decimal(r["amount"])), fmt["money"])
-        sheet.write_number(n, 8, float(to_decimal(r["open_amount"])), fmt["money"])
+            sheet.number(n, 7, to_decimal(r["amount"]), STYLE_MONEY)
+        sheet.number(n, 8, to_decimal(r["open_amount"]), STYLE_MONEY)
         if r["dunning_level"] is not None:
-            sheet.write_number(n, 9, r["dunning_level"])
+            sheet.number(n, 9, r["dunning_level"])
 
 
 def _column_widths(rows: list[dict], headings: list[str], words: dict, total: int) -> list[float]:
