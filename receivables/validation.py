@@ -255,7 +255,16 @@ class _SuiteRunner:
             result_format={"result_format": "COMPLETE"},
         )
         result = validator.validate_expectation_suite(suite, expectation_parameters=gx_params)
+        self._forget_batches()
         return _failures(result, name, frame, file)
+
+    def _forget_batches(self) -> None:
+        """Drop the batches GX keeps in its execution engine: each is the extract's batch frame
+        with its text as Python objects (several hundred MB at size l in all), and GX's module
+        state keeps the context, and so every batch, alive after the validation."""
+        batches = self._source.get_execution_engine().batch_manager
+        batches.batch_data_cache.clear()
+        batches.reset_batch_cache()
 
 
 def _batch_frame(

@@ -26,6 +26,7 @@ from receivables.extracts.source_file import SourceFile
 from receivables.extracts.sql_source import SQL_PREFIX, read_sql_source
 from receivables.extracts.statements import StatementPayments, without_listed
 from receivables.mappings import Mapping, TextFormat
+from receivables.memory import release_unused_memory
 from receivables.schemas import EXTRACTS
 
 __all__ = ["ROW_ERROR_COLUMNS", "SQL_PREFIX", "ExtractSet", "SourceFile", "read_extract_set"]
@@ -70,11 +71,15 @@ def read_extract_set(
         raws, sources, statements = read_file_source(source, mapping, roots or [], bank_accounts)
     frames: dict[str, pd.DataFrame] = {}
     errors: list[pd.DataFrame] = []
-    for name, raw in raws.items():
+    for name in list(raws):
+        # each raw frame goes as soon as its typed one exists: the two are never all held at once
+        raw = raws.pop(name)
         extract = EXTRACTS[name]
         src = sources[name]
         mapped = apply_mapping(raw, extract, mapping, src.name)
+        del raw
         typed, row_errors = coerce(mapped, extract, mapping.format_for(name), src.name)
+        del mapped
         frames[name] = typed
         errors.append(row_errors)
     for name, extract in EXTRACTS.items():
@@ -88,6 +93,7 @@ def read_extract_set(
     )
     if statements is not None:
         add_statement_payments(extract_set, statements)
+    release_unused_memory()  # the decoded files and parsed tables are garbage now
     return extract_set
 
 

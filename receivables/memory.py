@@ -1,0 +1,23 @@
+"""Giving memory the night no longer uses back to the operating system between stages.
+
+Two things keep freed data resident.  pyarrow allocates the text of every extract from its own
+pool (mimalloc), which keeps the pages of freed buffers for pyarrow's reuse alone: after
+reading 2.6 M rows (size l) ~0.6 GB of decoded files and parsed tables stay resident though
+nothing refers to them, and the numpy and Python allocations of later stages cannot use them.
+And great-expectations keeps exceptions it caught (pydantic validation errors) whose
+tracebacks hold the frames of their callers, and with them the extract set, until Python's
+cycle collector happens to run.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import pyarrow as pa
+
+
+def release_unused_memory() -> None:
+    """Free what only reference cycles still hold, then return the pages pyarrow's pool keeps
+    for freed buffers; live data is not touched (well under a second at size l)."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
