@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from receivables.dunning.columns import _GROUP, _ITEM, _SEP, _isin, _key, _take
+from receivables.dunning.columns import _ITEM, _SEP, _group_key, _isin, _key, _take, _with_keys
 from receivables.dunning.courtesy import _courtesy_accounts, _courtesy_window
 from receivables.dunning.exclusions import (
     _disputed_cents,
@@ -29,7 +29,7 @@ from receivables.dunning.proposal import (
     SKIPPED_COLUMNS,
     DunningProposal,
     _notices,
-    notice_id,
+    notice_ids,
     typed_frame,
 )
 
@@ -50,8 +50,8 @@ def _listed(f: dict, dunnable: np.ndarray, group: np.ndarray, groups: np.ndarray
     notified[group[f["advances"]]] = True
     listed = _take(f, dunnable & notified[group])
     ids = np.full(len(groups), None, dtype=object)
-    for g in np.flatnonzero(notified):
-        ids[g] = notice_id(day, *groups[g].split(_SEP))
+    at = np.flatnonzero(notified)
+    ids[at] = notice_ids(day, [tuple(g.split(_SEP)) for g in np.asarray(groups, dtype=object)[at]])
     listed["notice_id"] = ids[listed["group"]]
     return listed
 
@@ -84,7 +84,7 @@ def propose_dunning(
     The rules are in the docstring of ``receivables.dunning``.
     """
     day = pd.Timestamp(as_of).normalize()
-    f = _with_customers(_items(open_items, day), customers, policies)
+    f = _with_keys(_with_customers(_items(open_items, day), customers, policies))
     table = _PolicyTable(policies, f["currency"])
     active, broken = _promises(promise_book(promises, activities), f, policies, day)
 
@@ -97,7 +97,7 @@ def propose_dunning(
     # meets the minimum, bears interest and is the notice's overdue amount
     f["disputed_amount"] = disputed
     f["claimed_amount"] = f["open_amount"] - disputed
-    group, groups = pd.factorize(_key(f, _GROUP))
+    group, groups = pd.factorize(_group_key(f))
     f["group"] = group
     reason = _weigh_money(f, reason, overdue, upcoming, len(groups), groups, policies, unapplied)
     dunnable = (overdue | upcoming) & (reason == "")
@@ -161,8 +161,8 @@ def _paused(
     agency = _key(handed_over.astype(str), ["company_code", "customer_id"]) if handed_over is not None else None
     gone = _key(written_off.astype(str), _ITEM) if written_off is not None else None
     open_disputes = _open_disputes(disputes, day)
-    _, disputed = _disputed_cents(f, open_disputes)
-    return _exclusion_reasons(f, open_disputes, active, planned, agency, gone), disputed
+    parts = _disputed_cents(f, open_disputes)
+    return _exclusion_reasons(f, open_disputes, active, planned, agency, gone, parts), parts[1]
 
 
 def _skipped(f: dict, overdue: np.ndarray) -> dict:

@@ -61,8 +61,10 @@ def _disputed_cents(items: Columns, disputes: Columns) -> tuple[np.ndarray, np.n
     on_document = ~pd.isna(disputes["document_no"])
     d = _take(disputes, on_document)
     amount = np.where(d["amount"] > 0, d["amount"], _WHOLE_ITEM).astype(np.int64)
-    per_document = pd.Series(amount, index=_key(d, _ITEM), dtype=np.int64).groupby(level=0).sum()
-    total = per_document.reindex(_key(items, _ITEM), fill_value=-1).to_numpy(dtype=np.int64)
+    per_document = (
+        pd.Series(amount, index=pd.Index(_key(d, _ITEM), dtype=object), dtype=np.int64).groupby(level=0).sum()
+    )
+    total = per_document.reindex(pd.Index(items["item_key"], dtype=object), fill_value=-1).to_numpy(dtype=np.int64)
     named = total >= 0
     return named, np.clip(total, 0, np.maximum(items["open_amount"].astype(np.int64), 0))
 
@@ -74,6 +76,7 @@ def _exclusion_reasons(
     planned: np.ndarray | None = None,
     handed_over: np.ndarray | None = None,
     written_off: np.ndarray | None = None,
+    disputed_parts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Why each item is on no notice today ("" = nothing stops it), first reason wins:
     unknown customer or policy, an approved write-off of it (``written_off``: item keys; the
@@ -84,23 +87,24 @@ def _exclusion_reasons(
 
     A dispute on the document pauses the item only when the item's open disputes cover all
     of its open amount (``_disputed_cents``); a partly disputed item stays dunnable for the
-    rest.  A dispute without a document is about the account and pauses all of it."""
+    rest.  A dispute without a document is about the account and pauses all of it.
+    ``disputed_parts`` is ``_disputed_cents`` of these items when the caller has it already."""
     none = np.array([], dtype=object)
     account = ["company_code", "customer_id"]
     on_document = ~pd.isna(disputes["document_no"])
-    named, disputed_cents = _disputed_cents(items, disputes)
+    named, disputed_cents = disputed_parts or _disputed_cents(items, disputes)
     covered = named & (disputed_cents >= items["open_amount"])
-    disputed = covered | _isin(_key(items, account), _key(_take(disputes, ~on_document), account))
+    disputed = covered | _isin(items["account_key"], _key(_take(disputes, ~on_document), account))
     conditions = [
         ~items["known_customer"],
         items["unknown_policy"],
-        _isin(_key(items, _ITEM), written_off if written_off is not None else none),
+        _isin(items["item_key"], written_off if written_off is not None else none),
         disputed,
         items["item_block"],
         items["customer_block"],
-        _isin(_key(items, account), handed_over if handed_over is not None else none),
-        _isin(_key(items, _ITEM), active_promises),
-        _isin(_key(items, _ITEM), planned if planned is not None else none),
+        _isin(items["account_key"], handed_over if handed_over is not None else none),
+        _isin(items["item_key"], active_promises),
+        _isin(items["item_key"], planned if planned is not None else none),
     ]
     return np.select(conditions, list(EXCLUSION_REASONS[: len(conditions)]), default="").astype(object)
 

@@ -26,9 +26,9 @@ def _history_lookup(history: pd.DataFrame | None, item_keys: np.ndarray) -> tupl
     }
     # should the caller pass every row, the latest one per item is the state
     h = _take(h, np.argsort(h["as_of"], kind="stable"))
-    keys = pd.Index(_key(h, _ITEM))
+    keys = pd.Index(_key(h, _ITEM), dtype=object)
     latest = ~keys.duplicated(keep="last")
-    at = pd.Index(keys[latest]).get_indexer(item_keys)
+    at = pd.Index(keys[latest], dtype=object).get_indexer(item_keys)
     found = at >= 0
     pick = np.where(found, at, 0)
     level = np.where(found, h["level"][latest][pick], 0).astype(np.int64)
@@ -38,7 +38,7 @@ def _history_lookup(history: pd.DataFrame | None, item_keys: np.ndarray) -> tupl
 
 def _previous_levels(history: pd.DataFrame | None, items: Columns) -> Columns:
     """Each item's level before this run (0 if never dunned) and the date it reached it."""
-    previous, previous_on = _history_lookup(history, _key(items, _ITEM))
+    previous, previous_on = _history_lookup(history, items["item_key"])
     return {"previous_level": previous, "previous_on": previous_on}
 
 

@@ -51,7 +51,7 @@ class _PolicyTable:
 
     def index(self, policy: np.ndarray) -> np.ndarray:
         """Row of each policy name; -1 for none."""
-        return pd.Index(self.names).get_indexer(np.asarray(policy, dtype=object))
+        return pd.Index(self.names, dtype=object).get_indexer(np.asarray(policy, dtype=object))
 
     def currency(self, currency: np.ndarray) -> np.ndarray:
         """Column of each currency; the last (all zero) for one the table was not built for."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from receivables.dunning.columns import _ITEM, Columns, _dates, _key, _take, _text
+from receivables.dunning.columns import _ITEM, Columns, _dates, _isin, _key, _take, _text
 from receivables.dunning.policies import DunningPolicies
 from receivables.dunning.proposal import BROKEN_PROMISE_COLUMNS
 from receivables.money import cents_array
@@ -92,7 +92,9 @@ def _promises(
         "promised_date": _dates(pr["promised_date"]),
     }
     # the grace of the customer's policy (the default policy's for a customer without items)
-    policy_of = dict(zip(items["customer_id"], items["policy"]))
+    # only the promising customers' items: a dict of a million items costs more than the rule
+    theirs = _isin(items["customer_id"], p["customer_id"])
+    policy_of = dict(zip(items["customer_id"][theirs], items["policy"][theirs]))
     grace = np.array(
         [policies.policies[policy_of.get(c) or policies.default_policy].promise_grace_days for c in p["customer_id"]],
         dtype="timedelta64[D]",
@@ -101,7 +103,7 @@ def _promises(
 
     promise_row, item_row, counts = _covered(p, items)
     in_force = until[promise_row] >= np.datetime64(day)
-    active = _key(items, _ITEM)[item_row[in_force]]
+    active = items["item_key"][item_row[in_force]]
 
     judged = ~in_force & counts
     open_sum = np.zeros(len(until), dtype=np.int64)
@@ -121,14 +123,14 @@ def _covered(p: Columns, items: Columns) -> tuple[np.ndarray, np.ndarray, np.nda
     customer's own currency: only items in that currency can show whether it was kept)."""
     debit = np.flatnonzero(items["open_amount"] > 0)
     on_document = ~pd.isna(p["document_no"])
-    keys = pd.Index(_key(items, _ITEM)[debit])
+    keys = pd.Index(items["item_key"][debit], dtype=object)
     first = ~keys.duplicated()
-    at = pd.Index(keys[first]).get_indexer(_key(_take(p, on_document), _ITEM))
+    at = pd.Index(keys[first], dtype=object).get_indexer(_key(_take(p, on_document), _ITEM))
     pairs = [(np.flatnonzero(on_document)[at >= 0], debit[first][at[at >= 0]])]
     account = ["company_code", "customer_id"]
     if (~on_document).any():
         left = pd.DataFrame({"account": _key(p, account)[~on_document], "promise_row": np.flatnonzero(~on_document)})
-        right = pd.DataFrame({"account": _key(items, account)[debit], "item_row": debit})
+        right = pd.DataFrame({"account": items["account_key"][debit], "item_row": debit})
         both = left.merge(right, on="account")
         promise_row, item_row = both["promise_row"].to_numpy(), both["item_row"].to_numpy()
         due_by = items["due_date"][item_row] <= p["promised_date"][promise_row]

@@ -113,6 +113,18 @@ def notice_id(as_of: date, company_code: str, customer_id: str, currency: str) -
     return f"DN-{day:%Y%m%d}-{digest[:16].upper()}"
 
 
+def notice_ids(as_of: date, accounts: list[tuple[str, str, str]]) -> list[str]:
+    """``notice_id`` of each (company_code, customer_id, currency), the date formatted once:
+    a night has tens of thousands of notices."""
+    day = pd.Timestamp(as_of)
+    hashed, prefix = f"{day:%Y-%m-%d}", f"DN-{day:%Y%m%d}-"
+    sha256 = hashlib.sha256
+    return [
+        prefix + sha256(f"{hashed}|{company}|{customer}|{currency}".encode()).hexdigest()[:16].upper()
+        for company, customer, currency in accounts
+    ]
+
+
 def _notices(listed: Columns, table: _PolicyTable) -> pd.DataFrame:
     """One notice per group with an advancing item, at the highest item level; the level's
     fee only on the notice that first takes the account to that level."""
