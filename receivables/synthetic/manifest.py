@@ -17,8 +17,9 @@ from receivables.synthetic.companies import _COMPANY_CODES, _COUNTRIES, _CURRENC
 from receivables.synthetic.run_state import _Params
 
 #: 2: the set carries a contact log (activities.csv); 3: and payment plans
-#: (payment_plans.csv, plan_instalments.csv)
-GENERATOR_VERSION = "3"
+#: (payment_plans.csv, plan_instalments.csv); 4: and the close's decision files, headers only
+#: (writeoff_approvals.csv, agency_returns.csv, claim_waivers.csv)
+GENERATOR_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ class GenerationSummary:
             "activities": self.activities,
             "payment_plans": self.payment_plans,
             "plan_instalments": self.plan_instalments,
+            # the close's decisions: written with their headers only (receivables.synthetic.writer)
+            "writeoff_approvals": 0,
+            "agency_returns": 0,
+            "claim_waivers": 0,
             "ground_truth": self.ground_truth_rows,
         }
 

@@ -31,6 +31,11 @@ _FILES = {
     "activities": ("activities.csv", schemas.ACTIVITIES.names),
     "payment_plans": ("payment_plans.csv", schemas.PAYMENT_PLANS.names),
     "plan_instalments": ("plan_instalments.csv", schemas.PLAN_INSTALMENTS.names),
+    # the close's decisions are a person's, not the ERP's history: a sample set has none yet,
+    # but the files are there (headers only) for a user to fill and rerun
+    "writeoff_approvals": ("writeoff_approvals.csv", schemas.WRITEOFF_APPROVALS.names),
+    "agency_returns": ("agency_returns.csv", schemas.AGENCY_RETURNS.names),
+    "claim_waivers": ("claim_waivers.csv", schemas.CLAIM_WAIVERS.names),
     "ground_truth": (GROUND_TRUTH_FILE, list(GROUND_TRUTH_COLUMNS)),
 }
 

@@ -186,7 +186,11 @@ def test_deploy_from_prefect_yaml_schedules_and_runs(
     assert deployments["nightly"].work_pool_name == "receivables-process"
     for d in deployments.values():
         assert d.global_concurrency_limit.limit == 1 and d.concurrency_options.collision_strategy.value == "ENQUEUE"
-    assert deployments["month-end-close"].parameters == {"extracts": "/data/erp/month-end", "reminders": False}
+    assert deployments["month-end-close"].parameters == {
+        "extracts": "/data/erp/month-end",
+        "reminders": False,
+        "close": True,
+    }
     assert deployments["rerun"].pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(
         REPO
     )
