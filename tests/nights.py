@@ -4,12 +4,21 @@ and validated once per version, and every later stage runs as ``nightly_stages``
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from receivables import pipeline
+from receivables.rules import Rules, load_rules
+
+
+@lru_cache(maxsize=4)
+def _rules(config_dir: str | None, mapping: str) -> Rules:
+    # a night loads its rules once, as a run does; the scenarios' many nights share them
+    return load_rules(config_dir, mapping)
 
 
 def night_after_the_gate(source: str, day: date, settings, extracts, validated, **flags) -> dict:
     """Cash, dunning, reports, reminders, publish, delivery and the run log for ``day``."""
+    flags.setdefault("rules", _rules(settings.config_dir and str(settings.config_dir), settings.mapping))
     run = pipeline.Run(source=source, as_of=day, settings=settings, **flags)
     pipeline.begin(run)
     cash = pipeline.apply_cash(run, validated)
