@@ -13,11 +13,12 @@ import pytest
 from openpyxl import load_workbook
 
 from receivables import pipeline
-from receivables.aging import KEYS, TABLE_BUCKETS, AgingConfig, age_open_items
+from receivables.aging import KEYS, TABLE_BUCKETS, AgingConfig, add_base_totals, age_open_items, rates_on, to_base_cents
 from receivables.close.provision import ProvisionInputs, provision_matrix
 from receivables.close.provision_rules import ProvisionRules
 from receivables.settings import ConfigError, load_settings
 from receivables.warehouse import connect, migrate, replace_for_as_of
+from receivables.warehouse.aging_history import month_end_agings
 from tests.conftest import VALID_SET, warehouse_rows, write_set
 
 AS_OF = date(2026, 10, 31)
@@ -263,3 +264,88 @@ def test_a_close_run_writes_the_provision_a_normal_night_leaves_it_and_a_rerun_r
     rerun = warehouse_rows(workdir, query)
     assert {r[-1] for r in rerun} == {again["run_id"]}
     assert [r[:-1] for r in rerun] == [r[:-1] for r in rows]
+
+
+# --- a generated history ----------------------------------------------------------------------------
+
+
+def _generated_agings(folder: Path) -> tuple[dict[date, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The aging (cents) of 13 generated month ends up to AS_OF - the same seed, so the same
+    customers with their dates moved to each month end - and the last month end's frames."""
+    from receivables.extracts import read_extract_set
+    from receivables.mappings import load_mapping
+    from receivables.synthetic import generate_extract_set
+
+    mapping, agings = load_mapping("canonical"), {}
+    for day in month_ends(AS_OF, 13):
+        generate_extract_set(folder / day.isoformat(), customers=40, seed=2718, as_of=day)
+        frames = read_extract_set(str(folder / day.isoformat()), mapping).frames
+        agings[day] = add_base_totals(age_open_items(frames["open_items"], day), frames["fx_rates"], "EUR", day).aging
+    return agings, frames
+
+
+def _loss_rates_by_hand(agings: dict[date, pd.DataFrame], segment_of: dict, fx: dict, rules: ProvisionRules) -> dict:
+    """(segment, bucket) -> loss rate, the documented method in plain pandas and exact fractions."""
+    from fractions import Fraction
+
+    def long(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.melt(id_vars=KEYS, value_vars=list(TABLE_BUCKETS), var_name="bucket", value_name="cents")
+        return out.assign(step=out["bucket"].map(TABLE_BUCKETS.index), cents=out["cents"].astype("int64").clip(lower=0))
+
+    days, pairs = sorted(agings), []
+    for earlier, later in zip(days, days[1:]):
+        a = long(agings[earlier]).query("bucket != 'd121_plus'")
+        b = long(agings[later]).assign(step=lambda f: f["step"] - 1)[[*KEYS, "step", "cents"]]
+        both = a.merge(b, on=[*KEYS, "step"], how="left", suffixes=("", "_next")).fillna({"cents_next": 0})
+        both["rolled"] = both[["cents", "cents_next"]].min(axis=1).astype("int64")
+        both["segment"] = both["customer_id"].map(segment_of).fillna("UNSEGMENTED")
+        sums = both.groupby(["segment", "currency", "bucket"], as_index=False)[["cents", "rolled"]].sum()
+        for col in ("cents", "rolled"):  # each segment's currency sum at tonight's rate, half-up
+            sums[col] = [to_base_cents(v, fx[c]) for v, c in zip(sums[col], sums["currency"])]
+        pairs.append(
+            sums.groupby(["segment", "bucket"], as_index=False)[["cents", "rolled"]].sum().assign(month=earlier)
+        )
+    history = pd.concat(pairs, ignore_index=True)
+
+    def mean_rolls(frame: pd.DataFrame) -> dict[str, Fraction]:
+        seen = frame.loc[frame["cents"] > 0]
+        rates = seen.assign(rate=[Fraction(int(r), int(c)) for r, c in zip(seen["rolled"], seen["cents"])])
+        return {b: sum(g["rate"], Fraction(0)) / len(g) for b, g in rates.groupby("bucket")}
+
+    pooled = mean_rolls(history.groupby(["month", "bucket"], as_index=False)[["cents", "rolled"]].sum())
+    expected = {}
+    for segment, own in ((s, mean_rolls(g)) for s, g in history.groupby("segment")):
+        loss = {"d121_plus": Fraction(rules.last_bucket_rate)}
+        for older, bucket in reversed(list(zip(TABLE_BUCKETS[1:], TABLE_BUCKETS[:-1]))):
+            loss[bucket] = own.get(bucket, pooled.get(bucket, Fraction(0))) * loss[older]
+        for bucket, rate in loss.items():
+            final = min(max(rate, Fraction(rules.floor(bucket))) * Fraction(rules.overlay), Fraction(1))
+            expected[(segment, bucket)] = Decimal((final * 10**6 + Fraction(1, 2)).__floor__()) / 10**6
+    return expected
+
+
+def test_the_loss_rates_of_a_generated_13_month_history_are_those_derived_by_hand(tmp_path: Path) -> None:
+    agings, tonight = _generated_agings(tmp_path / "sets")
+    engine = connect(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    migrate(engine)
+    with engine.begin() as conn:  # the 12 earlier month ends, as the nightly runs wrote them
+        for day in sorted(agings)[:-1]:
+            replace_for_as_of(conn, "aging", day, agings[day], "generated")
+    rules = ProvisionRules(floors={"not_due": "0.002", "d1_30": "0.01"}, overlay="1.07")
+    history = month_end_agings(engine, AS_OF, rules.lookback_months)
+    engine.dispose()
+    assert sorted(history) == sorted(agings)[:-1]
+    fx = rates_on(tonight["fx_rates"], "EUR", AS_OF)
+    got = provision_matrix(
+        inputs(history, agings[AS_OF], open_items=tonight["open_items"], customers=tonight["customers"], fx=fx),
+        rules,
+        AgingConfig(),
+    )
+    matrix = got.loc[got["bucket"].isin(TABLE_BUCKETS)]
+    assert set(matrix["method"]) == {"roll_rate"}
+    rates = {(r.segment, r.bucket): r.loss_rate for r in matrix.itertuples()}  # the same for each company code
+    assert len(rates) == len(matrix[["segment", "bucket"]].drop_duplicates())
+    segment_of = dict(zip(tonight["customers"]["customer_id"].astype(str), tonight["customers"]["segment"].astype(str)))
+    by_hand = _loss_rates_by_hand(agings, segment_of, fx, rules)
+    assert {k: by_hand[k] for k in rates} == rates
+    assert {s for s, _ in rates} == {"STANDARD", "LOW_VALUE", "KEY_ACCOUNT"}
