@@ -48,3 +48,34 @@ def scenario_settings(folder, server):
         smtp_starttls=False,
         mail_from="ar@nordwerk.example",
     )
+
+
+def nights_on_a_fixed_set(folder, files: dict[str, str], start: date, nights: int, server) -> dict:
+    """``nights`` nights from ``start`` on one warehouse, as if the ERP sent the same ``files``
+    every night (read and validated once), mail sent to ``server``: what each night sent, and
+    what the scenario's tests read back."""
+    from datetime import timedelta
+
+    from tests.conftest import write_set
+
+    source = str(write_set(folder / "extracts", files))
+    settings = scenario_settings(folder, server)
+    first = pipeline.Run(source=source, as_of=start, settings=settings)
+    extracts = pipeline.ingest(first)
+    validated = pipeline.validate(first, extracts)
+    assert validated.quarantine.empty, validated.quarantine
+    sent = {}
+    for n in range(nights):
+        day = start + timedelta(days=n)
+        before = len(server.received)
+        night_after_the_gate(source, day, settings, extracts, validated)
+        sent[day] = server.received[before:]
+    return {
+        "source": source,
+        "settings": settings,
+        "extracts": extracts,
+        "validated": validated,
+        "server": server,
+        "sent": sent,
+        "engine": pipeline.warehouse_engine(settings.db_url),
+    }

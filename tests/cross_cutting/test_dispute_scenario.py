@@ -8,15 +8,13 @@ every night before it sees the dispute open, as a rerun for that date would)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from receivables import pipeline
-from tests.conftest import write_set
-from tests.nights import night_after_the_gate, scenario_settings
+from tests.nights import nights_on_a_fixed_set
 
 START = date(2026, 9, 1)
 NIGHTS = 37  # to 2026-10-07
@@ -51,31 +49,14 @@ EXPECTED_EMAILS = [
 
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory, smtp_server_module):
+    files = {
+        "customers.csv": CUSTOMERS,
+        "open_items.csv": OPEN_ITEMS,
+        "payments.csv": PAYMENTS,
+        "disputes.csv": DISPUTES,
+    }
     folder = tmp_path_factory.mktemp("dispute_scenario")
-    source = str(
-        write_set(
-            folder / "extracts",
-            {
-                "customers.csv": CUSTOMERS,
-                "open_items.csv": OPEN_ITEMS,
-                "payments.csv": PAYMENTS,
-                "disputes.csv": DISPUTES,
-            },
-        )
-    )
-    server = smtp_server_module()
-    settings = scenario_settings(folder, server)
-    first = pipeline.Run(source=source, as_of=START, settings=settings)
-    extracts = pipeline.ingest(first)
-    validated = pipeline.validate(first, extracts)
-    assert validated.quarantine.empty, validated.quarantine
-    sent = {}
-    for n in range(NIGHTS):
-        day = START + timedelta(days=n)
-        before = len(server.received)
-        night_after_the_gate(source, day, settings, extracts, validated)
-        sent[day] = server.received[before:]
-    return {"sent": sent, "engine": pipeline.warehouse_engine(settings.db_url)}
+    return nights_on_a_fixed_set(folder, files, START, NIGHTS, smtp_server_module())
 
 
 def _query(engine, sql: str) -> list:

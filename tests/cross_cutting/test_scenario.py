@@ -15,9 +15,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from receivables import pipeline
-from tests.conftest import write_set
-from tests.nights import night_after_the_gate, scenario_settings
+from tests.nights import night_after_the_gate, nights_on_a_fixed_set
 
 START = date(2026, 9, 1)
 NIGHTS = 90
@@ -91,41 +89,14 @@ EXPECTED_EMAILS = [
 
 @pytest.fixture(scope="module")
 def ninety_nights(tmp_path_factory, smtp_server_module):
-    folder = tmp_path_factory.mktemp("scenario")
-    source = str(
-        write_set(
-            folder / "extracts",
-            {
-                "customers.csv": CUSTOMERS,
-                "open_items.csv": OPEN_ITEMS,
-                "payments.csv": PAYMENTS,
-                "disputes.csv": DISPUTES,
-                "promises.csv": PROMISES,
-            },
-        )
-    )
-    server = smtp_server_module()
-    settings = scenario_settings(folder, server)
-    first = pipeline.Run(source=source, as_of=START, settings=settings)
-    extracts = pipeline.ingest(first)
-    validated = pipeline.validate(first, extracts)
-    assert validated.quarantine.empty, validated.quarantine
-    sent_per_night = {}
-    for n in range(NIGHTS):
-        day = START + timedelta(days=n)
-        before = len(server.received)
-        night_after_the_gate(source, day, settings, extracts, validated)
-        sent_per_night[day] = server.received[before:]
-    engine = pipeline.warehouse_engine(settings.db_url)
-    return {
-        "source": source,
-        "settings": settings,
-        "extracts": extracts,
-        "validated": validated,
-        "server": server,
-        "sent": sent_per_night,
-        "engine": engine,
+    files = {
+        "customers.csv": CUSTOMERS,
+        "open_items.csv": OPEN_ITEMS,
+        "payments.csv": PAYMENTS,
+        "disputes.csv": DISPUTES,
+        "promises.csv": PROMISES,
     }
+    return nights_on_a_fixed_set(tmp_path_factory.mktemp("scenario"), files, START, NIGHTS, smtp_server_module())
 
 
 def _levels(engine) -> pd.DataFrame:
