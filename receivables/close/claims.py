@@ -115,7 +115,10 @@ def build_claims(
     claims = _fee_claims(notices, items)
     principals: dict[tuple[str, str], ItemPrincipal] = {}
     by_notice_docs = items.groupby("notice_id")["document_no"].agg(lambda s: sorted(set(map(str, s)))).to_dict()
-    for key, rows in items.sort_values(["as_of", "notice_id"], kind="stable").groupby(
+    # only the items something is claimed on need their history walked: most dunned items
+    # carry no fee and no interest (a first reminder), and a night dunns hundreds of thousands
+    charged = _charged_items(items, claims, by_notice_docs)
+    for key, rows in charged.sort_values(["as_of", "notice_id"], kind="stable").groupby(
         ["company_code", "document_no"], sort=True
     ):
         principals[key] = ItemPrincipal.from_history(rows, paid.get(key, []))
@@ -125,6 +128,19 @@ def build_claims(
     _close(claims, by_notice_docs, offs, waivers, as_of)
     shortfalls = _settle(claims, paid, principals, by_notice_docs, rules, policies)
     return ClaimsResult(_frame(claims, as_of), _shortfall_frame(shortfalls, claims))
+
+
+def _charged_items(items: pd.DataFrame, fees: list[_Claim], by_notice_docs: dict[str, list[str]]) -> pd.DataFrame:
+    """The history rows of the items that bear interest on some notice or carry a fee claim
+    (their own, or their notice's level fee)."""
+    interest = items.loc[items["interest"] > 0]
+    keys = set(zip(interest["company_code"], interest["document_no"]))
+    for c in fees:
+        keys.update(
+            (c.company_code, d) for d in ([c.document_no] if c.document_no else by_notice_docs.get(c.notice_id, []))
+        )
+    wanted = pd.MultiIndex.from_arrays([items["company_code"], items["document_no"]]).isin(list(keys))
+    return items.loc[wanted]
 
 
 def _dated(frame: pd.DataFrame) -> pd.DataFrame:
