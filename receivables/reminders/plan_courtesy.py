@@ -32,15 +32,15 @@ from receivables.errors import ConfigError
 from receivables.payment_plans import PlanStatus
 from receivables.reminders.cells import _as_date, _missing, _text
 from receivables.reminders.mime import ComposedEmail, compose
-from receivables.reminders.recipients import _collector, _visible
+from receivables.reminders.recipients import _collector
 from receivables.reminders.render import (
     RenderedEmail,
-    _addressees,
     _bank_details,
     _company_details,
     _language,
     _Letter,
     _locale,
+    addressing,
 )
 from receivables.reminders.templates import (
     FALLBACK_LANGUAGE,
@@ -172,7 +172,7 @@ def render_plan_courtesy(
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip() + "\n"
     raw_email = _text(customer.get("email"))
     customer_id, customer_name = context["customer"]["id"], context["customer"]["name"]
-    recipients, problem = _addressees(raw_email, customer_id, customer_name, subject)
+    addressed = addressing(raw_email, customer_id, customer_name, subject, company, collector_name, collector_email)
     return RenderedEmail(
         key=plan_courtesy_key(due["company_code"], due["plan_id"], due["seq"]),
         as_of=as_of,
@@ -188,15 +188,8 @@ def render_plan_courtesy(
         subject=subject,
         html=html,
         text=text,
-        recipients=tuple(recipients) if problem is None else (),
-        to_name="" if problem else customer_name,
-        from_name=str(company["name"]),
-        from_address=str(company["collections_email"]),
-        reply_to_name=collector_name,
-        reply_to_address=collector_email,
         attachments=(),
-        problem=problem,
-        raw_recipients=_visible(raw_email),
+        **addressed,
     )
 
 

@@ -139,7 +139,7 @@ def render_reminder(
     earlier = [dict(e) for e in context["earlier"]]
     subject, html, text = _letter_parts(letter, context, catalog, tdir)
     raw_email = "" if _missing(customer.get("email")) else str(customer.get("email"))
-    recipients, problem = _addressees(raw_email, customer_id, customer_name, subject)
+    addressed = addressing(raw_email, customer_id, customer_name, subject, company, collector_name, collector_email)
     attachments = _statement_attachments(
         letter, item_rows, statement, catalog, customer_id, customer_name, company, as_of_date, earlier
     )
@@ -157,15 +157,8 @@ def render_reminder(
         subject=subject,
         html=html,
         text=text,
-        recipients=tuple(recipients) if problem is None else (),
-        to_name="" if problem else customer_name,
-        from_name=str(company["name"]),
-        from_address=str(company["collections_email"]),
-        reply_to_name=collector_name,
-        reply_to_address=collector_email,
         attachments=attachments,
-        problem=problem,
-        raw_recipients=_visible(raw_email),
+        **addressed,
     )
 
 
@@ -358,6 +351,31 @@ def _letter_parts(
     # empty optional blocks leave runs of blank lines; one blank line separates paragraphs
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip() + "\n"
     return subject, html, text
+
+
+def addressing(
+    raw_email: str,
+    customer_id: str,
+    customer_name: str,
+    subject: str,
+    company: dict,
+    collector_name: str,
+    collector_email: str,
+) -> dict[str, Any]:
+    """The header fields of an email to a customer (``RenderedEmail``'s recipients, names,
+    sender, reply-to and problem): from the company's collections address, replies to the
+    collector, no recipient when the headers cannot be written safely."""
+    recipients, problem = _addressees(raw_email, customer_id, customer_name, subject)
+    return {
+        "recipients": tuple(recipients) if problem is None else (),
+        "to_name": "" if problem else customer_name,
+        "from_name": str(company["name"]),
+        "from_address": str(company["collections_email"]),
+        "reply_to_name": collector_name,
+        "reply_to_address": collector_email,
+        "problem": problem,
+        "raw_recipients": _visible(raw_email),
+    }
 
 
 def _addressees(raw_email: str, customer_id: str, customer_name: str, subject: str) -> tuple[list[str], str | None]:
