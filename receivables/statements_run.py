@@ -158,8 +158,9 @@ def compose_statements(
 
 
 def _check_template(template_dir: Any) -> None:
-    """A team's own messages.yaml from before the statements lacks their subjects: say so once,
-    with the fix, instead of failing on the first customer."""
+    """A template folder given on its own (without the shipped catalogue behind it, which fills
+    in what a team's older messages.yaml lacks) may have no subjects for the statements: say
+    so once, with the fix, instead of failing on the first customer."""
     tdir = _search_path(template_dir)
     if STATEMENT_TEMPLATE not in _catalog(tdir)["templates"]:
         raise ConfigError(
