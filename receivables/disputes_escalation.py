@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pandas as pd
 from babel import Locale
 
 from receivables.errors import ConfigError
+from receivables.reminders.batch import POOL_CHUNK, Task
 from receivables.reminders.mime import ComposedEmail, compose
 from receivables.reminders.recipients import parse_recipients
 from receivables.reminders.render import RenderedEmail, _Letter
@@ -64,6 +65,21 @@ def escalation_emails(
         if company is not None:
             emails.append(compose(render_escalation(row, company, as_of, tdir)))
     return emails
+
+
+def escalation_tasks(
+    due: pd.DataFrame,
+    companies: Mapping[str, Mapping[str, Any]],
+    as_of: date,
+    template_dir: str | Path | TemplateDirs | None,
+    size: int = POOL_CHUNK,
+) -> Iterator[Task]:
+    """``escalation_emails`` in slices of ``size`` rows, for the rendering pool: every night
+    a tier stays reached proposes its email again (the outbox keeps it once), so a large
+    ledger re-renders thousands of them."""
+    tdir = _search_path(template_dir)
+    for start in range(0, len(due), size):
+        yield escalation_emails, (due.iloc[start : start + size], dict(companies), as_of, tdir)
 
 
 def render_escalation(

@@ -114,6 +114,13 @@ def plan_status(
         return no_plans()
     day = pd.Timestamp(as_of).normalize()
     agreed = plans[pd.to_datetime(plans["agreed_on"]) <= day]
+    # a plan reads only its own documents: narrow the night's million rows to those first
+    keys = {
+        _key(str(p.company_code), d) for p in agreed.itertuples(index=False) for d in covered_documents(p.document_nos)
+    }
+    applications, earlier_applications, cleared_items, open_items = (
+        _of_documents(f, keys) for f in (applications, earlier_applications, cleared_items, open_items)
+    )
     payments = _payments(applications, earlier_applications, cleared_items, day)
     open_by_doc = _open_by_document(open_items)
     by_plan = {str(k): g.sort_values("seq") for k, g in instalments.groupby(instalments["plan_id"].astype(str))}
@@ -200,6 +207,18 @@ def _applied(applications: pd.DataFrame | None, day: pd.Timestamp | None) -> pd.
             "on_date": day if day is not None else pd.to_datetime(applications["as_of"]).to_numpy(),
         }
     )
+
+
+def _key(company_code: str, document_no: str) -> str:
+    return f"{company_code}\x1f{document_no}"
+
+
+def _of_documents(frame: pd.DataFrame | None, keys: set[str]) -> pd.DataFrame | None:
+    """The rows of ``frame`` whose (company_code, document_no) is in ``keys``."""
+    if frame is None or frame.empty:
+        return frame
+    joined = frame["company_code"].astype(str) + "\x1f" + frame["document_no"].astype(str)
+    return frame[joined.isin(keys).to_numpy(dtype=bool)]
 
 
 def _open_by_document(open_items: pd.DataFrame) -> dict[tuple[str, str], tuple[int, str]]:

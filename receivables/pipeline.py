@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -219,38 +220,39 @@ def render_reminders(
     if not step.write_state:
         return []
     p = step.proposal
-    if split_codes(validated, map_parts):
-        emails = _render_in_parts(run, validated, cash, step, map_parts)
-    else:
-        emails = reminders.compose_notices(
-            p.notices,
-            p.items,
-            validated.frames["customers"],
-            cash.open_items_after,
-            run.as_of,
-            workers=run.settings.render_workers,
-            companies=run.rules.companies,
-            template_dir=run.rules.templates,
-            earlier_claims=step.earlier_claims,
-        )
     held = set(p.skipped.loc[p.skipped["reason"] == dunning.COMPANY_NOT_CONFIGURED, "company_code"].astype(str))
     creditors = {code: c for code, c in run.rules.companies.items() if code not in held}
+    # the internal emails escalating disputes past their target date (disputes.yaml)
+    lifecycle = dispute_status(validated.frames["disputes"], run.as_of, run.rules.disputes)
+    due = escalations_due(lifecycle, run.rules.disputes)
+    templates = run.rules.templates
+    if split_codes(validated, map_parts):
+        emails = _render_in_parts(run, validated, cash, step, map_parts)
+        escalations = disputes_escalation.escalation_emails(due, creditors, run.as_of, templates)
+    else:
+        # the reminders and the escalations share one pool: a steady night has few of the one
+        # and, on a large ledger, thousands of the other
+        many = reminders.emailed_count(p.notices) + len(due) >= reminders.POOL_THRESHOLD
+        composed = reminders.compose_tasks(
+            chain(
+                reminders.notice_tasks(
+                    p.notices, p.items, validated.frames["customers"], cash.open_items_after, run.as_of,
+                    run.rules.companies, templates, step.earlier_claims,
+                ),
+                disputes_escalation.escalation_tasks(due, creditors, run.as_of, templates),
+            ),
+            run.settings.render_workers if many else 1,
+        )  # fmt: skip
+        escalations = [e for e in composed if e.template == disputes_escalation.ESCALATION_TEMPLATE]
+        emails = [e for e in composed if e.template != disputes_escalation.ESCALATION_TEMPLATE]
     courtesy = reminders.plan_courtesy_emails(
         step.plans,
         validated.frames["plan_instalments"],
         validated.frames["customers"],
         creditors,
         run.as_of,
-        run.rules.templates,
+        templates,
         run.rules.dunning.plan_courtesy_days,
-    )
-    # the internal emails escalating disputes past their target date (disputes.yaml)
-    lifecycle = dispute_status(validated.frames["disputes"], run.as_of, run.rules.disputes)
-    escalations = disputes_escalation.escalation_emails(
-        escalations_due(lifecycle, run.rules.disputes),
-        creditors,
-        run.as_of,
-        run.rules.templates,
     )
     return [*emails, *courtesy, *escalations]
 

@@ -12,7 +12,15 @@ one letter, ``mime`` turns it into a message, and ``batch`` does a night's lette
 
 from __future__ import annotations
 
-from receivables.reminders.batch import POOL_CHUNK, POOL_THRESHOLD, compose_notices, render_notices
+from receivables.reminders.batch import (
+    POOL_CHUNK,
+    POOL_THRESHOLD,
+    compose_notices,
+    compose_tasks,
+    emailed_count,
+    notice_tasks,
+    render_notices,
+)
 from receivables.reminders.companies import Companies, load_companies, read_companies
 from receivables.reminders.keys import KEY_VERSION, idempotency_key, make_message_id
 from receivables.reminders.mime import ComposedEmail, compose, message_bytes
@@ -41,6 +49,9 @@ __all__ = [
     "TemplateDirs",
     "compose",
     "compose_notices",
+    "compose_tasks",
+    "emailed_count",
+    "notice_tasks",
     "idempotency_key",
     "instalments_due_soon",
     "load_companies",

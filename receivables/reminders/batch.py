@@ -1,14 +1,15 @@
 """A night's batch of reminders, rendered and composed for the outbox, on a process pool when there are many.
 
-The pool is started with ``spawn`` and runs ``_compose_jobs``, which it finds by this module's
-import path; each job is plain values, so nothing here depends on the parent's state.
+The pool is started with ``spawn`` and runs module-level functions (``_compose_slice`` and the
+dispute escalations' ``_compose_escalations``), which it finds by their import path; each task
+is frames and plain values, so nothing here depends on the parent's state.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,9 @@ POOL_CHUNK = 200
 
 #: (notice, its items, customer, company, statement rows or None, as_of, template_dir)
 _Job = tuple[dict, list[dict], dict, Mapping[str, Any], list[dict] | None, Any, Any]
+#: a unit of work for a rendering process: a module-level function and its (picklable)
+#: arguments; it returns the composed emails of its part, in order
+Task = tuple[Callable[..., list[ComposedEmail]], tuple]
 
 
 def render_notices(
@@ -71,17 +75,30 @@ def compose_notices(
     processes.  Each letter is independent of the others, so a go-live night's 10^4-10^5
     letters spread over the machine's cores; only the composed (compressed) emails are kept.
     """
-    jobs = _notice_jobs(notices, items, customers, open_items, as_of, companies, template_dir, earlier_claims)
-    if workers <= 1 or int((notices["action"].astype(str) == "email").sum()) < POOL_THRESHOLD:
+    if workers <= 1 or emailed_count(notices) < POOL_THRESHOLD:
+        jobs = _notice_jobs(notices, items, customers, open_items, as_of, companies, template_dir, earlier_claims)
         return [compose(_render_job(job)) for job in jobs]
+    tasks = notice_tasks(notices, items, customers, open_items, as_of, companies, template_dir, earlier_claims)
+    return compose_tasks(tasks, workers)
+
+
+def emailed_count(notices: pd.DataFrame) -> int:
+    return int((notices["action"].astype(str) == "email").sum())
+
+
+def compose_tasks(tasks: Iterable[Task], workers: int) -> list[ComposedEmail]:
+    """The emails of every task, in task order, on ``workers`` processes (in this process
+    when ``workers`` is 1)."""
+    if workers <= 1:
+        return [email for fn, args in tasks for email in fn(*args)]
     composed: list[ComposedEmail] = []
     # spawn, not fork: the caller may be a Prefect worker with threads holding locks
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[Future] = deque()
-        for chunk in _batched(jobs, POOL_CHUNK):
-            pending.append(pool.submit(_compose_jobs, chunk))
-            # a bounded queue of chunks keeps the night's inputs from being pickled at once
+        for fn, args in tasks:
+            pending.append(pool.submit(fn, *args))
+            # a bounded queue of tasks keeps the night's inputs from being pickled at once
             if len(pending) >= 2 * workers:
                 composed.extend(pending.popleft().result())
         while pending:
@@ -89,24 +106,76 @@ def compose_notices(
     return composed
 
 
-def _render_job(job: _Job) -> RenderedEmail:
-    notice, item_rows, customer, company, statement, as_of, template_dir = job
-    return render_reminder(notice, item_rows, customer, company, as_of, template_dir, statement=statement)
+def notice_tasks(
+    notices: pd.DataFrame,
+    items: pd.DataFrame,
+    customers: pd.DataFrame,
+    open_items: pd.DataFrame | None,
+    as_of: date | str,
+    companies: Mapping[str, Mapping[str, Any]] | None = None,
+    template_dir: str | Path | TemplateDirs | None = None,
+    earlier_claims: pd.DataFrame | None = None,
+    size: int = POOL_CHUNK,
+) -> Iterator[Task]:
+    """The emailed notices in slices of ``size``, each with only the rows its letters read
+    (items, customers, the accounts' open items and earlier claims): a rendering process gets
+    a few small frames and turns them into letters itself, so the run's process does not
+    convert a million rows to Python values while the pool waits."""
+    companies = companies if companies is not None else load_companies()
+    tdir = _search_path(template_dir)
+    emailed = notices[notices["action"].astype(str) == "email"].reset_index(drop=True)
+    if emailed.empty:
+        return
+    emailed["_slice"] = emailed.index // size
+    by_slice = {
+        "items": _by_slice(items, emailed[["notice_id", "_slice"]], ["notice_id"]),
+        "customers": _by_slice(customers, emailed[["customer_id", "_slice"]], ["customer_id"]),
+        "open_items": _by_slice(open_items, emailed[[*_ACCOUNT, "_slice"]], _ACCOUNT),
+        "claims": _by_slice(earlier_claims, emailed[[*_ACCOUNT, "_slice"]], _ACCOUNT),
+    }
+    for n, part in emailed.groupby("_slice", sort=True):
+        frames = {k: (None if v is None else v.get(n, v[None])) for k, v in by_slice.items()}
+        args = (part.drop(columns="_slice"), frames["items"], frames["customers"], frames["open_items"])
+        yield _compose_slice, (*args, as_of, companies, tdir, frames["claims"])
 
 
-def _compose_jobs(jobs: list[_Job]) -> list[ComposedEmail]:
+_ACCOUNT = ["company_code", "customer_id", "currency"]
+
+
+def _by_slice(frame: pd.DataFrame | None, slices: pd.DataFrame, on: list[str]) -> dict | None:
+    """``frame``'s rows per slice number (``None`` -> the empty frame), by the key ``on``; a
+    key in two slices gives its rows to both."""
+    if frame is None:
+        return None
+    keys = slices.drop_duplicates()
+    # the key columns compared as text: the extracts' codes may be categorical, the notices' not
+    left = frame[on].astype(str).reset_index(drop=True)
+    right = keys.assign(**{c: keys[c].astype(str) for c in on})
+    hit = left.reset_index().merge(right, on=on, how="inner").sort_values(["_slice", "index"], kind="stable")
+    rows = frame.reset_index(drop=True)
+    out: dict = {None: rows.iloc[:0]}
+    for n, idx in hit.groupby("_slice", sort=False)["index"]:
+        out[n] = rows.iloc[idx.to_numpy()]
+    return out
+
+
+def _compose_slice(
+    notices: pd.DataFrame,
+    items: pd.DataFrame,
+    customers: pd.DataFrame,
+    open_items: pd.DataFrame | None,
+    as_of: date | str,
+    companies: Mapping[str, Mapping[str, Any]],
+    template_dir: TemplateDirs,
+    earlier_claims: pd.DataFrame | None,
+) -> list[ComposedEmail]:
+    jobs = _notice_jobs(notices, items, customers, open_items, as_of, companies, template_dir, earlier_claims)
     return [compose(_render_job(job)) for job in jobs]
 
 
-def _batched(jobs: Iterable[_Job], size: int) -> Iterable[list[_Job]]:
-    batch: list[_Job] = []
-    for job in jobs:
-        batch.append(job)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _render_job(job: _Job) -> RenderedEmail:
+    notice, item_rows, customer, company, statement, as_of, template_dir = job
+    return render_reminder(notice, item_rows, customer, company, as_of, template_dir, statement=statement)
 
 
 def _notice_jobs(

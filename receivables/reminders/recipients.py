@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from email.headerregistry import Address
+from functools import lru_cache
 from typing import Any
 
 from receivables.reminders.cells import _text
@@ -49,7 +50,9 @@ def parse_recipients(raw: str, customer_id: str) -> tuple[list[str], str | None]
     return seen, None
 
 
+@lru_cache(maxsize=1 << 16)
 def _address_problem(addr: str) -> str | None:
+    # cached: a letter checks its sender, reply-to and recipients, mostly the same few addresses
     if _CONTROL.search(addr):
         return "contains a line break or control character"
     if not _ADDRESS.match(addr):

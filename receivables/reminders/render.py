@@ -14,17 +14,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.headerregistry import Address
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency
 
 from receivables.errors import ConfigError
-from receivables.money import to_decimal
 from receivables.reminders.cells import _as_date, _cents, _first, _int_text, _missing, _records, _text
+from receivables.reminders.currency_text import money_text
 from receivables.reminders.keys import idempotency_key
 from receivables.reminders.recipients import _CONTROL, _collector, _visible, parse_recipients
 from receivables.reminders.statement import Attachment, _statement_files, _statement_rows
@@ -98,14 +98,20 @@ class _Letter:
     labels: dict[str, str]
 
     def money(self, cents: int) -> str:
-        return format_currency(to_decimal(cents), self.currency, locale=self.locale)
+        return money_text(cents, self.currency, self.locale)
 
     def day(self, value: date | None) -> str:
-        return format_date(value, "medium", locale=self.locale) if value else ""
+        return _date_text(value, "medium", self.locale) if value else ""
 
     def long_day(self, value: date) -> str:
         # no-break spaces keep "7. November 2026" on one line when the text part is wrapped
-        return format_date(value, "long", locale=self.locale).replace(" ", "\u00a0")
+        return _date_text(value, "long", self.locale).replace(" ", "\u00a0")
+
+
+@lru_cache(maxsize=1 << 14)
+def _date_text(value: date, style: str, locale: Locale) -> str:
+    # a night's letters name a few hundred distinct dates, a million times
+    return format_date(value, style, locale=locale)
 
 
 def render_reminder(
@@ -262,7 +268,7 @@ def _letter_context(
         },
         # what earlier notices charged and is still open: tonight's fees and interest above are new
         "earlier": _earlier_claims(letter, notice),
-        "eu_compensation": format_currency(to_decimal(EU_COMPENSATION_CENTS), "EUR", locale=letter.locale),
+        "eu_compensation": money_text(EU_COMPENSATION_CENTS, "EUR", letter.locale),
         "payment_reference": f"{customer_id} / {notice['notice_id']}",
     }
 

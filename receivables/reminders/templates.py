@@ -122,5 +122,10 @@ def _subject_template(template_dir: TemplateDirs, source: str) -> jinja2.Templat
 
 
 def _has_templates(template_dir: TemplateDirs, template: str, language: str) -> bool:
-    names = set(_html_env(template_dir).list_templates())
-    return {f"{template}.{language}.html.j2", f"{template}.{language}.txt.j2"} <= names
+    return {f"{template}.{language}.html.j2", f"{template}.{language}.txt.j2"} <= _template_names(template_dir)
+
+
+@lru_cache(maxsize=8)
+def _template_names(template_dir: TemplateDirs) -> frozenset[str]:
+    # listing walks the folders: once per search path, not twice per letter (as the catalogue)
+    return frozenset(_html_env(template_dir).list_templates())
