@@ -28,6 +28,7 @@ import pandas as pd
 
 from receivables.cell_text import neutralise
 from receivables.errors import ReceivablesError
+from receivables.workbook import fast_rows
 from receivables.workbook.formats import Formats, print_setup
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -122,8 +123,13 @@ def write_table(
     ws.freeze_panes(top + 1, 0)
     ws.autofilter(top, 0, top + max(len(frame), 1), max(len(columns) - 1, 0))
     print_setup(ws, top, title)
-    writers = [_writer(ws, c, frame, fm, link_sheet) for c in columns]
+    formats = [_formats(c, frame, fm, v) for c, v in zip(columns, values)]
+    links = [_link_writer(ws, frame[c.link].tolist(), fm, link_sheet) if _linked(c, frame) else None for c in columns]
     wrapped = [(values[j], widths[j]) for j, c in enumerate(columns) if c.kind == "wrap"]
+    if not wrapped and not any(links) and fast_rows.fits(ws, top + 1, values):
+        fast_rows.write_rows(ws, top + 1, values, formats)
+        return
+    writers = [link or _cell_writer(ws, c.kind) for c, link in zip(columns, links)]
     for i in range(len(frame)):
         r = top + 1 + i
         if wrapped:
@@ -132,7 +138,7 @@ def write_table(
         for j, write in enumerate(writers):
             v = values[j][i]
             if v is not None:
-                write(r, j, v, i)
+                write(r, j, v, formats[j][i], i)
 
 
 #: points per line of the default 11-point font, and the most lines a row is given
@@ -162,38 +168,45 @@ def _width(c: Column, values: list) -> float:
     return min(max(shown) + 2, _MAX_WIDTH)
 
 
-def _writer(ws, c: Column, frame: pd.DataFrame, fm: Formats, link_sheet: str):
-    """The function that writes one cell of column ``c``: ``write(row, col, value, i)`` where
-    ``i`` is the frame row (for links and per-row formats)."""
-    if c.link is not None and c.link in frame.columns:
-        return _link_writer(ws, frame[c.link].tolist(), fm, link_sheet)
+def _linked(c: Column, frame: pd.DataFrame) -> bool:
+    return c.link is not None and c.link in frame.columns
+
+
+def _cell_writer(ws, kind: str):
+    """How a cell of this kind is written: ``write(row, col, value, format, i)``."""
+    if kind == "date":
+        return lambda r, j, v, f, i: ws.write_datetime(r, j, v, f)
+    if kind in ("text", "wrap"):
+        return lambda r, j, v, f, i: ws.write_string(r, j, v, f)
+    return lambda r, j, v, f, i: ws.write_number(r, j, v, f)
+
+
+def _formats(c: Column, frame: pd.DataFrame, fm: Formats, values: list) -> list:
+    """The format of each cell of column ``c``, row by row."""
+    n = len(values)
+    if _linked(c, frame):
+        return [fm.link] * n
     if c.kind == "money":
         fmt = {"old": fm.money_old, "oldest": fm.money_oldest, "alert": fm.money_alert}.get(c.highlight or "", fm.money)
-        if fmt is fm.money:
-            return lambda r, j, v, i: ws.write_number(r, j, v, fm.money)
-        return lambda r, j, v, i: ws.write_number(r, j, v, fmt if v else fm.money)
+        return [fm.money] * n if fmt is fm.money else [fmt if v else fm.money for v in values]
     if c.kind == "date":
-        return lambda r, j, v, i: ws.write_datetime(r, j, v, fm.date)
+        return [fm.date] * n
     if c.kind == "by_row":
-        formats = [getattr(fm, str(f)) for f in frame["_format"].tolist()]
-        return lambda r, j, v, i: ws.write_number(r, j, v, formats[i])
+        return [getattr(fm, str(f)) for f in frame["_format"].tolist()]
     if c.kind in ("text", "wrap"):
         fmt = fm.wrap if c.kind == "wrap" else fm.text
         if c.highlight == "alert" and "_alert" in frame.columns:
-            alerts = frame["_alert"].fillna(False).astype(bool).tolist()
-            return lambda r, j, v, i: ws.write_string(r, j, v, fm.alert if alerts[i] else fmt)
-        return lambda r, j, v, i: ws.write_string(r, j, v, fmt)
-    fmt = {"days": fm.days, "decimal": fm.days, "count": fm.count, "percent": fm.percent, "priority": fm.priority}.get(
-        c.kind, fm.text
-    )
-    return lambda r, j, v, i: ws.write_number(r, j, v, fmt)
+            return [fm.alert if a else fmt for a in frame["_alert"].fillna(False).astype(bool).tolist()]
+        return [fmt] * n
+    kinds = {"days": fm.days, "decimal": fm.days, "count": fm.count, "percent": fm.percent, "priority": fm.priority}
+    return [kinds.get(c.kind, fm.text)] * n
 
 
 def _link_writer(ws, targets: list, fm: Formats, sheet: str):
     """Text that links to a row of ``sheet`` (its first ``MAX_LINKS`` rows: Excel's limit)."""
     written = [0]
 
-    def write(r: int, j: int, v: str, i: int) -> None:
+    def write(r: int, j: int, v: str, f, i: int) -> None:
         target = targets[i]
         if missing(target) or written[0] >= MAX_LINKS:
             ws.write_string(r, j, v, fm.text)
