@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 
+from xlsxwriter.url import Url
 from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
 
 #: a text this long may be cut by xlsxwriter by UTF-16 length: leave those to xlsxwriter
@@ -38,9 +39,12 @@ def fits(ws, first_row: int, values: Sequence[list]) -> bool:
     return True
 
 
-def write_rows(ws, first_row: int, values: Sequence[list], formats: Sequence[list]) -> None:
+def write_rows(
+    ws, first_row: int, values: Sequence[list], formats: Sequence[list], links: dict[int, list] | None = None
+) -> None:
     """Rows ``first_row``, ``first_row + 1``, ... from ``values`` (one list per column, None =
-    blank) in ``formats`` (one list of xlsxwriter formats per column, row by row)."""
+    blank) in ``formats`` (one list of xlsxwriter formats per column, row by row); ``links``
+    gives a column's cells their hyperlinks, row by row: (url, text, tip) or None."""
     if first_row > ws.previous_row:
         ws._write_single_row(first_row)  # the rows before (the header) go out first
     _number_styles(values, formats)
@@ -51,6 +55,8 @@ def write_rows(ws, first_row: int, values: Sequence[list], formats: Sequence[lis
             rows.append(f'<row r="{first_row + i + 1}">{"".join(row)}</row>')
             used.append(i)
     ws.fh.write("".join(rows))
+    for j, urls in (links or {}).items():
+        _register_links(ws, first_row, j, urls)
     if not used:
         return
     columns = [j for j, column in enumerate(values) if any(v is not None for v in column)]
@@ -58,6 +64,17 @@ def write_rows(ws, first_row: int, values: Sequence[list], formats: Sequence[lis
     ws._check_dimensions(first_row + used[-1], columns[-1])
     # these rows are written: xlsxwriter refuses a later write to them, as to its own
     ws.previous_row = first_row + used[-1] + 1
+
+
+def _register_links(ws, first_row: int, j: int, urls: list) -> None:
+    """What ``write_url`` stores for each link cell (the cell's text is written with the rest)."""
+    for i, link in enumerate(urls):
+        if link is not None:
+            url, text, tip = link
+            ws.hlink_count += 1
+            ref = Url(url)
+            ref._text, ref.tip = text, tip
+            ws.hyperlinks[first_row + i][j] = ref
 
 
 def _number_styles(values: Sequence[list], formats: Sequence[list]) -> None:
@@ -82,14 +99,18 @@ _SPECIAL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]|_x[0-9a-fA-F]{4}_|^\
 
 def _column_xml(ws, j: int, first_row: int, values: list, formats: list) -> list[str]:
     name = xl_col_to_name(j)
-    styles = {id(f): f._get_xf_index() for f in {id(f): f for f in formats}.values()}
+    # numbered already (``_number_styles``); a format only blank cells have must stay unnumbered
+    styles: dict[int, int] = {}
     serials: dict = {}
     out = []
     for i, (v, f) in enumerate(zip(values, formats)):
         if v is None:
             out.append("")
             continue
-        head = f'<c r="{name}{first_row + i + 1}" s="{styles[id(f)]}"'
+        style = styles.get(id(f))
+        if style is None:
+            style = styles[id(f)] = f._get_xf_index()
+        head = f'<c r="{name}{first_row + i + 1}" s="{style}"'
         if isinstance(v, str):
             if _SPECIAL.search(v):
                 out.append(head + _escaped_text(ws, v))

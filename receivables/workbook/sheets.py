@@ -126,8 +126,8 @@ def write_table(
     formats = [_formats(c, frame, fm, v) for c, v in zip(columns, values)]
     links = [_link_writer(ws, frame[c.link].tolist(), fm, link_sheet) if _linked(c, frame) else None for c in columns]
     wrapped = [(values[j], widths[j]) for j, c in enumerate(columns) if c.kind == "wrap"]
-    if not wrapped and not any(links) and fast_rows.fits(ws, top + 1, values):
-        fast_rows.write_rows(ws, top + 1, values, formats)
+    if not wrapped and fast_rows.fits(ws, top + 1, values):
+        _write_fast(ws, top, frame, columns, values, formats, fm, link_sheet)
         return
     writers = [link or _cell_writer(ws, c.kind) for c, link in zip(columns, links)]
     for i in range(len(frame)):
@@ -168,6 +168,31 @@ def _width(c: Column, values: list) -> float:
     return min(max(shown) + 2, _MAX_WIDTH)
 
 
+def _write_fast(ws, top: int, frame, columns, values: list, formats: list, fm: Formats, link_sheet: str) -> None:
+    """The rows by ``fast_rows``, except the last: xlsxwriter keeps a sheet's last row until
+    the file closes and numbers its formats then, so it goes through xlsxwriter as ever."""
+    targets = {
+        j: _link_targets(frame[c.link].tolist(), values[j], link_sheet)
+        for j, c in enumerate(columns)
+        if _linked(c, frame)
+    }
+    for j, urls in targets.items():
+        formats[j] = [fm.text if url is None else fm.link for url in urls]
+    fast_rows.write_rows(
+        ws, top + 1, [v[:-1] for v in values], [f[:-1] for f in formats], {j: t[:-1] for j, t in targets.items()}
+    )
+    r, last = top + len(frame), len(frame) - 1
+    for j, c in enumerate(columns):
+        v = values[j][last] if last >= 0 else None
+        if v is None:
+            continue
+        if j in targets and targets[j][last] is not None:
+            url, text, tip = targets[j][last]
+            ws.write_url(r, j, url, fm.link, text, tip)
+        else:
+            _cell_writer(ws, c.kind)(r, j, v, formats[j][last], last)
+
+
 def _linked(c: Column, frame: pd.DataFrame) -> bool:
     return c.link is not None and c.link in frame.columns
 
@@ -200,6 +225,20 @@ def _formats(c: Column, frame: pd.DataFrame, fm: Formats, values: list) -> list:
         return [fmt] * n
     kinds = {"days": fm.days, "decimal": fm.days, "count": fm.count, "percent": fm.percent, "priority": fm.priority}
     return [kinds.get(c.kind, fm.text)] * n
+
+
+def _link_targets(targets: list, values: list, sheet: str) -> list[tuple[str, str, str] | None]:
+    """Per row, the link a cell carries (url, text, tip) as ``_link_writer`` writes it: to the
+    first ``MAX_LINKS`` rows that have a target; None for a plain text cell."""
+    out: list[tuple[str, str, str] | None] = []
+    written = 0
+    for target, v in zip(targets, values):
+        if v is None or missing(target) or written >= MAX_LINKS:
+            out.append(None)
+            continue
+        written += 1
+        out.append((f"internal:'{sheet}'!A{int(target)}", v, f"Open items of {v}"[:255]))
+    return out
 
 
 def _link_writer(ws, targets: list, fm: Formats, sheet: str):

@@ -37,6 +37,8 @@ TRICKY = pd.DataFrame(
         ),
         "days": [1, 2, 3, 4, 5, 6, 7, 8, 9, None],
         "flag": [True, False, True, False, True, False, True, False, True, False],
+        "customer": ["C1", "C2", None, "C4", "C5", "C6", "C7", "C8", "C9", "C10"],
+        "_link": [2, None, 4, 5, 6, 7, 8, 9, 10, 11],
     }
 ).astype({"days": "Int64", "money": "Int64"})
 COLUMNS = [
@@ -44,6 +46,7 @@ COLUMNS = [
     Column("money", "Amount", "money", highlight="old"),
     Column("due", "Due", "date"),
     Column("days", "Days", "days"),
+    Column("customer", "Customer", link="_link"),
 ]
 
 
@@ -69,6 +72,7 @@ def test_a_table_of_tricky_values_is_the_same_file_either_way(tmp_path: Path, mo
     assert ws["A5"].value == "  leading" and ws["A7"].value == "a & b < c > d"
     assert ws["B4"].value == 123.45 and ws["B7"].value is None
     assert ws["C4"].value == dt.datetime(2026, 10, 1) and ws["A21"].value == "below the table"
+    assert ws["E4"].hyperlink.location == "'Open items'!A2" and ws["E5"].hyperlink is None
 
 
 @pytest.mark.parametrize("delivery", [NO_DELIVERY])
