@@ -12,13 +12,19 @@ import pandas as pd
 
 from receivables import cash_application, dunning, payment_plans
 from receivables import company_parts as parts
-from receivables.close.claims_part import earlier_open_claims, earlier_still_owed, no_earlier_claims
+from receivables.close.claims_part import (
+    earlier_open_claims,
+    earlier_still_owed,
+    no_earlier_claims,
+    read_claims_history,
+)
 from receivables.close.writeoffs import approved_writeoffs
 from receivables.company_parts import MapParts, split_codes
 from receivables.preflight import Preflight
 from receivables.validation import ValidatedSet
 from receivables.warehouse.case_history import handed_over, previous_cases
 from receivables.warehouse.cash_history import earlier_applications
+from receivables.warehouse.claims_history import ClaimsHistory
 from receivables.warehouse.dunning_history import dunning_allowed, previous_levels
 
 if TYPE_CHECKING:  # the pipeline imports this module; its Run only annotates here
@@ -42,6 +48,9 @@ class DunningStep:
     #: per account (company_code, customer_id, currency) and kind (FEE, INTEREST), the cents the
     #: notices before tonight still claim after tonight's cash: the reminders name them
     earlier_claims: pd.DataFrame = field(default_factory=no_earlier_claims)
+    #: the warehouse's notices and applied cash the claims stand on, read once here for the
+    #: earlier claims and the close's claims table (None: the close reads it itself)
+    claims_history: ClaimsHistory | None = None
 
     @property
     def counts(self) -> dict:
@@ -90,6 +99,7 @@ def propose_dunning(
         proposal = dunning.hold_companies(proposal, checked.held_companies)
     step = decide_dunning(run, proposal, plans)
     step.history, step.previous_cases, step.previous_night = history, before, night
+    step.claims_history = read_claims_history(run, step.write_state)
     step.earlier_claims = _earlier_claims(run, validated, cash, step)
     return step
 
@@ -103,7 +113,7 @@ def _earlier_claims(
     emailed = notices[notices["action"].astype(str) == "email"]
     if not step.write_state or emailed.empty:
         return no_earlier_claims()
-    claims = earlier_open_claims(run, validated, cash, emailed[["company_code", "customer_id"]])
+    claims = earlier_open_claims(run, validated, cash, emailed[["company_code", "customer_id"]], step.claims_history)
     return earlier_still_owed(claims, step.proposal.items)
 
 

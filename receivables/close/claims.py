@@ -108,16 +108,17 @@ def build_claims(
     notices = notices[notices["as_of"] <= as_of]
     items = items[items["as_of"] <= as_of]
     payments = payments[payments["as_of"] <= as_of]
-    paid = _payments(payments)
     offs = _written_off(written_off, as_of)
-    policy = dict(zip(notices["notice_id"], notices["policy"])) if "policy" in notices else {}
+    policy = dict(zip(notices["notice_id"].tolist(), notices["policy"].tolist())) if "policy" in notices else {}
     items = items.assign(policy=items["notice_id"].map(policy))
     claims = _fee_claims(notices, items)
     principals: dict[tuple[str, str], ItemPrincipal] = {}
-    by_notice_docs = items.groupby("notice_id")["document_no"].agg(lambda s: sorted(set(map(str, s)))).to_dict()
+    by_notice_docs = _documents_by_notice(items, {c.notice_id for c in claims if not c.document_no})
     # only the items something is claimed on need their history walked: most dunned items
     # carry no fee and no interest (a first reminder), and a night dunns hundreds of thousands
     charged = _charged_items(items, claims, by_notice_docs)
+    # so only their cash counts: a payment on any other item settles no claim
+    paid = _payments(payments, charged)
     for key, rows in charged.sort_values(["as_of", "notice_id"], kind="stable").groupby(
         ["company_code", "document_no"], sort=True
     ):
@@ -152,11 +153,15 @@ def _dated(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _payments(payments: pd.DataFrame) -> dict[tuple[str, str], list[tuple[date, int]]]:
-    """Per item, the applied cash per day in date order."""
+def _payments(payments: pd.DataFrame, items: pd.DataFrame) -> dict[tuple[str, str], list[tuple[date, int]]]:
+    """Per item of ``items``, the applied cash per day in date order."""
+    keys = ["company_code", "document_no"]
+    # the document number alone first (cheap), then the pair on what is left
+    payments = payments.loc[payments["document_no"].isin(items["document_no"])]
+    payments = payments.loc[pd.MultiIndex.from_frame(payments[keys]).isin(pd.MultiIndex.from_frame(items[keys]))]
+    summed = payments.groupby([*keys, "as_of"], sort=True)["applied_amount"].sum()
     out: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
-    summed = payments.groupby(["company_code", "document_no", "as_of"], sort=True)["applied_amount"].sum()
-    for (company, doc, day), cents in summed.items():
+    for (company, doc, day), cents in zip(summed.index.tolist(), summed.tolist()):
         out[(company, doc)].append((day, int(cents)))
     return out
 
@@ -176,13 +181,26 @@ def _fee_claims(notices: pd.DataFrame, items: pd.DataFrame) -> list[_Claim]:
     """The notice's level fee (its fees less its items' fees) and each item's own fee."""
     claims = []
     item_fees = items.groupby("notice_id")["fee"].sum()
-    for n in notices.itertuples(index=False):
-        level_fee = int(n.fees) - int(item_fees.get(n.notice_id, 0))
-        if level_fee > 0:
-            claims.append(_fee(n, "", level_fee))
+    level_fees = notices["fees"].to_numpy(dtype="int64") - item_fees.reindex(
+        notices["notice_id"], fill_value=0
+    ).to_numpy(dtype="int64")
+    due = level_fees > 0
+    for n, cents in zip(notices.loc[due].itertuples(index=False), level_fees[due].tolist()):
+        claims.append(_fee(n, "", cents))
     for i in items.loc[items["fee"] > 0].itertuples(index=False):
         claims.append(_fee(i, i.document_no, int(i.fee)))
     return claims
+
+
+def _documents_by_notice(items: pd.DataFrame, notices: set[str]) -> dict[str, list[str]]:
+    """Per notice of ``notices`` (those with a level fee: only its claim spans the items),
+    the document numbers of its items (each once, sorted)."""
+    pairs = items.loc[items["notice_id"].isin(notices), ["notice_id", "document_no"]].astype(str).drop_duplicates()
+    pairs = pairs.sort_values(["notice_id", "document_no"], kind="stable")
+    docs: dict[str, list[str]] = defaultdict(list)
+    for notice, doc in zip(pairs["notice_id"].tolist(), pairs["document_no"].tolist()):
+        docs[notice].append(doc)
+    return dict(docs)
 
 
 def _fee(row, document_no: str, cents: int) -> _Claim:

@@ -12,6 +12,7 @@ import pandas as pd
 from receivables.close.claims import CLAIM_COLUMNS, ClaimsResult, build_claims
 from receivables.close.writeoffs import written_off_items
 from receivables.warehouse import claims_history
+from receivables.warehouse.claims_history import ClaimsHistory
 
 if TYPE_CHECKING:
     from receivables.cash_application import CashApplication
@@ -20,16 +21,25 @@ if TYPE_CHECKING:
     from receivables.validation import ValidatedSet
 
 
+def read_claims_history(run: Run, write_state: bool) -> ClaimsHistory:
+    """The warehouse history the night's claims stand on, read once a run: the dunning stage
+    reads it (its reminders name what earlier notices still claim) and hands it to the close
+    on its ``DunningStep``.  Tonight's notices are the proposal when this run writes them
+    (``write_state``), else what the warehouse holds."""
+    until = run.as_of if write_state else run.as_of + timedelta(days=1)
+    with run.engine.connect() as conn:
+        return claims_history.read_history(conn, until, run.as_of)
+
+
 def claims_result(
     run: Run, validated: ValidatedSet, cash: CashApplication, step: DunningStep, proposals: pd.DataFrame | None
 ) -> ClaimsResult:
     """Every claim up to tonight with what is settled of it (and the items' principal shortfall)."""
     # tonight's notices are the proposal when this run writes them, else what the warehouse holds
     tonight = step.write_state
-    until = run.as_of if tonight else run.as_of + timedelta(days=1)
-    with run.engine.connect() as conn:
-        notices, items = claims_history.notices_before(conn, until)
-        paid = claims_history.applied_before(conn, run.as_of)
+    history = step.claims_history if step.claims_history is not None else read_claims_history(run, tonight)
+    notices, items = history.notices_before(run.as_of if tonight else run.as_of + timedelta(days=1))
+    paid = history.applied_before(run.as_of)
     if tonight:
         p = step.proposal
         notices = pd.concat([notices, p.notices.assign(as_of=run.as_of)[notices.columns]], ignore_index=True)
@@ -51,6 +61,9 @@ def _claims(
     applied = cash.applied.assign(as_of=run.as_of)[paid.columns]
     paid = pd.concat([paid, applied], ignore_index=True)
     after = cash.open_items_after
+    # only a dunned item's document is looked up: not the whole million open items
+    dunned = after["document_no"].astype(str).isin(items["document_no"].astype(str))
+    after = after.loc[(after["open_amount"] != 0) & dunned]
     customers = f["customers"]
     return build_claims(
         notices,
@@ -59,13 +72,16 @@ def _claims(
         run.as_of,
         run.rules.close.claims,
         run.rules.dunning,
-        countries=dict(zip(customers["customer_id"].astype(str), customers["country"].astype(str))),
-        open_documents=set(
-            zip(*(after.loc[after["open_amount"] != 0, c].astype(str) for c in ("company_code", "document_no")))
-        ),
+        countries=dict(zip(_texts(customers["customer_id"]), _texts(customers["country"]))),
+        open_documents=set(zip(_texts(after["company_code"]), _texts(after["document_no"]))),
         written_off=written_off,
         waivers=f.get("claim_waivers"),
     )
+
+
+def _texts(column: pd.Series) -> list[str]:
+    # tolist, not iteration: the open items are a million rows of Arrow-backed text
+    return column.astype(str).tolist()
 
 
 def claims_part(
@@ -85,18 +101,23 @@ def no_earlier_claims() -> pd.DataFrame:
 
 
 def earlier_open_claims(
-    run: Run, validated: ValidatedSet, cash: CashApplication, accounts: pd.DataFrame | None = None
+    run: Run,
+    validated: ValidatedSet,
+    cash: CashApplication,
+    accounts: pd.DataFrame | None = None,
+    history: ClaimsHistory | None = None,
 ) -> pd.DataFrame:
     """The claims of the notices before tonight still OPEN after tonight's cash (the 367 BGB
     allocation applied), as the ``claims`` table has them; ``accounts`` (company_code,
-    customer_id) limits the history read to those accounts."""
-    with run.engine.connect() as conn:
-        notices, items = claims_history.notices_before(conn, run.as_of)
-        paid = claims_history.applied_before(conn, run.as_of)
+    customer_id) limits the history to those accounts.  ``history`` is the run's claims
+    history (``read_claims_history``), read here when not given."""
+    history = history if history is not None else read_claims_history(run, True)
+    notices, items = history.notices_before(run.as_of)
+    paid = history.applied_before(run.as_of)
     if accounts is not None:
-        wanted = set(zip(accounts["company_code"].astype(str), accounts["customer_id"].astype(str)))
-        keys = zip(notices["company_code"].astype(str), notices["customer_id"].astype(str))
-        notices = notices.loc[pd.Series([k in wanted for k in keys], index=notices.index, dtype=bool)]
+        wanted = pd.MultiIndex.from_frame(accounts[["company_code", "customer_id"]].astype(str))
+        keys = pd.MultiIndex.from_frame(notices[["company_code", "customer_id"]].astype(str))
+        notices = notices.loc[keys.isin(wanted)]
         items = items[items["notice_id"].isin(set(notices["notice_id"]))]
     if notices.empty:
         return pd.DataFrame(columns=CLAIM_COLUMNS)

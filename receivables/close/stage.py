@@ -54,6 +54,9 @@ def build_close(
     handed, packages = night_parts.handover_part(run, validated, cash, step, cases)
     close.tables["handovers"], close.packages["handovers"] = handed, packages
     close.tables["claims"] = claims_part(run, validated, cash, step, close.tables.get("writeoff_proposals"))
+    # the claims history (every night's notices and cash so far) is only the claims' input:
+    # it does not stay on the step through the reminders and the publish
+    step.claims_history = None
     close.tables["provisions"] = close_provisions(run, validated, cash, aging, cases, close.tables)
     return close
 
