@@ -13,8 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from receivables.money import to_cents
-from receivables.warehouse.tables import cash_applications
+from receivables.warehouse.tables import cash_applications, in_cents
 
 
 def earlier_applications(engine: Engine, since: date, before: date) -> pd.DataFrame:
@@ -23,12 +22,12 @@ def earlier_applications(engine: Engine, since: date, before: date) -> pd.DataFr
     (cents), as_of."""
     c = cash_applications.c
     query = (
-        sa.select(c.payment_id, c.company_code, c.document_no, c.applied_amount, c.as_of)
+        sa.select(c.payment_id, c.company_code, c.document_no, in_cents(c.applied_amount), c.as_of)
         .where(c.status == "applied", c.as_of >= since, c.as_of < before)
         .order_by(c.as_of, c.payment_id, c.document_no)
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     frame = pd.DataFrame(rows, columns=["payment_id", "company_code", "document_no", "applied_amount", "as_of"])
-    frame["applied_amount"] = [to_cents(v) for v in frame["applied_amount"]]
+    frame["applied_amount"] = frame["applied_amount"].fillna(0).astype("int64")
     return frame

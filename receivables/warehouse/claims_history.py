@@ -10,7 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from receivables.warehouse.tables import cash_applications, dunning_items, dunning_notices
+from receivables.warehouse.tables import cash_applications, dunning_items, dunning_notices, in_cents
 
 NOTICE_COLUMNS = ["notice_id", "as_of", "company_code", "customer_id", "currency", "level", "fees", "policy"]
 ITEM_COLUMNS = [
@@ -67,7 +67,7 @@ def applied_before(conn: Connection, before: date) -> pd.DataFrame:
 
 def _read(conn: Connection, table: sa.Table, columns: list[str], where) -> pd.DataFrame:
     money = [c for c in columns if _is_money(table.c[c])]
-    query = sa.select(*[_cents(table.c[c]) if c in money else table.c[c] for c in columns]).where(where)
+    query = sa.select(*[in_cents(table.c[c]) if c in money else table.c[c] for c in columns]).where(where)
     frame = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=columns)
     # a blank amount is no money (NULL comes back as NaN or None; every other value is whole cents)
     return frame.fillna(dict.fromkeys(money, 0)).astype(dict.fromkeys(money, "int64"))
@@ -75,11 +75,3 @@ def _read(conn: Connection, table: sa.Table, columns: list[str], where) -> pd.Da
 
 def _is_money(column: sa.Column) -> bool:
     return isinstance(column.type, sa.Numeric) and not isinstance(column.type, sa.Float)
-
-
-def _cents(column: sa.Column) -> sa.ColumnElement:
-    # the database turns each amount into whole cents (as ``money_sums`` does): on
-    # PostgreSQL's exact NUMERIC(18, 2) ROUND(x * 100) is the value itself; on SQLite's float
-    # storage of a two-place amount x * 100 is within far less than half a cent of it, so
-    # ROUND (half away from zero, as ``to_cents``'s half-up) lands on the same integer
-    return sa.cast(sa.func.round(column * 100), sa.BigInteger).label(column.name)

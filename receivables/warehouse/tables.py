@@ -13,6 +13,15 @@ metadata = sa.MetaData()
 Money = sa.Numeric(18, 2, asdecimal=True)
 
 
+def in_cents(column: sa.ColumnElement) -> sa.ColumnElement:
+    """A money column read back as whole cents, converted by the database (no Decimal per row).
+
+    On PostgreSQL's exact NUMERIC(18, 2) ROUND(x * 100) is the value itself; on SQLite's float
+    storage of a two-place amount x * 100 is within far less than half a cent of it, so ROUND
+    (half away from zero, as ``money.to_cents``'s half-up) lands on the same integer."""
+    return sa.cast(sa.func.round(column * 100), sa.BigInteger).label(column.name)
+
+
 def _run_columns() -> list[sa.Column]:
     return [
         sa.Column("as_of", sa.Date, nullable=False, index=True),
