@@ -2,8 +2,8 @@
 
 xlsxwriter spends about 6 µs on a cell (a cell tuple in its table, then the cell's XML when
 the row is done): the 200,000-row Open items sheet alone took ~25 s of a large night, on the
-core the reminders render on.  For rows of numbers, dates and text with no links and no row
-heights of their own, the same XML is put together here column by column, and xlsxwriter is
+core the reminders render on.  For rows of numbers, dates, text and internal links, with
+or without a height of their own, the same XML is put together here column by column, and xlsxwriter is
 told the sheet's new extent.  The file is byte for byte the one xlsxwriter writes itself (a
 test writes both); this leans on xlsxwriter's ``constant_memory`` internals, so its version
 is pinned in ``pyproject.toml``.
@@ -51,9 +51,13 @@ def write_rows(
     cells = [_column_xml(ws, j, first_row, v, f) for j, (v, f) in enumerate(zip(values, formats))]
     rows, used = [], []
     for i, row in enumerate(zip(*cells)):
+        info = ws.row_info.get(first_row + i)
+        tag = f'row r="{first_row + i + 1}"' if info is None else _row_tag(ws, first_row + i, info)
         if any(row):
-            rows.append(f'<row r="{first_row + i + 1}">{"".join(row)}</row>')
+            rows.append(f"<{tag}>{''.join(row)}</row>")
             used.append(i)
+        elif info is not None:
+            rows.append(f"<{tag}/>")
     ws.fh.write("".join(rows))
     for j, urls in (links or {}).items():
         _register_links(ws, first_row, j, urls)
@@ -64,6 +68,25 @@ def write_rows(
     ws._check_dimensions(first_row + used[-1], columns[-1])
     # these rows are written: xlsxwriter refuses a later write to them, as to its own
     ws.previous_row = first_row + used[-1] + 1
+
+
+def _row_tag(ws, row: int, info) -> str:
+    """The <row> tag of a row ``set_row`` gave a height (and maybe more), as ``_write_row``."""
+    tag = f'row r="{row + 1}"'
+    if info.row_format:
+        tag += f' s="{info.row_format._get_xf_index()}" customFormat="1"'
+    custom = info.height != ws.original_row_height
+    if custom:
+        tag += f' ht="{info.height * 0.75:.16g}"'
+    if info.hidden:
+        tag += ' hidden="1"'
+    if custom:
+        tag += ' customHeight="1"'
+    if info.level:
+        tag += f' outlineLevel="{info.level}"'
+    if info.collapsed:
+        tag += ' collapsed="1"'
+    return tag
 
 
 def _register_links(ws, first_row: int, j: int, urls: list) -> None:

@@ -126,8 +126,8 @@ def write_table(
     formats = [_formats(c, frame, fm, v) for c, v in zip(columns, values)]
     links = [_link_writer(ws, frame[c.link].tolist(), fm, link_sheet) if _linked(c, frame) else None for c in columns]
     wrapped = [(values[j], widths[j]) for j, c in enumerate(columns) if c.kind == "wrap"]
-    if not wrapped and fast_rows.fits(ws, top + 1, values):
-        _write_fast(ws, top, frame, columns, values, formats, fm, link_sheet)
+    if fast_rows.fits(ws, top + 1, values):
+        _write_fast(ws, top, frame, columns, values, formats, fm, link_sheet, wrapped)
         return
     writers = [link or _cell_writer(ws, c.kind) for c, link in zip(columns, links)]
     for i in range(len(frame)):
@@ -168,7 +168,9 @@ def _width(c: Column, values: list) -> float:
     return min(max(shown) + 2, _MAX_WIDTH)
 
 
-def _write_fast(ws, top: int, frame, columns, values: list, formats: list, fm: Formats, link_sheet: str) -> None:
+def _write_fast(
+    ws, top: int, frame, columns, values: list, formats: list, fm: Formats, link_sheet: str, wrapped: list
+) -> None:
     """The rows by ``fast_rows``, except the last: xlsxwriter keeps a sheet's last row until
     the file closes and numbers its formats then, so it goes through xlsxwriter as ever."""
     targets = {
@@ -178,10 +180,13 @@ def _write_fast(ws, top: int, frame, columns, values: list, formats: list, fm: F
     }
     for j, urls in targets.items():
         formats[j] = [fm.text if url is None else fm.link for url in urls]
+    r, last = top + len(frame), len(frame) - 1
+    for i in range(last + 1 if wrapped else 0):
+        # an application sizes a wrapped row only when it is edited: give it its lines now
+        ws.set_row(top + 1 + i, row_height([v[i] for v, _ in wrapped], [w for _, w in wrapped]))
     fast_rows.write_rows(
         ws, top + 1, [v[:-1] for v in values], [f[:-1] for f in formats], {j: t[:-1] for j, t in targets.items()}
     )
-    r, last = top + len(frame), len(frame) - 1
     for j, c in enumerate(columns):
         v = values[j][last] if last >= 0 else None
         if v is None:

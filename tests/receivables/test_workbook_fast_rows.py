@@ -39,6 +39,18 @@ TRICKY = pd.DataFrame(
         "flag": [True, False, True, False, True, False, True, False, True, False],
         "customer": ["C1", "C2", None, "C4", "C5", "C6", "C7", "C8", "C9", "C10"],
         "_link": [2, None, 4, 5, 6, 7, 8, 9, 10, 11],
+        "why": [
+            "short",
+            "a reason long enough to wrap over two lines of its column",
+            None,
+            "",
+            "x\ny\nz",
+            None,
+            None,
+            None,
+            None,
+            None,
+        ],
     }
 ).astype({"days": "Int64", "money": "Int64"})
 COLUMNS = [
@@ -47,6 +59,7 @@ COLUMNS = [
     Column("due", "Due", "date"),
     Column("days", "Days", "days"),
     Column("customer", "Customer", link="_link"),
+    Column("why", "Why", "wrap", width=20),
 ]
 
 
@@ -73,6 +86,7 @@ def test_a_table_of_tricky_values_is_the_same_file_either_way(tmp_path: Path, mo
     assert ws["B4"].value == 123.45 and ws["B7"].value is None
     assert ws["C4"].value == dt.datetime(2026, 10, 1) and ws["A21"].value == "below the table"
     assert ws["E4"].hyperlink.location == "'Open items'!A2" and ws["E5"].hyperlink is None
+    assert ws.row_dimensions[5].height == 45 and ws["F8"].value == "x\ny\nz"
 
 
 @pytest.mark.parametrize("delivery", [NO_DELIVERY])
