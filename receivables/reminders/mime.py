@@ -76,7 +76,36 @@ def message_bytes(rendered: RenderedEmail) -> bytes:
     # RFC 3834: tells vacation responders and ticket systems not to answer automatically
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Receivables-Key"] = rendered.key
-    return msg.as_bytes(policy=_WIRE)
+    return _flatten(msg)
+
+
+def _flatten(msg: MIMEMultipart) -> bytes:
+    """``msg.as_bytes(policy=_WIRE)``, byte for byte, without the generator's per-line and
+    per-part work (a fifth of a reminder's CPU): every header through the same policy, each
+    body's lines joined with CRLF, the parts between their boundaries as RFC 2046 puts them."""
+    out: list[str] = []
+    _emit(msg, out)
+    try:
+        return "".join(out).encode("ascii")
+    except UnicodeEncodeError:  # not one of ours (all is ASCII by now): the library decides
+        return msg.as_bytes(policy=_WIRE)
+
+
+def _emit(msg: Any, out: list[str]) -> None:
+    for name, value in msg.raw_items():
+        out.append(_WIRE._fold(name, value, sanitize=_WIRE.cte_type == "7bit"))
+    out.append("\r\n")
+    if msg.is_multipart():
+        boundary = msg.get_boundary()
+        for i, part in enumerate(msg.get_payload()):
+            out.append(f"--{boundary}\r\n" if i == 0 else f"\r\n--{boundary}\r\n")
+            _emit(part, out)
+        out.append(f"\r\n--{boundary}--\r\n")
+    else:
+        out.append("\r\n".join(_LINE_END.split(msg.get_payload())))
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _encoded(text: str) -> str:

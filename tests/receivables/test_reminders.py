@@ -554,3 +554,23 @@ def test_renders_the_dunning_engines_proposal(tmp_path) -> None:
         assert email.problem is None and email.language == languages[email.customer_id]
         due = notice["overdue_amount"] + notice["credit_amount"] + notice["fees"] + notice["interest"]
         assert format_currency(to_decimal(due), notice["currency"], locale=email.locale) in email.text
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"name": "Ölmühle Größenwahn 🚜 & Söhne — Zweigniederlassung Süd " * 3},
+        {"email": ";".join(f"buchhaltung{n}@mueller-soehne.de" for n in range(12))},
+        {"customer_id": "C001", "name": 'Acme, "Quoted" Inc.'},
+    ],
+)
+def test_the_message_is_the_email_librarys_own_bytes(change: dict, monkeypatch) -> None:
+    """The message is flattened without ``email.generator`` (receivables.reminders.mime):
+    byte for byte what ``as_bytes`` writes for the same parts."""
+    from receivables.reminders import mime
+
+    email = render("C001", customer={**CUSTOMERS["C001"], **change})
+    fast = message_bytes(email)
+    monkeypatch.setattr(mime, "_flatten", lambda msg: msg.as_bytes(policy=mime._WIRE))
+    assert fast == message_bytes(email)
