@@ -153,7 +153,7 @@ def _with_currency(
     by_customer = (
         {}
         if customers is None or customers.empty
-        else dict(zip(customers["customer_id"].astype(str), customers["currency"].astype(str)))
+        else dict(zip(customers["customer_id"].astype(str).tolist(), customers["currency"].astype(str).tolist()))
     )
     currency = [
         by_doc.get(p) or by_customer.get(str(cust), "") for p, cust in zip(wanted, frame["customer_id"].tolist())
@@ -222,7 +222,8 @@ def _receivable_facts(open_items: pd.DataFrame, as_of: pd.Timestamp) -> list[pd.
     """Open receivables in total and the part not yet due (an undated item counts from its
     document date)."""
     amount = pd.to_numeric(open_items["open_amount"]).fillna(0).astype("int64")
-    live = open_items.loc[amount != 0]
+    # only the columns read: a million rows of every column are slow to copy
+    live = open_items.loc[amount != 0, ["company_code", "currency", "due_date", "document_date"]]
     live_amount = amount.loc[live.index]
     due = pd.to_datetime(live["due_date"]).fillna(pd.to_datetime(live["document_date"]))
     current = days_past_due(due, as_of).fillna(0) <= 0
@@ -268,7 +269,8 @@ def _late_payment_facts(
         return []
     clearing = pd.to_datetime(cleared_items["clearing_date"])
     paid = cleared_items.loc[
-        (clearing > period_start) & (clearing <= as_of) & (pd.to_numeric(cleared_items["amount"]) > 0)
+        (clearing > period_start) & (clearing <= as_of) & (pd.to_numeric(cleared_items["amount"]) > 0),
+        ["company_code", "currency", "clearing_date", "due_date", "amount"],
     ]
     if paid.empty:
         return []
@@ -366,12 +368,7 @@ def _unapplied_facts(
     u = unapplied.loc[pd.to_numeric(unapplied["remaining_amount"]).fillna(0) != 0]
     if u.empty:
         return []
-    value_dates = (
-        {}
-        if payments is None
-        else dict(zip(payments["payment_id"].astype(str), pd.to_datetime(payments["value_date"])))
-    )
-    value_date = pd.to_datetime(u["payment_id"].astype(str).map(value_dates))
+    value_date = pd.to_datetime(u["payment_id"].astype(str).map(_value_dates(payments)))
     age = (as_of - value_date).dt.days
     # a payment split over several unapplied rows is still one payment
     first_part = ~u["payment_id"].astype(str).duplicated()
@@ -382,6 +379,14 @@ def _unapplied_facts(
         _facts(u, "unapplied_cash.reason.", u["remaining_amount"], True, by=u["reason"].astype(str)),
         _facts(u, "unapplied_cash.age.", u["remaining_amount"], True, by=band),
     ]
+
+
+def _value_dates(payments: pd.DataFrame | None) -> pd.Series:
+    """Each payment id's value date (the last row's for an id given twice)."""
+    if payments is None:
+        return pd.Series(dtype="datetime64[ns]")
+    dates = pd.Series(pd.to_datetime(payments["value_date"]).to_numpy(), index=payments["payment_id"].astype(str))
+    return dates.loc[~dates.index.duplicated(keep="last")]
 
 
 def _plan_facts(plans: pd.DataFrame) -> list[pd.DataFrame]:
@@ -406,7 +411,8 @@ def _to_base(facts: pd.DataFrame, rates: dict[str, Decimal]) -> tuple[pd.DataFra
     missing = facts.loc[~has_rate, ["company_code", "currency"]].drop_duplicates()
     kept = facts.loc[has_rate]
     base = [
-        to_base_cents(v, rates[c]) if m else int(v) for v, c, m in zip(kept["value"], kept["currency"], kept["money"])
+        to_base_cents(v, rates[c]) if m else int(v)
+        for v, c, m in zip(kept["value"].tolist(), kept["currency"].tolist(), kept["money"].tolist())
     ]
     per_company = kept.assign(value=base).groupby(["company_code", "fact"], sort=True)["value"].sum()
     return per_company.reset_index(), missing
@@ -475,7 +481,7 @@ def _breakdowns(facts: pd.DataFrame, config: KpiConfig) -> dict[str, list[str]]:
     other the data has, sorted."""
 
     def names(prefix: str, known: Sequence[str]) -> list[str]:
-        seen = {f.removeprefix(prefix) for f in facts["fact"] if f.startswith(prefix)}
+        seen = {f.removeprefix(prefix) for f in facts["fact"].tolist() if f.startswith(prefix)}
         return list(known) + sorted(seen - set(known))
 
     bands = config.age_band_labels
@@ -497,7 +503,7 @@ def _kpi_table(
 ) -> pd.DataFrame:
     """The KPI rows of each company code, then of ``ALL``, from the facts converted to base."""
     per_company, missing = _to_base(facts, rates)
-    companies = sorted(set(facts["company_code"].astype(str)))
+    companies = sorted(set(facts["company_code"].astype(str).tolist()))
     reasons = _breakdowns(facts, config)
     has_plans = bool(facts["fact"].astype(str).str.startswith("plans_").any())
     rows: list[tuple[str, str, Decimal | None, str]] = []

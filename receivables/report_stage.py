@@ -38,6 +38,8 @@ from receivables.validation import ValidatedSet
 from receivables.warehouse.case_history import handed_over
 from receivables.warehouse.database import money_sums, read_table
 from receivables.warehouse.tables import email_outbox
+from receivables.worklist_reasons import Balances, at_rates
+from receivables.worklist_reasons import balances as balances_of
 
 if TYPE_CHECKING:  # the pipeline imports this module; its types only annotate here
     from receivables.pipeline import DunningStep, Run
@@ -176,11 +178,14 @@ def _signals(
     aging: pd.DataFrame,
     refunds: pd.DataFrame,
     disputed: pd.DataFrame,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, Balances]:
     """Tonight's reasons a customer needs a person (``worklist.build_worklist``), which the
-    collection cases carry from night to night."""
+    collection cases carry from night to night, and the aging's balances they were found from
+    (the cases read them too: computed once)."""
     f, p = validated.frames, step.proposal
-    return worklist.build_worklist(
+    base = run.settings.base_currency
+    balances = balances_of(aging, run.rules.reporting, at_rates(f["fx_rates"], base, pd.Timestamp(run.as_of)))
+    frame = worklist.build_worklist(
         aging,
         p.notices,
         p.skipped,
@@ -195,7 +200,9 @@ def _signals(
         plans=step.plans.plans,
         refunds=refunds,
         dispute_status=disputed,
+        balances=balances,
     )
+    return frame, balances
 
 
 def _kpis(
@@ -263,17 +270,19 @@ def _casework(
     cash: cash_application.CashApplication,
     step: DunningStep,
     aging: pd.DataFrame,
-    signals: pd.DataFrame,
+    signals: tuple[pd.DataFrame, Balances],
     promises: pd.DataFrame | None,
 ) -> tuple[Cases, pd.DataFrame, pd.DataFrame]:
     """Tonight's collection cases carried on from the previous night's, the worklist of their
-    due actions (with tonight's reasons as ``signals``), and the collector view."""
+    due actions (with tonight's reasons and balances as ``signals``, ``_signals``'), and the
+    collector view."""
     f, p, config = validated.frames, step.proposal, run.rules.reporting
+    reasons, balances = signals
     facts = night_facts(
         run.as_of,
         aging,
         config,
-        signals=signals,
+        signals=reasons,
         notices=p.notices,
         skipped=p.skipped,
         broken_promises=p.broken_promises,
@@ -289,6 +298,7 @@ def _casework(
         fx_rates=f["fx_rates"],
         base_currency=run.settings.base_currency,
         writeoff_approvals=f.get("writeoff_approvals"),
+        balances=balances,
     )
     cases = derive_cases(
         step.previous_cases,
@@ -297,7 +307,7 @@ def _casework(
         dispute_follow_up_days=config.worklist.dispute_follow_up_days,
         previous_as_of=step.previous_night,
     )
-    work = worklist_from_cases(cases.cases, signals, facts, run.as_of, config)
+    work = worklist_from_cases(cases.cases, reasons, facts, run.as_of, config)
     collectors = collector_view(
         cases.cases,
         f.get("activities"),

@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from receivables import worklist_reasons as r
-from receivables.aging import rates_on
 from receivables.kpis import open_disputes
 from receivables.reporting_config import ReportingConfig
 from receivables.worklist_reasons import Key, Reason
@@ -141,6 +140,7 @@ def build_worklist(
     plans: pd.DataFrame | None = None,
     refunds: pd.DataFrame | None = None,
     dispute_status: pd.DataFrame | None = None,
+    balances: r.Balances | None = None,
 ) -> pd.DataFrame:
     """One row per company code and customer needing a person, ordered by priority (highest
     first) then customer id, ranked from 1.
@@ -152,14 +152,19 @@ def build_worklist(
     payment plans' status: a broken plan asks for a call.  ``refunds`` is the night's refund
     proposals (``receivables.refunds``): each asks to refund or offset the credit balance.
     ``dispute_status`` (``receivables.disputes``): an escalated dispute asks to resolve it;
-    without it a dispute open ``dispute_follow_up_days`` does."""
+    without it a dispute open ``dispute_follow_up_days`` does.  ``balances``: this aging's
+    (``worklist_reasons.balances`` at the same rates), when the caller has them already."""
     config = config or ReportingConfig()
     w = config.worklist
     t = pd.Timestamp(as_of).normalize()
-    to_base = r.ToBase(rates_on(fx_rates, base_currency, t) if base_currency else None, base_currency)
-    balances = r.balances(aging, config, to_base)
+    to_base = r.at_rates(fx_rates, base_currency, t)
+    if balances is None:
+        balances = r.balances(aging, config, to_base)
+    else:
+        to_base.note(balances.unconverted)
     currency = r.currencies_of(customers)
     above_limit = r.over_limit(balances, customers, to_base)
+    unapplied_sums = r.unapplied_by_customer(unapplied)
     # the order of the steps is the order of one kind's reasons in the text
     found = [
         *r.dunning_reasons(notices),
@@ -168,16 +173,17 @@ def build_worklist(
         *r.broken_plan_reasons(plans),
         *r.dispute_reasons(disputes, t, w.dispute_follow_up_days, currency, status=dispute_status),
         *r.skipped_reasons(skipped, w.manual_skip_reasons),
-        *r.unapplied_reasons(unapplied, balances.overdue, to_base, w.unapplied_min_cents),
+        *r.unapplied_reasons(unapplied_sums, balances.overdue, to_base, w.unapplied_min_cents),
         *r.escalation_reasons(balances, above_limit, w.escalate, to_base),
         *r.write_off_reasons(balances, w.write_off, to_base),
         *r.refund_reasons(refunds),
     ]
-    values = _values(above_limit, broken_promises, disputes, unapplied, currency, to_base, t)
+    values = _values(above_limit, broken_promises, disputes, unapplied_sums[0], currency, to_base, t)
     collectors = _collectors(customers)
+    labels = {config.aging.lower_edge(b.column): b.label for b in config.aging.buckets[1:]}
     rows = [
         _row(key, reasons, balances, collectors.get(key[1]), to_base.unconverted.get(key), t, config)
-        | _value_columns(key, balances, values, config)
+        | _value_columns(key, balances, values, labels)
         for key, reasons in _by_customer(found).items()
     ]
     return _ranked(rows)
@@ -187,34 +193,41 @@ def _values(
     above_limit: dict,
     broken_promises: pd.DataFrame | None,
     disputes: pd.DataFrame | None,
-    unapplied: pd.DataFrame | None,
+    amounts: pd.Series,
     currency: dict[str, str],
     to_base: r.ToBase,
     t: pd.Timestamp,
 ) -> _Values:
     """Per customer in base cents: every dispute open on as_of (whatever its age), the amount
-    above the credit limit, all its unapplied cash, and what its broken promises promised."""
+    above the credit limit, all its unapplied cash (``amounts``: ``unapplied_by_customer``'s),
+    and what its broken promises promised."""
     v = _Values(over_limit={k: limit for k, (_, _, limit) in above_limit.items()})
     if disputes is not None and not disputes.empty:
-        for d in open_disputes(disputes, t).itertuples(index=False):
-            key = (str(d.company_code), str(d.customer_id))
-            v.disputed[key] += to_base(int(d.amount), currency.get(key[1], to_base.base or ""), key)
+        _add_in_base(v.disputed, open_disputes(disputes, t), "amount", currency, to_base)
     if broken_promises is not None and not broken_promises.empty:
-        for p in broken_promises.itertuples(index=False):
-            key = (str(p.company_code), str(p.customer_id))
-            v.broken[key] += to_base(int(p.promised_amount), currency.get(key[1], to_base.base or ""), key)
-    amounts, _ = r.unapplied_by_customer(unapplied)
-    for (cc, cust, cur), amount in zip(amounts.index, amounts.tolist()):
+        _add_in_base(v.broken, broken_promises, "promised_amount", currency, to_base)
+    for (cc, cust, cur), amount in r.index_items(amounts):
         key = (str(cc), str(cust))
         v.unapplied[key] += to_base(int(amount), str(cur), key)
     return v
 
 
-def _value_columns(key: Key, balances: r.Balances, values: _Values, config: ReportingConfig) -> dict:
-    """A customer's reasons as values: currencies, overdue as booked, oldest bucket, amounts."""
+def _add_in_base(
+    totals: dict[Key, int], frame: pd.DataFrame, column: str, currency: dict[str, str], to_base: r.ToBase
+) -> None:
+    """Each row's amount in base cents added to its customer's total, in the customer's currency."""
+    keys = r.frame_keys(frame)
+    currencies = [currency.get(k[1], to_base.base or "") for k in keys]
+    cents = np.array([int(a) for a in frame[column].tolist()], dtype=np.int64)
+    for key, amount in zip(keys, to_base.many(cents, currencies, keys).tolist(), strict=True):
+        totals[key] += amount
+
+
+def _value_columns(key: Key, balances: r.Balances, values: _Values, labels: dict[int, str]) -> dict:
+    """A customer's reasons as values: currencies, overdue as booked, oldest bucket (``labels``:
+    the overdue buckets' labels by their first day), amounts."""
     booked = {c: v for c, v in balances.overdue_booked.get(key, {}).items()}
     oldest = balances.oldest.get(key, 0)
-    labels = {config.aging.lower_edge(b.column): b.label for b in config.aging.buckets[1:]}
     over = max(balances.total.get(key, 0) - values.over_limit[key], 0) if key in values.over_limit else 0
     return {
         "currencies": ", ".join(sorted(booked)) or None,
@@ -231,7 +244,8 @@ def _collectors(customers: pd.DataFrame | None) -> dict[str, str | None]:
     """Each customer's collector from the customer master (None where it names nobody)."""
     if customers is None or customers.empty or "collector" not in customers:
         return {}
-    return {str(c): (None if pd.isna(v) else str(v)) for c, v in zip(customers["customer_id"], customers["collector"])}
+    names, missing = customers["collector"].tolist(), customers["collector"].isna().tolist()
+    return {str(c): (None if m else str(v)) for c, v, m in zip(customers["customer_id"].tolist(), names, missing)}
 
 
 def _by_customer(found: list[Reason]) -> dict[Key, list[Reason]]:

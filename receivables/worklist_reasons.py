@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from receivables.aging import overdue_cents, to_base_cents
+from receivables.aging import overdue_cents, rates_on, to_base_cents
 from receivables.kpis import open_disputes
 from receivables.money import to_decimal
 from receivables.reminders.recipients import parse_recipients
@@ -68,6 +68,49 @@ class ToBase:
             return shown
         return " + ".join(money_text(v, c) for c, v in sorted((booked or {}).items()) if v) + f" ({shown})"
 
+    def note(self, unconverted: dict[Key, set[str]]) -> None:
+        """Remember the currencies another conversion at the same rates left out."""
+        for key, currencies in unconverted.items():
+            self.unconverted[key] |= currencies
+
+    def many(self, cents: np.ndarray, currencies: list[str], keys: list[Key]) -> np.ndarray:
+        """``self(cents[i], currencies[i], keys[i])`` for every i at once, as int64."""
+        cents = np.asarray(cents, dtype=np.int64)
+        if self.rates is None:
+            return cents.copy()
+        out = np.zeros(len(cents), dtype=np.int64)
+        codes, uniques = pd.factorize(np.asarray(currencies, dtype=object))
+        for i, currency in enumerate(uniques.tolist()):
+            rows = np.flatnonzero(codes == i)
+            if currency in self.rates:
+                out[rows] = _scaled(cents[rows], self.rates[currency])
+            else:
+                for row in rows.tolist():
+                    self.unconverted[keys[row]].add(currency)
+        return out
+
+
+#: products below this stay exact in int64 (with room to round) and in Decimal's 28 digits
+_EXACT = 2**61
+
+
+def _scaled(cents: np.ndarray, rate: Decimal) -> np.ndarray:
+    """``to_base_cents`` of every amount: integer arithmetic where it is provably the same
+    (no int64 overflow, no product beyond Decimal's precision), else Decimal one by one."""
+    if len(cents) == 0:
+        return cents
+    try:
+        num, den = rate.as_integer_ratio()
+        digits = int("".join(map(str, rate.as_tuple().digits)))
+    except (ValueError, OverflowError, TypeError):
+        num = den = digits = _EXACT
+    big = int(np.abs(cents).max())
+    if big * max(num, digits) >= _EXACT or den >= _EXACT:
+        return np.array([to_base_cents(c, rate) for c in cents.tolist()], dtype=np.int64)
+    product = cents * num
+    # half-up, away from zero, like ``round_half_up_cents``
+    return np.sign(product) * ((2 * np.abs(product) + den) // (2 * den))
+
 
 @dataclass
 class Balances:
@@ -81,6 +124,14 @@ class Balances:
     young_overdue: dict[Key, bool]
     overdue_booked: dict[Key, dict[str, int]]
     total_booked: dict[Key, dict[str, int]]
+    #: the currencies without a rate left out of the amounts above, per customer
+    unconverted: dict[Key, set[str]] = field(default_factory=dict)
+
+
+def at_rates(fx_rates: pd.DataFrame | None, base_currency: str | None, t: pd.Timestamp) -> ToBase:
+    """Conversion to ``base_currency`` at the latest rates on or before ``t`` (none without a
+    base currency: amounts are added as they are)."""
+    return ToBase(rates_on(fx_rates, base_currency, t) if base_currency else None, base_currency)
 
 
 def balances(aging: pd.DataFrame | None, config: ReportingConfig, to_base: ToBase) -> Balances:
@@ -89,29 +140,83 @@ def balances(aging: pd.DataFrame | None, config: ReportingConfig, to_base: ToBas
     b = Balances(*(defaultdict(int) for _ in range(3)), defaultdict(bool), *(defaultdict(dict) for _ in range(2)))
     if aging is None or aging.empty:
         return b
+    # what these rows leave out, kept apart from what ``to_base`` knew before
+    own = ToBase(to_base.rates, to_base.base)
     late_buckets = [c.column for c in config.aging.buckets[1:]]
     starts = np.array([config.aging.lower_edge(c) for c in late_buckets])
     amounts = aging[late_buckets].to_numpy(dtype="int64")
     oldest_row = np.where(amounts > 0, starts, 0).max(axis=1)
     young_row = (amounts[:, starts < config.worklist.write_off.min_days_past_due] > 0).any(axis=1)
-    late_row = overdue_cents(aging, config.aging).to_numpy()
-    columns = (aging[c].tolist() for c in ("company_code", "customer_id", "currency", "total"))
-    for i, (cc, cust, cur, tot) in enumerate(zip(*columns)):
-        key, cur = (str(cc), str(cust)), str(cur)
-        b.overdue[key] += to_base(int(late_row[i]), cur, key)
-        b.total[key] += to_base(int(tot), cur, key)
-        b.overdue_booked[key][cur] = b.overdue_booked[key].get(cur, 0) + int(late_row[i])
-        b.total_booked[key][cur] = b.total_booked[key].get(cur, 0) + int(tot)
-        b.oldest[key] = max(b.oldest[key], int(oldest_row[i]))
-        b.young_overdue[key] |= bool(young_row[i])
+    late_row = overdue_cents(aging, config.aging).to_numpy(dtype="int64")
+    total_row = aging["total"].to_numpy(dtype="int64")
+    keys = frame_keys(aging)
+    currencies = _texts(aging["currency"])
+    # array sums per customer instead of a Python step per aging row and amount
+    codes, accounts = _codes(aging, keys)
+    b.overdue.update(zip(accounts, _sums(codes, len(accounts), own.many(late_row, currencies, keys))))
+    b.total.update(zip(accounts, _sums(codes, len(accounts), own.many(total_row, currencies, keys))))
+    b.unconverted = dict(own.unconverted)
+    to_base.note(b.unconverted)
+    oldest = np.zeros(len(accounts), dtype=oldest_row.dtype)
+    np.maximum.at(oldest, codes, oldest_row)
+    b.oldest.update(zip(accounts, (int(v) for v in oldest.tolist())))
+    young = np.zeros(len(accounts), dtype=bool)
+    np.logical_or.at(young, codes, young_row)
+    b.young_overdue.update(zip(accounts, young.tolist()))
+    late_list, total_list = late_row.tolist(), total_row.tolist()
+    if len(accounts) == len(keys):  # a row per customer, the usual aging: nothing to add up
+        b.overdue_booked.update(zip(keys, ({c: v} for c, v in zip(currencies, late_list))))
+        b.total_booked.update(zip(keys, ({c: v} for c, v in zip(currencies, total_list))))
+        return b
+    b.overdue_booked.update((key, {}) for key in accounts)
+    b.total_booked.update((key, {}) for key in accounts)
+    for key, cur, late, tot in zip(keys, currencies, late_list, total_list, strict=True):
+        booked = b.overdue_booked[key]
+        booked[cur] = booked.get(cur, 0) + late
+        booked = b.total_booked[key]
+        booked[cur] = booked.get(cur, 0) + tot
     return b
+
+
+def frame_keys(frame: pd.DataFrame) -> list[Key]:
+    """Each row's (company code, customer) as text."""
+    return list(zip(_texts(frame["company_code"]), _texts(frame["customer_id"])))
+
+
+def _texts(column: pd.Series) -> list[str]:
+    values = column.tolist()
+    if isinstance(column.dtype, pd.StringDtype) and not column.hasnans:
+        return values  # text already, no value to spell out
+    return [str(v) for v in values]
+
+
+def _codes(frame: pd.DataFrame, keys: list[Key]) -> tuple[np.ndarray, list[Key]]:
+    """Each row's position among the distinct ``keys`` (the rows' keys, in the order first
+    seen), and those keys."""
+    columns = [frame["company_code"], frame["customer_id"]]
+    if all(isinstance(c.dtype, pd.StringDtype) and not c.hasnans for c in columns):
+        # text keys: pandas' grouping finds the same groups, without a Python step per row
+        codes = frame.groupby(columns, sort=False).ngroup().to_numpy(dtype=np.int64)
+        first = np.unique(codes, return_index=True)[1]
+        return codes, [keys[i] for i in first.tolist()]
+    index: dict[Key, int] = {}
+    codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=len(keys))
+    return codes, list(index)
+
+
+def _sums(codes: np.ndarray, n: int, values: np.ndarray) -> list[int]:
+    if n == len(values):
+        return values.tolist()  # a value per key (``codes`` count up from 0): nothing to add
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, codes, values)
+    return out.tolist()
 
 
 def currencies_of(customers: pd.DataFrame | None) -> dict[str, str]:
     """Each customer's currency: the one of disputes and promises, which carry none."""
     if customers is None or customers.empty or "currency" not in customers:
         return {}
-    return dict(zip(customers["customer_id"].astype(str), customers["currency"].astype(str)))
+    return dict(zip(customers["customer_id"].astype(str).tolist(), customers["currency"].astype(str).tolist()))
 
 
 def dunning_reasons(notices: pd.DataFrame | None) -> list[Reason]:
@@ -119,16 +224,16 @@ def dunning_reasons(notices: pd.DataFrame | None) -> list[Reason]:
     if notices is None or notices.empty:
         return []
     out = []
-    ordered = notices.sort_values(["company_code", "customer_id", "currency", "level"], kind="stable")
-    for n in ordered.itertuples(index=False):
-        action = {"handover": "handover", "call_task": "call"}.get(str(n.action))
-        if action:
-            what = "handover" if action == "handover" else "call"
-            text = (
-                f"dunning level {int(n.level)} {what} for {money_text(int(n.overdue_amount), str(n.currency))} overdue"
-            )
-            kind = "handover" if action == "handover" else "dunning_call"
-            out.append(Reason((str(n.company_code), str(n.customer_id)), action, text, kind))
+    # only these two actions give a reason: the rest of the notices is not sorted or read
+    asks = notices.loc[notices["action"].astype(str).isin(["handover", "call_task"])]
+    ordered = asks.sort_values(["company_code", "customer_id", "currency", "level"], kind="stable")
+    columns = (ordered[c].tolist() for c in ("action", "level", "overdue_amount", "currency"))
+    for key, action, level, amount, currency in zip(frame_keys(ordered), *columns, strict=True):
+        action = {"handover": "handover", "call_task": "call"}[str(action)]
+        what = "handover" if action == "handover" else "call"
+        text = f"dunning level {int(level)} {what} for {money_text(int(amount), str(currency))} overdue"
+        kind = "handover" if action == "handover" else "dunning_call"
+        out.append(Reason(key, action, text, kind))
     return out
 
 
@@ -140,14 +245,20 @@ def unreachable_reasons(notices: pd.DataFrame | None, customers: pd.DataFrame | 
     emailed = notices[notices["action"].astype(str) == "email"]
     if emailed.empty:
         return []
-    emails = dict(zip(customers["customer_id"].astype(str), customers["email"], strict=True))
+    emails = dict(zip(customers["customer_id"].astype(str).tolist(), customers["email"].tolist(), strict=True))
+    ordered = emailed.sort_values(["company_code", "customer_id", "currency"], kind="stable")
+    # a customer's address is checked once, however many of its notices are due
+    problems: dict[str, str | None] = {}
     out = []
-    for n in emailed.sort_values(["company_code", "customer_id", "currency"], kind="stable").itertuples(index=False):
-        raw = emails.get(str(n.customer_id))
-        _, problem = parse_recipients("" if raw is None or pd.isna(raw) else str(raw), str(n.customer_id))
+    for key, level in zip(frame_keys(ordered), ordered["level"].tolist(), strict=True):
+        customer = key[1]
+        if customer not in problems:
+            raw = emails.get(customer)
+            problems[customer] = parse_recipients("" if raw is None or pd.isna(raw) else str(raw), customer)[1]
+        problem = problems[customer]
         if problem:
-            text = f"reminder level {int(n.level)} not sent: {problem.rstrip('.')}; call and correct the master data"
-            out.append(Reason((str(n.company_code), str(n.customer_id)), "call", text, "unreachable"))
+            text = f"reminder level {int(level)} not sent: {problem.rstrip('.')}; call and correct the master data"
+            out.append(Reason(key, "call", text, "unreachable"))
     return out
 
 
@@ -156,11 +267,14 @@ def broken_promise_reasons(broken_promises: pd.DataFrame | None, currency: dict[
     if broken_promises is None or broken_promises.empty:
         return []
     out = []
-    for p in broken_promises.sort_values(["promised_date", "promise_id"], kind="stable").itertuples(index=False):
-        what = f" on {p.document_no}" if pd.notna(p.document_no) else ""
-        amount = money_text(int(p.promised_amount), currency.get(str(p.customer_id)))
-        text = f"broken promise {p.promise_id}{what}: {amount} promised for {pd.Timestamp(p.promised_date).date()}"
-        out.append(Reason((str(p.company_code), str(p.customer_id)), "chase_broken_promise", text, "broken_promise"))
+    ordered = broken_promises.sort_values(["promised_date", "promise_id"], kind="stable")
+    for key, promise, document, promised, on in zip(
+        frame_keys(ordered), *_lists(ordered, "promise_id", "document_no", "promised_amount", "promised_date")
+    ):
+        what = f" on {document}" if pd.notna(document) else ""
+        amount = money_text(int(promised), currency.get(key[1]))
+        text = f"broken promise {promise}{what}: {amount} promised for {pd.Timestamp(on).date()}"
+        out.append(Reason(key, "chase_broken_promise", text, "broken_promise"))
     return out
 
 
@@ -202,10 +316,11 @@ def dispute_reasons(
         ["age_days", "dispute_id"], ascending=[False, True], kind="stable"
     )
     out = []
-    for d in live.itertuples(index=False):
-        amount = money_text(int(d.amount), currency.get(str(d.customer_id)))
-        text = f"dispute {d.dispute_id} ({d.reason_code}) over {amount} open {int(d.age_days)} days"
-        out.append(Reason((str(d.company_code), str(d.customer_id)), "resolve_dispute", text, "dispute"))
+    for key, dispute, why, amount, age in zip(
+        frame_keys(live), *_lists(live, "dispute_id", "reason_code", "amount", "age_days")
+    ):
+        text = f"dispute {dispute} ({why}) over {money_text(int(amount), currency.get(key[1]))} open {int(age)} days"
+        out.append(Reason(key, "resolve_dispute", text, "dispute"))
     return out
 
 
@@ -216,16 +331,28 @@ def _escalated_dispute_reasons(status: pd.DataFrame, t: pd.Timestamp, currency: 
         ["age_days", "dispute_id"], ascending=[False, True], kind="stable"
     )
     out = []
-    for d in live.itertuples(index=False):
-        amount = money_text(int(d.amount), currency.get(str(d.customer_id)))
-        late = (t - pd.Timestamp(d.target_date)).days
+    columns = _lists(live, "dispute_id", "reason_code", "amount", "age_days", "escalation_level", "target_date")
+    for key, dispute, why, amount, age, level, target in zip(frame_keys(live), *columns):
+        target = pd.Timestamp(target)
         text = (
-            f"dispute {d.dispute_id} ({d.reason_code}) over {amount} open {int(d.age_days)} days, "
-            f"escalation tier {int(d.escalation_level)}: target {pd.Timestamp(d.target_date):%Y-%m-%d} "
-            f"breached by {late} days"
+            f"dispute {dispute} ({why}) over {money_text(int(amount), currency.get(key[1]))} open {int(age)} days, "
+            f"escalation tier {int(level)}: target {target:%Y-%m-%d} breached by {(t - target).days} days"
         )
-        out.append(Reason((str(d.company_code), str(d.customer_id)), "resolve_dispute", text, "dispute"))
+        out.append(Reason(key, "resolve_dispute", text, "dispute"))
     return out
+
+
+def index_items(series: pd.Series) -> zip:
+    """``series.items()`` of a series with a multi-level index, as plain values level by level
+    (walking the index itself builds each label from the frame's text, which is slow)."""
+    index = series.index
+    labels = zip(*(index.get_level_values(i).tolist() for i in range(index.nlevels)))
+    return zip(labels, series.tolist())
+
+
+def _lists(frame: pd.DataFrame, *columns: str) -> list[list]:
+    """The columns' values as lists, to walk a frame's rows in step without a frame row each."""
+    return [frame[c].tolist() for c in columns]
 
 
 def skipped_reasons(skipped: pd.DataFrame | None, manual_skip_reasons: Sequence[str]) -> list[Reason]:
@@ -239,7 +366,7 @@ def skipped_reasons(skipped: pd.DataFrame | None, manual_skip_reasons: Sequence[
     # one grouping for every customer instead of a value_counts per customer
     per_reason = left.groupby(["company_code", "customer_id", "reason"], sort=True).size()
     by_customer: dict[Key, list[tuple[str, int]]] = {}
-    for (cc, cust, r), n in per_reason.items():
+    for (cc, cust, r), n in index_items(per_reason):
         by_customer.setdefault((str(cc), str(cust)), []).append((r, int(n)))
     out = []
     for key, counted in by_customer.items():
@@ -268,13 +395,13 @@ def unapplied_by_customer(unapplied: pd.DataFrame | None) -> tuple[pd.Series, di
 
 
 def unapplied_reasons(
-    unapplied: pd.DataFrame | None, overdue: dict[Key, int], to_base: ToBase, min_cents: int
+    by_customer: tuple[pd.Series, dict[tuple, list[str]]], overdue: dict[Key, int], to_base: ToBase, min_cents: int
 ) -> list[Reason]:
-    """Unapplied cash of a customer with overdue items, at least the minimum per currency: a
-    call to find out which items it pays."""
-    amounts, whys = unapplied_by_customer(unapplied)
+    """Unapplied cash of a customer with overdue items, at least the minimum per currency
+    (``by_customer``: ``unapplied_by_customer``'s): a call to find out which items it pays."""
+    amounts, whys = by_customer
     out = []
-    for (cc, cust, cur), amount in zip(amounts.index, amounts.tolist()):
+    for (cc, cust, cur), amount in index_items(amounts):
         key = (str(cc), str(cust))
         amount = int(amount)
         if overdue.get(key, 0) > 0 and to_base(amount, str(cur), key) >= min_cents:
@@ -289,15 +416,18 @@ def over_limit(balances: Balances, customers: pd.DataFrame | None, to_base: ToBa
     its currency and the limit in base cents."""
     if customers is None or customers.empty or "credit_limit" not in customers:
         return {}
-    out = {}
     limits = customers.loc[pd.to_numeric(customers["credit_limit"]).fillna(0) > 0]
-    for c in limits.itertuples(index=False):
-        key = (str(c.company_code), str(c.customer_id))
-        if key in balances.total:
-            limit = to_base(int(c.credit_limit), str(c.currency), key)
-            if balances.total[key] > limit:
-                out[key] = (int(c.credit_limit), str(c.currency), limit)
-    return out
+    owing = [key in balances.total for key in frame_keys(limits)]
+    limits = limits.loc[owing]
+    keys = frame_keys(limits)
+    booked = [int(v) for v in limits["credit_limit"].tolist()]
+    currencies = [str(c) for c in limits["currency"].tolist()]
+    in_base = to_base.many(np.array(booked, dtype=np.int64), currencies, keys).tolist()
+    return {
+        key: (amount, currency, limit)
+        for key, amount, currency, limit in zip(keys, booked, currencies, in_base, strict=True)
+        if balances.total[key] > limit
+    }
 
 
 def escalation_reasons(

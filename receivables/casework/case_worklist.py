@@ -17,9 +17,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from receivables.casework.facts import Facts
+from receivables.casework.facts import Facts, records
 from receivables.reporting_config import ReportingConfig
 from receivables.worklist import REASON_COLUMNS, WORKLIST_COLUMNS, priority_score
+from receivables.worklist_reasons import frame_keys
 
 #: the case columns the worklist adds to the reasons' columns
 CASE_WORKLIST_COLUMNS = {
@@ -55,12 +56,15 @@ def worklist_from_cases(
     """The worklist: the open cases with a due action, each with tonight's reasons when it has
     any (``signals``: ``build_worklist``'s rows), ordered by priority (module docstring)."""
     due = cases.loc[cases["closed_on"].isna() & cases["next_action_due"].notna()]
-    due = due.loc[[d <= as_of for d in due["next_action_due"]]]
-    by_account = {(str(s["company_code"]), str(s["customer_id"])): s for s in signals.to_dict("records")}
-    rows = [
-        _row(case, by_account.get((case["company_code"], case["customer_id"])), facts, config)
-        for case in due.to_dict("records")
-    ]
+    due = due.loc[[d <= as_of for d in due["next_action_due"].tolist()]]
+    # a signal's record is built only for an account with a due case
+    at = {key: i for i, key in enumerate(frame_keys(signals))}
+    columns = {c: signals[c].tolist() for c in signals.columns}
+    rows = []
+    for case in records(due):
+        i = at.get((case["company_code"], case["customer_id"]))
+        signal = None if i is None else {c: values[i] for c, values in columns.items()}
+        rows.append(_row(case, signal, facts, config))
     return _ranked(rows)
 
 

@@ -8,13 +8,13 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from receivables.aging import rates_on
 from receivables.casework import facts as gather
 from receivables.casework.config import CaseRules
 from receivables.casework.facts import Facts
 from receivables.casework.lifecycle import CASE_COLUMNS, EVENT_COLUMNS, next_case
 from receivables.reporting_config import ReportingConfig
-from receivables.worklist_reasons import Key, ToBase, balances
+from receivables.worklist_reasons import Balances, Key, at_rates
+from receivables.worklist_reasons import balances as balances_of
 
 _DATES = ("opened_on", "stage_since", "action_since", "next_action_due", "sla_due", "last_contact_on", "closed_on")
 
@@ -62,12 +62,15 @@ def night_facts(
     fx_rates: pd.DataFrame | None = None,
     base_currency: str | None = None,
     writeoff_approvals: pd.DataFrame | None = None,
+    balances: Balances | None = None,
 ) -> Facts:
     """Everything the cases need to know about tonight, per account (money in base cents when
-    ``base_currency`` is given, converted as the worklist converts it)."""
+    ``base_currency`` is given, converted as the worklist converts it; ``balances``: the
+    aging's, when the caller has them already, as the worklist's)."""
     t = pd.Timestamp(as_of).normalize()
-    to_base = ToBase(rates_on(fx_rates, base_currency, t) if base_currency else None, base_currency)
-    f = Facts(as_of=t.date(), balances=balances(aging, config, to_base), currency=base_currency)
+    if balances is None:
+        balances = balances_of(aging, config, at_rates(fx_rates, base_currency, t))
+    f = Facts(as_of=t.date(), balances=balances, currency=base_currency)
     gather.add_signals(f, signals)
     gather.add_dunning(f, notices, history, open_items if open_items is not None else pd.DataFrame())
     gather.add_disputes(f, disputes)
@@ -109,12 +112,17 @@ def _by_account(previous: pd.DataFrame | None) -> dict[Key, dict]:
     timestamps or dates depending on the database)."""
     if previous is None or previous.empty:
         return {}
-    out = {}
-    for row in previous.to_dict("records"):
-        if row.get("closed_on") is not None and not pd.isna(row["closed_on"]):
-            continue
-        for c in _DATES:
-            v = row.get(c)
-            row[c] = None if v is None or pd.isna(v) else pd.Timestamp(v).date()
-        out[(str(row["company_code"]), str(row["customer_id"]))] = row
-    return out
+    live = previous.loc[previous["closed_on"].isna()] if "closed_on" in previous else previous
+    # column by column, then one dict per case: no frame row is built per case
+    columns = {c: live[c].tolist() for c in live.columns}
+    for c in _DATES:
+        columns[c] = [_plain_day(v) for v in columns[c]] if c in columns else [None] * len(live)
+    names = list(columns)
+    rows = (dict(zip(names, values)) for values in zip(*columns.values()))
+    return {(str(row["company_code"]), str(row["customer_id"])): row for row in rows}
+
+
+def _plain_day(value: object) -> date | None:
+    if type(value) is date:
+        return value
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()

@@ -45,8 +45,9 @@ def collector_view(
     contacts per business day over the last 30 days."""
     owner_of = _owners(customers)
     live = cases.loc[cases["closed_on"].isna()]
-    due = live["next_action_due"].map(lambda d: d is not None and not pd.isna(d) and d <= as_of)
-    late = live["next_action_due"].map(lambda d: d is not None and not pd.isna(d) and d < as_of)
+    days = [None if m else d for d, m in zip(live["next_action_due"].tolist(), live["next_action_due"].isna().tolist())]
+    due = pd.Series([d is not None and d <= as_of for d in days], index=live.index, dtype=bool)
+    late = pd.Series([d is not None and d < as_of for d in days], index=live.index, dtype=bool)
     owner = live["owner"].fillna(UNASSIGNED).astype(str)
     per = pd.DataFrame({"collector": owner, "due": due.astype(int), "late": late.astype(int)})
     per["breached"] = live["sla_breached"].astype(int)
@@ -80,9 +81,8 @@ def collector_view(
 def _owners(customers: pd.DataFrame | None) -> dict[str, str]:
     if customers is None or customers.empty or "collector" not in customers:
         return {}
-    return {
-        str(c): (UNASSIGNED if pd.isna(v) else str(v)) for c, v in zip(customers["customer_id"], customers["collector"])
-    }
+    names, missing = customers["collector"].tolist(), customers["collector"].isna().tolist()
+    return {str(c): (UNASSIGNED if m else str(v)) for c, v, m in zip(customers["customer_id"].tolist(), names, missing)}
 
 
 def _contacts(activities: pd.DataFrame | None, owner_of: dict[str, str], as_of: date) -> tuple[dict, dict]:
@@ -93,8 +93,8 @@ def _contacts(activities: pd.DataFrame | None, owner_of: dict[str, str], as_of: 
     on = pd.to_datetime(activities["occurred_on"]).dt.date
     logged = activities["collector"] if "collector" in activities else pd.Series(None, index=activities.index)
     who = [
-        str(c) if c is not None and not pd.isna(c) else owner_of.get(str(cust), UNASSIGNED)
-        for c, cust in zip(logged, activities["customer_id"])
+        owner_of.get(str(cust), UNASSIGNED) if m else str(c)
+        for c, m, cust in zip(logged.tolist(), logged.isna().tolist(), activities["customer_id"].tolist())
     ]
     frame = pd.DataFrame({"collector": who, "on": on})
     recent = frame.loc[(frame["on"] > as_of - timedelta(days=DONE_WINDOW_DAYS)) & (frame["on"] <= as_of)]

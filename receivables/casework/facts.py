@@ -13,7 +13,7 @@ import pandas as pd
 
 from receivables.casework.config import CaseRules
 from receivables.kpis import open_disputes
-from receivables.worklist_reasons import Balances, Key
+from receivables.worklist_reasons import Balances, Key, frame_keys
 
 #: worklist signal kinds that ask a collector to call; the first four are events of tonight or
 #: of a known day (a call is due when they are newer than the last contact), the rest are
@@ -104,20 +104,36 @@ class Facts:
 
 
 def _day(value: object) -> date | None:
+    if type(value) is date:
+        return value
     if value is None or pd.isna(value):
         return None
     return pd.Timestamp(value).date()
 
 
+def _days(values: pd.Series) -> list[date | None]:
+    """``_day`` of every value; a datetime column's at once."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return [None if m else d for d, m in zip(values.dt.date.tolist(), values.isna().tolist())]
+    return [_day(v) for v in values.tolist()]
+
+
 def _keys(frame: pd.DataFrame) -> list[Key]:
-    return list(zip(frame["company_code"].astype(str), frame["customer_id"].astype(str)))
+    return frame_keys(frame)
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """The rows as dicts of plain values, like ``to_dict("records")``, built column by column
+    (a frame row per record is what makes that slow)."""
+    names = list(frame.columns)
+    return [dict(zip(names, values)) for values in zip(*(frame[c].tolist() for c in names))]
 
 
 def add_signals(facts: Facts, signals: pd.DataFrame | None) -> None:
     """Tonight's worklist signals (``receivables.worklist.build_worklist``'s rows)."""
     if signals is None or signals.empty:
         return
-    for key, kinds, reason in zip(_keys(signals), signals["kinds"], signals["reason"]):
+    for key, kinds, reason in zip(_keys(signals), signals["kinds"].tolist(), signals["reason"].tolist()):
         facts.kinds[key] = [k for k in str(kinds).split(";") if k]
         facts.reason[key] = str(reason)
         for kind in ("dunning_call", "unreachable"):
@@ -134,18 +150,22 @@ def add_dunning(
     if history is None or history.empty or open_items.empty:
         return
     t = pd.Timestamp(facts.as_of)
-    late = open_items.loc[(open_items["open_amount"] > 0) & (pd.to_datetime(open_items["due_date"]) < t)]
+    late = open_items.loc[
+        (open_items["open_amount"] > 0) & (pd.to_datetime(open_items["due_date"]) < t),
+        ["company_code", "customer_id", "document_no"],
+    ]
     levels = history.loc[history["level"] > 0, ["company_code", "document_no"]].astype(str)
     hit = late.assign(company_code=late["company_code"].astype(str), document_no=late["document_no"].astype(str))
-    facts.dunned.update(_keys(hit.merge(levels, on=["company_code", "document_no"])))
+    hit = hit.merge(levels, on=["company_code", "document_no"])
+    facts.dunned.update(_keys(hit.drop_duplicates(["company_code", "customer_id"])))
 
 
 def add_disputes(facts: Facts, disputes: pd.DataFrame | None) -> None:
     if disputes is None or disputes.empty:
         return
     live = open_disputes(disputes, facts.as_of)
-    for key, opened in zip(_keys(live), live["opened_on"]):
-        day = _day(opened) or facts.as_of
+    for key, day in zip(_keys(live), _days(live["opened_on"])):
+        day = day or facts.as_of
         facts.dispute_since[key] = min(day, facts.dispute_since.get(key, day))
 
 
@@ -180,18 +200,16 @@ def add_promises(
     since when the broken ones are broken (the day after the promised date)."""
     if book is not None and not book.empty:
         made = book.loc[pd.to_datetime(book["created_on"]) <= pd.Timestamp(facts.as_of)]
-        for key, created in zip(_keys(made), made["created_on"]):
-            day = _day(created)
+        for key, day in zip(_keys(made), _days(made["created_on"])):
             if day is not None:
                 facts.promise_made[key] = max(day, facts.promise_made.get(key, day))
         paused = set() if skipped is None or skipped.empty else set(_keys(skipped.loc[skipped["reason"] == "PROMISE"]))
-        for key, promised in zip(_keys(made), made["promised_date"]):
-            day = _day(promised)
+        for key, day in zip(_keys(made), _days(made["promised_date"])):
             if key in paused and day is not None:
                 facts.promise_due[key] = max(day, facts.promise_due.get(key, day))
     if broken is not None and not broken.empty:
-        for key, promised in zip(_keys(broken), broken["promised_date"]):
-            day = (_day(promised) or facts.as_of) + timedelta(days=1)
+        for key, promised in zip(_keys(broken), _days(broken["promised_date"])):
+            day = (promised or facts.as_of) + timedelta(days=1)
             since = facts.event_since[key]
             since["broken_promise"] = max(day, since.get("broken_promise", day))
 
@@ -199,8 +217,8 @@ def add_promises(
 def add_payments(facts: Facts, applications: pd.DataFrame | None) -> None:
     if applications is None or applications.empty:
         return
-    applied = applications.loc[applications["status"] == "applied"]
-    facts.paid.update(_keys(applied.dropna(subset=["customer_id"])))
+    applied = applications.loc[applications["status"] == "applied", ["company_code", "customer_id"]]
+    facts.paid.update(_keys(applied.dropna(subset=["customer_id"]).drop_duplicates()))
 
 
 def add_contacts(facts: Facts, activities: pd.DataFrame | None) -> None:
@@ -210,11 +228,17 @@ def add_contacts(facts: Facts, activities: pd.DataFrame | None) -> None:
     log = activities.assign(_on=pd.to_datetime(activities["occurred_on"]), _id=activities["activity_id"].astype(str))
     log = log.loc[log["_on"] <= pd.Timestamp(facts.as_of)].sort_values(["_on", "_id"], kind="stable")
     collectors = log["collector"] if "collector" in log else pd.Series(None, index=log.index)
-    for key, on, aid, channel, outcome, nxt, who in zip(
-        _keys(log), log["_on"], log["_id"], log["channel"], log["outcome"], log["next_contact_on"], collectors
+    columns = [log[c].tolist() for c in ("_id", "channel", "outcome")]
+    for key, on, aid, channel, outcome, nxt, who, nobody in zip(
+        _keys(log),
+        log["_on"].dt.date.tolist(),
+        *columns,
+        _days(log["next_contact_on"]),
+        collectors.tolist(),
+        collectors.isna().tolist(),
     ):
         facts.contacts[key].append(
-            Contact(on.date(), aid, str(channel), str(outcome).upper(), _day(nxt), None if pd.isna(who) else str(who))
+            Contact(on, aid, str(channel), str(outcome).upper(), nxt, None if nobody else str(who))
         )
 
 
@@ -228,7 +252,7 @@ def add_writeoffs(facts: Facts, approvals: pd.DataFrame | None, open_items: pd.D
     due = pd.to_datetime(open_items["due_date"])
     late = open_items.loc[(open_items["open_amount"] > 0) & (due < pd.Timestamp(facts.as_of))]
     all_approved: dict[Key, bool] = {}
-    for key, doc in zip(_keys(late), late["document_no"].astype(str)):
+    for key, doc in zip(_keys(late), late["document_no"].astype(str).tolist()):
         all_approved[key] = all_approved.get(key, True) and (key[0], doc) in approved
     facts.written_off.update(k for k, ok in all_approved.items() if ok)
 
@@ -236,5 +260,6 @@ def add_writeoffs(facts: Facts, approvals: pd.DataFrame | None, open_items: pd.D
 def add_collectors(facts: Facts, customers: pd.DataFrame | None) -> None:
     if customers is None or customers.empty or "collector" not in customers:
         return
-    for cust, who in zip(customers["customer_id"].astype(str), customers["collector"]):
-        facts.collector[cust] = None if pd.isna(who) else str(who)
+    names, missing = customers["collector"].tolist(), customers["collector"].isna().tolist()
+    for cust, who, nobody in zip(customers["customer_id"].astype(str).tolist(), names, missing):
+        facts.collector[cust] = None if nobody else str(who)

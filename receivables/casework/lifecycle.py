@@ -28,8 +28,8 @@ whose account still owes stays open, at least in REMINDING, until that is settle
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from receivables.casework.config import CaseRules
 from receivables.casework.facts import CALL_KINDS, CLOSING_KINDS, Facts
@@ -59,9 +59,9 @@ CASE_COLUMNS = [
 EVENT_COLUMNS = ["case_id", "company_code", "customer_id", "event", "on_date", "from_stage", "to_stage", "detail"]
 
 
-@dataclass(frozen=True)
-class Decision:
-    """Tonight's stage of an account, its next action, when that is due, and why."""
+class Decision(NamedTuple):
+    """Tonight's stage of an account, its next action, when that is due, and why (a named
+    tuple: one is made per account and night)."""
 
     stage: str
     action: str | None
@@ -83,7 +83,6 @@ def decide(key: Key, prev: dict | None, f: Facts, rules: CaseRules, dispute_foll
     kinds = f.kinds.get(key, [])
     touch, follow_up = f.touched(key, rules)
     reason = f.reason.get(key)
-    amount = money_text(overdue, f.currency)
     if key in f.written_off:
         return None  # every overdue item is an approved write-off: the case closes (WRITTEN_OFF)
     if overdue > 0 and prev is not None and prev["stage"] == "HANDOVER":
@@ -91,10 +90,13 @@ def decide(key: Key, prev: dict | None, f: Facts, rules: CaseRules, dispute_foll
         deals = [d for d in (f.plan_agreed.get(key), f.promise_made.get(key)) if d is not None]
         if not any(d > prev["stage_since"] for d in deals):
             return Decision(
-                "HANDOVER", "handover", prev["stage_since"], f"handed over on {prev['stage_since']}; {amount} overdue"
+                "HANDOVER",
+                "handover",
+                prev["stage_since"],
+                f"handed over on {prev['stage_since']}; {money_text(overdue, f.currency)} overdue",
             )
     if overdue > 0 and "handover" in kinds:
-        return Decision("HANDOVER", "handover", t, reason or f"handed over; {amount} overdue")
+        return Decision("HANDOVER", "handover", t, reason or f"handed over; {money_text(overdue, f.currency)} overdue")
     if key in f.dispute_since:
         since = f.dispute_since[key]
         return Decision(
@@ -118,7 +120,9 @@ def decide(key: Key, prev: dict | None, f: Facts, rules: CaseRules, dispute_foll
         return Decision("PROMISE", "check_promise", due + timedelta(days=1), f"promise to pay by {due}")
     wants_call = any(k in CALL_KINDS for k in kinds) and (follow_up is None or t >= follow_up)
     if (open_task and overdue > 0) or wants_call:
-        return _call(prev if open_task else None, t, reason or f"call task open; {amount} overdue")
+        return _call(
+            prev if open_task else None, t, reason or f"call task open; {money_text(overdue, f.currency)} overdue"
+        )
     if "write_off" in kinds:
         return Decision("CLOSING", "write_off_candidate", t, reason or "small and old: write off?")
     if "refund" in kinds:
@@ -130,7 +134,7 @@ def decide(key: Key, prev: dict | None, f: Facts, rules: CaseRules, dispute_foll
             return Decision(
                 "REMINDING", "follow_up", follow_up, f"follow up on {follow_up} after the contact on {touch}"
             )
-        return Decision("REMINDING", "wait_for_reply", None, f"dunning runs; {amount} overdue")
+        return Decision("REMINDING", "wait_for_reply", None, f"dunning runs; {money_text(overdue, f.currency)} overdue")
     return None
 
 
@@ -167,7 +171,7 @@ def next_case(
         return row, _contacts(key, row, f, since) + [_event(row, "CLOSED", t, prev["stage"], None, reason)]
     if decision.action_since is None:
         keeps = prev is not None and prev["next_action"] == decision.action and prev["stage"] == decision.stage
-        decision = replace(decision, action_since=prev["action_since"] if keeps else t)
+        decision = decision._replace(action_since=prev["action_since"] if keeps else t)
     row = _row(key, prev, decision, f, rules)
     events = [] if prev is not None else [_event(row, "OPENED", t, None, row["stage"], decision.detail)]
     if prev is not None and prev["stage"] != row["stage"]:
