@@ -50,7 +50,7 @@ def parse_recipients(raw: str, customer_id: str) -> tuple[list[str], str | None]
     return seen, None
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 18)
 def _address_problem(addr: str) -> str | None:
     # cached: a letter checks its sender, reply-to and recipients, mostly the same few addresses
     if _CONTROL.search(addr):
