@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from receivables.outbox.smtp import _refusals
 from receivables.warehouse.tables import email_outbox
@@ -131,12 +131,29 @@ def _record_previews(engine: Engine, written: list[tuple[str, str]]) -> None:
         return
     now = _now()
     with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            _record_previews_sqlite(conn, written, now)
+            return
         conn.execute(
             email_outbox.update()
             .where(email_outbox.c.idempotency_key == sa.bindparam("key"), email_outbox.c.status == PENDING)
             .values(mode="preview", eml_path=sa.bindparam("path"), updated_at=now),
             [{"key": key, "path": path} for key, path in written],
         )
+
+
+def _record_previews_sqlite(conn: Connection, written: list[tuple[str, str]], now: datetime) -> None:
+    # the driver's executemany: SQLAlchemy's builds a parameter dict per row and formats the
+    # same timestamp for each, which took longer than SQLite's update of the row
+    c = email_outbox.c
+    processor = c.updated_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    stamp = processor(now) if processor else now
+    quote = conn.dialect.identifier_preparer.quote
+    statement = (
+        f"UPDATE {quote(email_outbox.name)} SET {quote(c.mode.name)} = ?, {quote(c.eml_path.name)} = ?, "
+        f"{quote(c.updated_at.name)} = ? WHERE {quote(c.idempotency_key.name)} = ? AND {quote(c.status.name)} = ?"
+    )
+    conn.exec_driver_sql(statement, [("preview", path, stamp, key, PENDING) for key, path in written])
 
 
 def _chunks(rows: list, size: int) -> Iterable[list]:

@@ -70,14 +70,15 @@ def insert_frame(conn: Connection, table_name: str, frame: pd.DataFrame) -> int:
     """Insert a frame's rows in the caller's transaction: COPY on PostgreSQL (psycopg 3), one
     driver-level executemany on SQLite, SQLAlchemy's executemany elsewhere."""
     table = metadata.tables[table_name]
-    columns = _columns(frame, table)
-    if frame.empty or not columns:
+    if frame.empty or not any(col.name in frame.columns for col in table.columns):
         return 0
+    if conn.dialect.name == "sqlite":
+        _executemany(conn, table, _sqlite_columns(frame, table, conn.dialect))
+        return len(frame)
+    columns = _columns(frame, table)
     names = list(columns)
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         _copy(conn, table, names, zip(*columns.values()))
-    elif conn.dialect.name == "sqlite":
-        _executemany(conn, table, columns)
     else:
         conn.execute(table.insert(), [dict(zip(names, values)) for values in zip(*columns.values())])
     return len(frame)
@@ -103,21 +104,46 @@ def _copy(conn: Connection, table: sa.Table, names: list[str], rows: Iterable[tu
         raise sa.exc.DBAPIError.instance(f"COPY {table.name}", None, exc, dbapi.Error, dialect=conn.dialect) from exc
 
 
-def _executemany(conn: Connection, table: sa.Table, columns: dict[str, list]) -> None:
-    # SQLAlchemy's executemany builds a parameter dict per row (~45 us a row); here each
-    # column goes once through the type's own bind processor, so the stored values are the
-    # ones SQLAlchemy would store, and the driver's executemany does the rest.
-    dialect = conn.dialect
-    processed = []
-    for name, values in columns.items():
-        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        processed.append([processor(v) for v in values] if processor else values)
-    quote = dialect.identifier_preparer.quote
+def insert_rows(conn: Connection, table_name: str, rows: list[dict], *, skip_existing: str | None = None) -> None:
+    """Insert rows (dicts with the same keys) in the caller's transaction; with
+    ``skip_existing`` (a unique column) a row whose value is taken is left out instead of
+    failing the statement (ON CONFLICT DO NOTHING: SQLite and PostgreSQL only)."""
+    if not rows:
+        return
+    table = metadata.tables[table_name]
+    if conn.dialect.name == "sqlite":
+        dialect = conn.dialect
+        columns = {name: _bound(table.c[name], [row[name] for row in rows], dialect) for name in rows[0]}
+        _executemany(conn, table, columns, skip_existing)
+        return
+    statement = table.insert()
+    if skip_existing:
+        if conn.dialect.name != "postgresql":
+            raise ValueError(f"skip_existing needs SQLite or PostgreSQL, not {conn.dialect.name}")
+        from sqlalchemy.dialects.postgresql import insert
+
+        statement = insert(table).on_conflict_do_nothing(index_elements=[skip_existing])
+    conn.execute(statement, rows)
+
+
+def _executemany(conn: Connection, table: sa.Table, columns: dict[str, list], skip_existing: str | None = None) -> None:
+    # SQLAlchemy's executemany builds a parameter dict per row (~45 us a row); here the
+    # columns arrive as the driver values SQLAlchemy would bind (``_sqlite_columns``,
+    # ``_bound``) and the driver's executemany does the rest
+    quote = conn.dialect.identifier_preparer.quote
     statement = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
-    conn.exec_driver_sql(statement, list(zip(*processed)))
+    if skip_existing:
+        statement += f" ON CONFLICT ({quote(skip_existing)}) DO NOTHING"
+    conn.exec_driver_sql(statement, list(zip(*columns.values())))
+
+
+def _bound(col: sa.Column, values: list, dialect: sa.Dialect) -> list:
+    """Python values as the column's type binds them on ``dialect``."""
+    processor = col.type.dialect_impl(dialect).bind_processor(dialect)
+    return [processor(v) for v in values] if processor else values
 
 
 def _columns(frame: pd.DataFrame, table: sa.Table) -> dict[str, list]:
@@ -126,24 +152,84 @@ def _columns(frame: pd.DataFrame, table: sa.Table) -> dict[str, list]:
 
     Column by column with vectorised missing-value handling: a go-live night writes ~10^6
     rows, and a per-value check costs more than the database insert."""
+    return {col.name: _values(col, frame[col.name]) for col in table.columns if col.name in frame.columns}
+
+
+def _values(col: sa.Column, series: pd.Series) -> list:
+    if _is_money(col):
+        return [None if v is None else Decimal(int(v)).scaleb(-2) for v in _objects(series)]
+    if isinstance(col.type, sa.Date):
+        days = pd.to_datetime(series)
+        # astype(object): of a column with no date at all, .dt.date keeps datetime64 and NaT
+        return _objects(days.dt.date.astype(object).where(days.notna(), None))
+    return _objects(series)
+
+
+def _sqlite_columns(frame: pd.DataFrame, table: sa.Table, dialect: sa.Dialect) -> dict[str, list]:
+    """The frame's columns of the table as the values SQLAlchemy's SQLite types bind: what
+    ``_columns`` gives, through each type's own bind processor.  Money and dates, most of a
+    night's values, are converted per column instead of per value (same results)."""
     converted: dict[str, list] = {}
     for col in table.columns:
         if col.name not in frame.columns:
             continue
         series = frame[col.name]
-        if isinstance(col.type, sa.Numeric) and not isinstance(col.type, sa.Float) and col.type.scale == 2:
-            converted[col.name] = [None if v is None else Decimal(int(v)).scaleb(-2) for v in _objects(series)]
+        values = None
+        if _is_money(col) and not dialect.supports_native_decimal:
+            values = _money_floats(series)
         elif isinstance(col.type, sa.Date):
-            days = pd.to_datetime(series)
-            # astype(object): of a column with no date at all, .dt.date keeps datetime64 and NaT
-            converted[col.name] = _objects(days.dt.date.astype(object).where(days.notna(), None))
-        else:
-            converted[col.name] = _objects(series)
+            values = _iso_days(pd.to_datetime(series))
+        converted[col.name] = _bound(col, _values(col, series), dialect) if values is None else values
     return converted
+
+
+def _is_money(col: sa.Column) -> bool:
+    return isinstance(col.type, sa.Numeric) and not isinstance(col.type, sa.Float) and col.type.scale == 2
+
+
+def _money_floats(series: pd.Series) -> list | None:
+    """Integer cents as the floats the SQLite dialect binds a Numeric as (``float(Decimal)``),
+    or None when the column is not integer cents.  float(Decimal(c).scaleb(-2)) is c/100
+    correctly rounded, and so is float64 division while c is exact in a float64 (< 2**53)."""
+    if series.dtype.kind != "i":
+        return None
+    cents = series.to_numpy(dtype="int64", na_value=0)
+    if ((cents >= 2**53) | (cents <= -(2**53))).any():
+        return None
+    return _with_none((cents / 100).tolist(), series)
+
+
+def _iso_days(days: pd.Series) -> list | None:
+    """Datetimes as the ``YYYY-MM-DD`` text SQLite's Date type binds (the day a datetime
+    falls on), or None for time-zone aware ones."""
+    if not (isinstance(days.dtype, np.dtype) and days.dtype.kind == "M"):
+        return None
+    # a night's dates repeat (one as_of, a few hundred due dates): each is formatted once
+    codes, unique = pd.factorize(days.to_numpy().astype("datetime64[D]"))
+    text = np.array([*np.datetime_as_string(unique, unit="D").tolist(), None], dtype=object)
+    return text[codes].tolist()  # code -1 (NaT) picks the None at the end
+
+
+def _with_none(values: list, series: pd.Series) -> list:
+    """``values`` with None where ``series`` has a missing value."""
+    if series.hasnans:
+        for i in np.flatnonzero(series.isna().to_numpy()).tolist():
+            values[i] = None
+    return values
 
 
 def _objects(series: pd.Series) -> list:
     """The values as builtins (numpy's int64 -> int, ...) with None for every kind of NA."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return series.to_numpy().tolist()  # never missing; tolist() gives builtins
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return _with_none(series.to_numpy().tolist(), series)
+    if isinstance(dtype, pd.StringDtype) or isinstance(
+        series.array, pd.arrays.IntegerArray | pd.arrays.FloatingArray | pd.arrays.BooleanArray
+    ):
+        # these hold str or Python numbers and NA only: nothing is left to convert per value
+        return series.to_numpy(dtype=object, na_value=None).tolist()
     values = series.to_numpy(dtype=object, na_value=None) if series.hasnans else series.to_numpy(dtype=object)
     return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
 
