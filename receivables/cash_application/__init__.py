@@ -28,9 +28,10 @@ How it works, and why it is shaped like this:
 * At a million open items the work is dictionary look-ups: a token index (normalised document
   number and payment reference -> items) and a group index ((company code, customer,
   currency) -> items), built once with vectorised pandas and Arrow; the reference rule reads
-  every remittance text in one Arrow pass and only walks a text in Python where Arrow cannot
-  (non-Latin text, a word glued to a number).  The combination search is bounded
-  and only accepts a unique solution.
+  every remittance text in one Arrow pass, looks the distinct keys it finds up in the token
+  index at once, and only walks a text in Python where Arrow cannot (non-Latin text, a word
+  glued to a number).  The combination search is bounded (arrays for a large pool) and only
+  accepts a unique solution.
 """
 
 # ``rules`` is imported for its side effect: each rule module registers its step with the engine.

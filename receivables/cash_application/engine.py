@@ -103,6 +103,9 @@ class _Engine:
         self.short_rule: ShortPaymentRule | None = rules.rule("short_payment")
         self.partial_rule: PartialPaymentRule | None = rules.rule("partial_payment")
         self.over_rule: OverpaymentRule | None = rules.rule("overpayment")
+        # the short-payment tolerance as (cents, millionths), read once rather than per item
+        r = self.short_rule
+        self._tolerance = (to_cents(r.tolerance_abs), int(r.tolerance_pct * 10_000)) if r is not None else None
 
     def settle(self, p: _Payment, d: _Decision) -> None:
         """Post a decision at or above the threshold; keep the best one below it as a suggestion."""
@@ -144,11 +147,10 @@ class _Engine:
             self.settle(p, _Decision(rule_name, conf, lines, reason="AMBIGUOUS"))
 
     def tolerance(self, open_cents: int) -> int:
-        r = self.short_rule
-        if r is None:
+        if self._tolerance is None:
             return 0
-        pct = (abs(open_cents) * int(r.tolerance_pct * 10_000)) // 1_000_000
-        return min(to_cents(r.tolerance_abs), pct)
+        cents, ppm = self._tolerance
+        return min(cents, (abs(open_cents) * ppm) // 1_000_000)
 
     def identify(self, p: _Payment, customer: str, method: str, score: float | None, conf: float) -> None:
         p.customer = customer

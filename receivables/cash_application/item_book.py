@@ -3,6 +3,7 @@ token and customer-group indexes the rules look items up by, and the array helpe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,8 @@ from receivables.money import cents_array
 
 _DEBIT, _CREDIT, _NONE = 1, -1, 0
 _NAT_DAY = np.iinfo(np.int64).min
+#: the columns an item's group is named by: (company_code, customer_id, currency)
+_GROUP_BY = ("company_code", "customer_id", "currency")
 
 
 def _days(series: pd.Series) -> np.ndarray:
@@ -38,6 +41,47 @@ def _arrow_text(series: pd.Series) -> pa.Array:
     return values.cast(pa.large_string())
 
 
+def _string_column(series: pd.Series) -> pa.Array:
+    """A column as ``astype("string")`` makes it, as one Arrow large-string array."""
+    values = pa.array(series.astype("string").array)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(pa.large_string())
+
+
+def _string_list(values: pa.Array) -> list[Any]:
+    """What ``.tolist()`` of a "string" column gives: str, and pd.NA for a blank."""
+    out = values.to_numpy(zero_copy_only=False).tolist()
+    if values.null_count:
+        out = [pd.NA if v is None else v for v in out]
+    return out
+
+
+def _factorize(values: pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """``pd.factorize`` of a text column: codes by first appearance (-1 for a blank), uniques."""
+    encoded = pc.dictionary_encode(values)
+    return pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64), encoded.dictionary.to_pylist()
+
+
+def _coded_array(codes: np.ndarray, uniques: list[Any]) -> np.ndarray:
+    """A factorized column as objects, ``_string_list`` as an array: its few distinct strings
+    shared, pd.NA for a blank."""
+    return np.array(uniques + [pd.NA], dtype=object)[codes]
+
+
+def _kinds(document_type: pd.Series, order: np.ndarray, open_: np.ndarray) -> np.ndarray:
+    """Each item's kind in book order (``open_`` is): a debit, a credit note or neither."""
+    # a handful of document types: each distinct one is upper-cased and compared once
+    code, types = _factorize(_string_column(document_type))
+    upper = pd.Series(types + [""], dtype="string").str.upper().to_numpy(dtype=object)
+    code = code[order]
+    kind = np.zeros(len(order), dtype=np.int64)
+    # Payments on account (PMT) are cash, not receivables: they are never matched.
+    kind[(open_ > 0) & (upper != "PMT")[code]] = _DEBIT
+    kind[(open_ < 0) & np.isin(upper, ["CRN", "ADJ"])[code]] = _CREDIT
+    return kind
+
+
 def _ppm(value: object) -> int:
     # a percentage as millionths, so discounts are computed in integers
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
@@ -50,52 +94,80 @@ def _percent_of(cents: int, ppm: int) -> int:
     return (abs(cents) * ppm + 500_000) // 1_000_000
 
 
+@dataclass(frozen=True, eq=False)
+class _KeyIndex:
+    """Some keys of the token index and the items each names, as offsets into ``items``."""
+
+    keys: pa.Array
+    offsets: np.ndarray
+    items: np.ndarray
+    #: the book's size, to code (row, item) pairs as one integer
+    size: int
+
+    @property
+    def known(self) -> np.ndarray:
+        """Which keys name any item."""
+        return self.offsets[1:] > self.offsets[:-1]
+
+    def named(self, rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """The items named through (text row, key position) pairs, as ``row * size + item``."""
+        begin, end = self.offsets[codes], self.offsets[codes + 1]
+        counts = end - begin
+        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        return np.repeat(rows, counts) * self.size + self.items[np.repeat(begin, counts) + within]
+
+
 class _Book:
     """The open items as plain lists in (company_code, document_no) order, plus indexes."""
 
     def __init__(self, items: pd.DataFrame, tokeniser: _Tokeniser) -> None:
-        keys = pa.table({"c": _arrow_text(items["company_code"]), "d": _arrow_text(items["document_no"])})
+        company, document = _arrow_text(items["company_code"]), _arrow_text(items["document_no"])
+        keys = pa.table({"c": company, "d": document})
         #: book position -> row position in ``items``
         self.order = pc.sort_indices(keys, sort_keys=[("c", "ascending"), ("d", "ascending")]).to_numpy()
         order = self.order
-        frame = items.iloc[order]
-        self.labels = frame.index
-        self.n = len(frame)
-        self.company: list[str] = frame["company_code"].astype("string").tolist()
-        self.customer: list[str] = frame["customer_id"].astype("string").tolist()
-        self.currency: list[str] = frame["currency"].astype("string").tolist()
-        self.document: list[str] = frame["document_no"].astype("string").tolist()
-        open_ = cents_array(frame["open_amount"], what="open_items.open_amount")
+        # Column by column in book order: only what the rules read is taken, not the whole frame.
+        self.labels = items.index[order]
+        self.n = len(order)
+        #: the text columns in book order as Arrow, for the result frames
+        self.texts = {c: _string_column(items[c]).take(order) for c in _GROUP_BY + ("document_no",)}
+        # few distinct values each: coded once, for the lists and the group index
+        coded = {c: _factorize(self.texts[c]) for c in _GROUP_BY}
+        #: company, currency, kind and due day as arrays too, for look-ups of many items at once
+        self.arrays = {"company": _coded_array(*coded["company_code"]), "currency": _coded_array(*coded["currency"])}
+        self.company: list[str] = self.arrays["company"].tolist()
+        self.customer: list[str] = _coded_array(*coded["customer_id"]).tolist()
+        self.currency: list[str] = self.arrays["currency"].tolist()
+        self.document: list[str] = _string_list(self.texts["document_no"])
+        open_ = cents_array(items["open_amount"], what="open_items.open_amount")[order]
         self.start = open_.copy()
         self.open: list[int] = open_.tolist()
-        doc_type = frame["document_type"].astype("string").fillna("").str.upper().to_numpy(dtype=object)
-        kind = np.zeros(self.n, dtype=np.int64)
-        # Payments on account (PMT) are cash, not receivables: they are never matched.
-        kind[(open_ > 0) & (doc_type != "PMT")] = _DEBIT
-        kind[(open_ < 0) & np.isin(doc_type, ["CRN", "ADJ"])] = _CREDIT
+        kind = _kinds(items["document_type"], order, open_)
+        self.arrays["kind"], self.arrays["due"] = kind, _days(items["due_date"])[order]
         self.kind: list[int] = kind.tolist()
-        self.due: list[int] = _days(frame["due_date"]).tolist()
-        self.doc_date: list[int] = _days(frame["document_date"]).tolist()
-        if "discount_pct" in frame and "discount_days" in frame:
-            pct = frame["discount_pct"]
+        self.due: list[int] = self.arrays["due"].tolist()
+        self.doc_date: list[int] = _days(items["document_date"])[order].tolist()
+        if "discount_pct" in items and "discount_days" in items:
+            pct = items["discount_pct"]
             codes, uniques = pd.factorize(pct.astype(object).where(pct.notna(), None), use_na_sentinel=True)
             lookup = np.array([_ppm(u) for u in uniques] + [0], dtype=np.int64)
-            self.disc_ppm: list[int] = lookup[codes].tolist()
-            days = pd.to_numeric(frame["discount_days"], errors="coerce")
-            self.disc_days: list[int] = days.fillna(-1).astype(np.int64).tolist()
+            self.disc_ppm: list[int] = lookup[codes[order]].tolist()
+            days = pd.to_numeric(items["discount_days"], errors="coerce")
+            self.disc_days: list[int] = days.fillna(-1).astype(np.int64).to_numpy()[order].tolist()
         else:
             self.disc_ppm = [0] * self.n
             self.disc_days = [-1] * self.n
         self._keys: dict[str, Any] | None = None
-        self._token_index(frame, tokeniser)
-        self.groups = self._group_index(frame)
+        reference = _arrow_text(items["reference"]).take(order) if "reference" in items else None
+        self._token_index(document.take(order), reference, tokeniser)
+        self.groups = self._group_index(coded)
 
-    def _token_index(self, frame: pd.DataFrame, tok: _Tokeniser) -> None:
+    def _token_index(self, document: pa.Array, reference: pa.Array | None, tok: _Tokeniser) -> None:
         pos = np.arange(self.n, dtype=np.int64)
-        keys = [tok.norm_array(_arrow_text(frame["document_no"]))]
+        keys = [tok.norm_array(document)]
         where = [pos]
-        if "reference" in frame:
-            ref = _arrow_text(frame["reference"])
+        if reference is not None:
+            ref = reference
             has = pc.is_valid(ref).to_numpy(zero_copy_only=False)
             if has.any():
                 ref = ref.filter(pa.array(has))
@@ -116,67 +188,62 @@ class _Book:
                 ).to_numpy(zero_copy_only=False)
                 keys.append(words.filter(pa.array(ok)))
                 where.append(owner[ok])
-        # Dictionary-encode the keys once, then dedupe (key, item) pairs and find keys naming
-        # several items with integer arithmetic: a million string comparisons avoided.
+        # The entries stay as they are: a look-up hashes the few keys asked for and probes
+        # these millions (``index``), cheaper than hashing the millions once up front.
         every = pa.chunked_array([k.cast(pa.large_string()) for k in keys]).combine_chunks()
         owners = np.concatenate(where)
         usable = pc.fill_null(pc.greater(pc.utf8_length(every), 0), False).to_numpy(zero_copy_only=False)
-        encoded = pc.dictionary_encode(every.filter(pa.array(usable)))
-        codes = encoded.indices.to_numpy().astype(np.int64)
-        pairs = np.sort(codes * max(self.n, 1) + owners[usable])
-        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
-        code, item = np.divmod(pairs, max(self.n, 1))
-        starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if len(code) else np.array([], dtype=np.int64)
-        counts = np.diff(np.r_[starts, len(code)])
-        limit = tok.opts.max_items_per_token
-        # a key on more items than the limit is a generic word: not indexed at all
-        kept = (counts == 1) | (counts <= limit)
-        key_codes = code[starts[kept]]
-        #: the index's keys as Arrow, and their items as offsets into ``key_items``
-        self.key_array: pa.Array = encoded.dictionary.take(pa.array(key_codes))
-        self.key_items = item[np.repeat(kept, counts)]
-        self.key_offsets = np.r_[0, np.cumsum(counts[kept])].astype(np.int64)
+        #: the token index's entries: a key, and the item it names (the same pair possibly twice)
+        self.entry_keys: pa.Array = every.filter(pa.array(usable))
+        self.entry_items: np.ndarray = owners[usable]
+        self._limit = tok.opts.max_items_per_token
+
+    def index(self, keys: pa.Array) -> _KeyIndex:
+        """The items each of ``keys`` (distinct normalised keys) names, in ascending order;
+        none for a key the book does not have, nor for one on more items than
+        ``max_items_per_token``: a generic word, not indexed at all."""
+        where = pc.index_in(self.entry_keys, value_set=keys)
+        hit = pc.is_valid(where).to_numpy(zero_copy_only=False)
+        size = max(self.n, 1)
+        # dedupe (key, item) pairs and count each key's items with integer arithmetic
+        pairs = np.unique(where.filter(pa.array(hit)).to_numpy().astype(np.int64) * size + self.entry_items[hit])
+        code, item = np.divmod(pairs, size)
+        counts = np.bincount(code, minlength=len(keys))
+        counts[(counts > 1) & (counts > self._limit)] = 0
+        return _KeyIndex(keys, np.r_[0, np.cumsum(counts)].astype(np.int64), item[counts[code] > 0], size)
 
     @property
     def keys(self) -> dict[str, Any]:
         """The token index as a dict: key -> item position, or a tuple of them (built on first use)."""
         if self._keys is None:
-            offsets = self.key_offsets
-            one = np.diff(offsets) == 1
+            full = self.index(pc.unique(self.entry_keys))
+            offsets, items = full.offsets, full.items
+            counts = np.diff(offsets)
+            one = counts == 1
             index: dict[str, Any] = dict(
-                zip(self.key_array.filter(pa.array(one)).to_pylist(), self.key_items[offsets[:-1][one]].tolist())
+                zip(full.keys.filter(pa.array(one)).to_pylist(), items[offsets[:-1][one]].tolist())
             )
-            for at in np.flatnonzero(~one).tolist():
-                index[self.key_array[at].as_py()] = tuple(self.key_items[offsets[at] : offsets[at + 1]].tolist())
+            for at in np.flatnonzero(counts > 1).tolist():
+                index[full.keys[at].as_py()] = tuple(items[offsets[at] : offsets[at + 1]].tolist())
             self._keys = index
         return self._keys
 
-    def named(self, rows: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The items named through (text row, key code) pairs that ``remittances.named_codes``
-        found, as unique (row, item position) pairs in ascending order."""
-        begin, end = self.key_offsets[codes], self.key_offsets[codes + 1]
-        counts = end - begin
-        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-        items = self.key_items[np.repeat(begin, counts) + within]
-        pairs = np.unique(np.repeat(rows, counts) * max(self.n, 1) + items)
-        return np.divmod(pairs, max(self.n, 1))
-
-    def _group_index(self, frame: pd.DataFrame) -> dict[tuple[str, str, str], tuple[int, int]]:
+    def _group_index(
+        self, coded: dict[str, tuple[np.ndarray, list[Any]]]
+    ) -> dict[tuple[str, str, str], tuple[int, int]]:
         self._grouped = []
         if not self.n:
             return {}
-        a, ua = pd.factorize(frame["company_code"].astype("string"))
-        b, ub = pd.factorize(frame["customer_id"].astype("string"))
-        c, uc = pd.factorize(frame["currency"].astype("string"))
+        (a, ua), (b, ub), (c, uc) = (coded[k] for k in _GROUP_BY)
         code = (a.astype(np.int64) * len(ub) + b) * len(uc) + c
-        due = np.asarray(self.due, dtype=np.int64)
+        due = self.arrays["due"]
         # oldest due date first, then document number (the position): the order people allocate in
         order = np.lexsort((np.arange(self.n), due, code))
         sorted_code = code[order]
         cuts = np.flatnonzero(np.diff(sorted_code)) + 1
         starts = np.concatenate(([0], cuts))
         firsts = order[starts]
-        names = (np.asarray(v, dtype=object)[firsts].tolist() for v in (self.company, self.customer, self.currency))
+        names = (np.array(u + [pd.NA], dtype=object)[k[firsts]].tolist() for k, u in ((a, ua), (b, ub), (c, uc)))
         #: the items of every group, group after group; ``groups`` holds where each one is
         self._grouped: list[int] = order.tolist()
         return dict(zip(zip(*names), zip(starts.tolist(), np.r_[cuts, self.n].tolist())))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -40,6 +41,11 @@ class _Tokeniser:
         self.prefixes = frozenset(p.upper().strip(opts.separators) for p in opts.prefixes)
         # the same rule as _LEADING_ZEROS, as a plain deletion (much faster per token)
         self._zeros = re.compile(r"(?<![0-9])0+(?=[0-9])") if opts.strip_leading_zeros else None
+        # What the column version deletes byte by byte: the separators and whitespace (RE2's \s
+        # is \t \n \f \r and space); exact only when all are ASCII, as then no byte of a
+        # multi-byte UTF-8 character is one of them.
+        dropped = opts.separators + "\t\n\f\r "
+        self._dropped = np.isin(np.arange(256), [ord(c) for c in dropped]) if dropped.isascii() else None
         self._cache: dict[str, str] = {}
         self._known: Collection[str] | None = None
         self._hits: dict[str, tuple[str, ...]] = {}
@@ -122,11 +128,69 @@ class _Tokeniser:
 
     def norm_array(self, values: pa.Array) -> pa.Array:
         """``norm`` for a whole column in Arrow (same result as token by token, whitespace dropped)."""
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
         values = pc.utf8_upper(values)
+        if self._dropped is not None and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            return _edit_bytes(values, self._dropped, self.opts.strip_leading_zeros)
         values = pc.replace_substring_regex(values, "[" + re.escape(self.opts.separators) + "\\s]+", "")
         if self.opts.strip_leading_zeros:
             values = pc.replace_substring_regex(values, _LEADING_ZEROS.pattern, r"\1\2")
         return values
+
+
+def _edit_bytes(values: pa.Array, dropped: np.ndarray, strip_zeros: bool) -> pa.Array:
+    """Upper-cased ``values`` without the bytes flagged in ``dropped`` (separators, whitespace)
+    and, if asked, without the zeros opening a number: ``norm_array``'s two regular
+    expressions done on the UTF-8 bytes of the whole column at once, several times cheaper."""
+    text = values.cast(pa.large_string())
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    if not len(text) or offsets[-1] == offsets[0]:
+        return values
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    data, offsets = _delete(data, offsets - offsets[0], dropped[data])
+    if strip_zeros:
+        data, offsets = _delete(data, offsets, _opening_zeros(data, offsets))
+    validity = pc.is_valid(text).buffers()[1] if text.null_count else None
+    buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.large_string(), len(text), buffers, null_count=text.null_count).cast(values.type)
+
+
+def _delete(data: np.ndarray, offsets: np.ndarray, drop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes not flagged in ``drop``, and the offsets of the strings they leave."""
+    if not drop.any():
+        return data, offsets
+    kept = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum(~drop, out=kept[1:])
+    return data[~drop], kept[offsets]
+
+
+def _opening_zeros(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The bytes ``_LEADING_ZEROS`` deletes: a run of zeros at a string's start or after a
+    non-digit, all of it before a digit, all but its last zero otherwise ("007" -> "7",
+    "000" -> "0", "A00B" -> "A0B")."""
+    n = len(data)
+    drop = np.zeros(n, dtype=bool)
+    digit = (data - np.uint8(48)) < 10
+    first = np.zeros(n + 1, dtype=bool)
+    first[offsets] = True
+    after_digit = np.r_[False, digit[:-1]] & ~first[:n]
+    start = np.flatnonzero((data == 48) & ~after_digit)
+    if not len(start):
+        return drop
+    stop = offsets[np.searchsorted(offsets, start, "right")]
+    last = start.copy()
+    while True:  # each run to its last zero, all runs a step at a time (runs are short)
+        more = last + 1 < stop
+        more[more] = data[last[more] + 1] == 48
+        if not more.any():
+            break
+        last[more] += 1
+    digit_next = last + 1 < stop
+    digit_next[digit_next] = digit[last[digit_next] + 1]
+    count = last + digit_next - start
+    drop[np.repeat(start - np.cumsum(count) + count, count) + np.arange(int(count.sum()))] = True
+    return drop
 
 
 def find_references(text: str, known: Collection[str], opts: ReferenceNormalisation | None = None) -> list[str]:

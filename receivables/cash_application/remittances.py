@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from receivables.cash_application.item_book import _Book, _KeyIndex
 from receivables.cash_application.references import _Tokeniser
 
 #: texts Arrow cuts exactly as ``_Tokeniser.keys`` does: Arrow's ``\s`` and upper case are
@@ -27,14 +28,15 @@ class _Recorder:
         return False
 
 
-def named_codes(tok: _Tokeniser, texts: list[str], known: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The keys each text names (``tok.keys(text, known)``), as (text row, position in
-    ``known``) pairs, in no particular order and possibly repeated.
+def named_items(tok: _Tokeniser, texts: list[str], book: _Book) -> tuple[np.ndarray, np.ndarray]:
+    """The items each text names through the keys it names (``tok.keys(text, book.keys)``),
+    as unique (text row, item position) pairs in ascending order.
 
     Plain texts are cut, normalised and looked up in Arrow, the joins of short tokens
     ("RF18 5390 0754 7034") included; the rest (other texts, tokens that may be a word glued
     to a number or numbers joined by a separator) goes through ``tok`` against a small set of
-    the keys it can ask for, found by asking once with a ``known`` that knows nothing.
+    the keys it can ask for, found by asking once with a ``known`` that knows nothing.  Only
+    the distinct keys asked for are looked up in the book (``_Book.index``).
     """
     arr = pa.array(texts, type=pa.large_string())
     plain = pc.match_substring_regex(arr, _PLAIN).to_numpy(zero_copy_only=False)
@@ -42,8 +44,11 @@ def named_codes(tok: _Tokeniser, texts: list[str], known: pa.Array) -> tuple[np.
     length = pc.utf8_length(tokens).to_numpy()
     first, stop, joined = _joins(tok, tokens, owner, length)
     normalised = tok.norm_array(tokens)
-    found = pc.index_in(pa.chunked_array([normalised, joined]), value_set=known)
-    code = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    encoded = pc.dictionary_encode(pa.chunked_array([normalised, joined]).combine_chunks())
+    index = book.index(encoded.dictionary)
+    at = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy().astype(np.int64)
+    # a key naming no item (or too many) is not known: -1, as for a token naming nothing
+    code = np.where(np.r_[index.known, False][at], at, -1)
     code, join_code = code[: len(tokens)], code[len(tokens) :]
     single, joins = _walk(owner, first, stop, join_code)
     rows = [owner[single & (code >= 0)], owner[joins[0]]]
@@ -55,8 +60,11 @@ def named_codes(tok: _Tokeniser, texts: list[str], known: pa.Array) -> tuple[np.
     maybe &= single & (code < 0)
     words = list(zip(owner[maybe].tolist(), tokens.filter(pa.array(maybe)).to_pylist()))
     others = [(row, texts[row]) for row in np.flatnonzero(~plain).tolist() if texts[row]]
-    more_rows, more_codes = _by_token(tok, words, others, known)
-    return np.concatenate(rows + [more_rows]).astype(np.int64), np.concatenate(codes + [more_codes]).astype(np.int64)
+    more_rows, more_codes, more = _by_token(tok, words, others, book)
+    pairs = np.unique(
+        np.concatenate([index.named(np.concatenate(rows), np.concatenate(codes)), more.named(more_rows, more_codes)])
+    )
+    return np.divmod(pairs, index.size)
 
 
 def _cut(tok: _Tokeniser, texts: pa.Array, rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
@@ -134,9 +142,10 @@ def _walk(
 
 
 def _by_token(
-    tok: _Tokeniser, words: list[tuple[int, str]], texts: list[tuple[int, str]], known: pa.Array
-) -> tuple[np.ndarray, np.ndarray]:
-    """(row, code) pairs of what ``tok`` finds in single ``words`` and whole ``texts``.
+    tok: _Tokeniser, words: list[tuple[int, str]], texts: list[tuple[int, str]], book: _Book
+) -> tuple[np.ndarray, np.ndarray, _KeyIndex]:
+    """(row, position in the returned index) pairs of what ``tok`` finds in single ``words``
+    and whole ``texts``.
 
     First asked against a ``known`` that knows nothing, to learn every key it may ask for
     (answers only cut that short); then against those of them that are known.
@@ -147,10 +156,8 @@ def _by_token(
     for _, text in texts:
         tok.keys(text, asked)
     questions = sorted(asked.asked)
-    # the few questions are the look-up table, every known key a probe: cheaper than hashing them all
-    where = pc.index_in(known, value_set=pa.array(questions, type=known.type))
-    at = np.flatnonzero(pc.is_valid(where).to_numpy(zero_copy_only=False))
-    small = {questions[q]: c for q, c in zip(where.take(pa.array(at)).to_pylist(), at.tolist())}
+    index = book.index(pa.array(questions, type=pa.large_string()))
+    small = {questions[c]: c for c in np.flatnonzero(index.known).tolist()}
     rows: list[int] = []
     codes: list[int] = []
     for row, word in words:
@@ -161,4 +168,4 @@ def _by_token(
         for key in tok.keys(text, small):
             rows.append(row)
             codes.append(small[key])
-    return np.asarray(rows, dtype=np.int64), np.asarray(codes, dtype=np.int64)
+    return np.asarray(rows, dtype=np.int64), np.asarray(codes, dtype=np.int64), index

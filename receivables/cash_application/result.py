@@ -3,11 +3,13 @@ identifications), its column lists and unapplied reasons, and building it from t
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 if TYPE_CHECKING:
     from receivables.cash_application.engine import _Decision, _Payment
@@ -86,12 +88,10 @@ def _result(
     posted: list[tuple[_Payment, _Decision]],
 ) -> CashApplication:
     """The result of a run: ``posted`` are the auto-applied decisions, ``work`` every payment."""
-    decisions, unapplied_rows, ident_rows = _rows(work, posted)
-    applications, unapplied, identifications = _typed_frames(
-        _application_columns(book, decisions), unapplied_rows, ident_rows
-    )
+    decisions, unapplied_rows, identified = _rows(work, posted)
+    unapplied, identifications = _typed_frames(unapplied_rows, identified)
     return CashApplication(
-        applications=applications,
+        applications=pd.DataFrame(_application_columns(book, decisions), columns=APPLICATION_COLUMNS),
         unapplied=unapplied,
         open_items_after=_open_items_after(open_items, book),
         identifications=identifications,
@@ -100,16 +100,13 @@ def _result(
 
 def _rows(
     work: list[_Payment], posted: list[tuple[_Payment, _Decision]]
-) -> tuple[list[tuple[_Payment, _Decision, str]], list[Row], list[Row]]:
-    """The decisions to report (with their status), unapplied and identification rows,
-    payment by payment in working order."""
+) -> tuple[list[tuple[_Payment, _Decision, str]], list[Row], list[_Payment]]:
+    """The decisions to report (with their status), unapplied rows and the identified
+    payments, payment by payment in working order."""
     decisions: list[tuple[_Payment, _Decision, str]] = []
     unapplied_rows: list[Row] = []
-    ident_rows: list[Row] = []
     by_payment = {id(p): d for p, d in posted}
     for p in work:
-        if p.customer is not None:
-            ident_rows.append((p.pid, p.customer, p.method, p.score))
         d = by_payment.get(id(p))
         if d is not None:
             decisions.append((p, d, "applied"))
@@ -119,34 +116,47 @@ def _rows(
         if p.suggestion is not None:
             decisions.append((p, p.suggestion, "suggested"))
         unapplied_rows.append((p.pid, p.company, p.customer, p.amount, p.currency, _unapplied_reason(p), p.day))
-    return decisions, unapplied_rows, ident_rows
+    return decisions, unapplied_rows, [p for p in work if p.customer is not None]
+
+
+def _strings(values: Any, take: Any = None) -> pd.arrays.ArrowStringArray:
+    """Text values (str, None or pd.NA) as a "string" column, what ``astype("string")`` makes
+    of them, converted by Arrow in one go (then picked by ``take`` positions, if given)."""
+    text = pa.array(values, type=pa.large_string(), from_pandas=True)
+    return pd.arrays.ArrowStringArray(text if take is None else text.take(take))
 
 
 def _application_columns(book: _Book, decisions: list[tuple[_Payment, _Decision, str]]) -> dict[str, Any]:
-    """One application row per line of each decision, built column by column: the item's
-    company, document, customer and currency are taken from the book in one go."""
+    """One application row per line of each decision, built column by column with its final
+    dtype: the item's company, document, customer and currency are taken from the book's
+    Arrow columns in one go, a decision's values repeated for each of its lines."""
     sizes = [len(d.lines) for _, d, _ in decisions]
-    lines = [line for _, d, _ in decisions for line in d.lines]
-    item, applied, discount, writeoff = (np.array(c, dtype=np.int64) for c in zip(*lines)) if lines else [[]] * 4
+    flat = itertools.chain.from_iterable(itertools.chain.from_iterable(d.lines for _, d, _ in decisions))
+    lines = np.fromiter(flat, dtype=np.int64, count=4 * sum(sizes)).reshape(-1, 4)
+    item, applied, discount, writeoff = (np.ascontiguousarray(lines[:, k]) for k in range(4))
+    decision = np.repeat(np.arange(len(decisions), dtype=np.int64), sizes)
 
-    def per_line(values: list[Any], dtype: Any = object) -> np.ndarray:
-        return np.repeat(np.array(values, dtype=dtype), sizes)
+    def per_line(values: list[Any]) -> pd.arrays.ArrowStringArray:
+        # few distinct values (rules, statuses) are converted once each
+        codes: dict[Any, int] = {}
+        at = [codes.setdefault(v, len(codes)) for v in values]
+        return _strings(list(codes), np.repeat(np.asarray(at, dtype=np.int64), sizes))
 
-    def from_book(values: list[Any]) -> np.ndarray:
-        return np.asarray(values, dtype=object)[np.asarray(item, dtype=np.int64)]
+    def from_book(column: str) -> pd.arrays.ArrowStringArray:
+        return pd.arrays.ArrowStringArray(book.texts[column].take(item))
 
     return {
-        "payment_id": per_line([p.pid for p, _, _ in decisions]),
-        "company_code": from_book(book.company),
-        "document_no": from_book(book.document),
-        "customer_id": from_book(book.customer),
-        "applied_amount": np.asarray(applied, dtype=np.int64),
-        "currency": from_book(book.currency),
+        "payment_id": _strings([p.pid for p, _, _ in decisions], decision),
+        "company_code": from_book("company_code"),
+        "document_no": from_book("document_no"),
+        "customer_id": from_book("customer_id"),
+        "applied_amount": applied,
+        "currency": from_book("currency"),
         "rule": per_line([d.rule for _, d, _ in decisions]),
-        "confidence": per_line([d.confidence for _, d, _ in decisions], np.float64),
+        "confidence": np.repeat(np.array([d.confidence for _, d, _ in decisions], dtype=np.float64), sizes),
         "status": per_line([status for _, _, status in decisions]),
-        "writeoff_amount": np.asarray(writeoff, dtype=np.int64),
-        "discount_amount": np.asarray(discount, dtype=np.int64),
+        "writeoff_amount": writeoff,
+        "discount_amount": discount,
     }
 
 
@@ -159,33 +169,26 @@ def _unapplied_reason(p: _Payment) -> str:
     return p.reason if p.reason not in (None, "UNIDENTIFIED") else "NO_MATCH"
 
 
-def _typed_frames(
-    app_columns: dict[str, Any], unapplied_rows: list[Row], ident_rows: list[Row]
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The rows as frames with fixed dtypes (int64 cents, strings, float confidences, dates)."""
-    applications = pd.DataFrame(app_columns, columns=APPLICATION_COLUMNS)
+def _typed_frames(unapplied_rows: list[Row], identified: list[_Payment]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The unapplied rows and identifications as frames with fixed dtypes (int64 cents,
+    strings, float scores, dates)."""
     unapplied = pd.DataFrame(unapplied_rows, columns=UNAPPLIED_COLUMNS)
-    for frame, money in (
-        (applications, ("applied_amount", "writeoff_amount", "discount_amount")),
-        (unapplied, ("remaining_amount",)),
-    ):
-        for c in money:
-            frame[c] = frame[c].astype("int64")
-    for frame, text in (
-        (applications, ("payment_id", "company_code", "document_no", "customer_id", "currency", "rule", "status")),
-        (unapplied, ("payment_id", "company_code", "customer_id", "currency", "reason")),
-    ):
-        for c in text:
-            frame[c] = frame[c].astype("string")
-    applications["confidence"] = applications["confidence"].astype("float64")
+    unapplied["remaining_amount"] = unapplied["remaining_amount"].astype("int64")
+    for c in ("payment_id", "company_code", "customer_id", "currency", "reason"):
+        unapplied[c] = unapplied[c].astype("string")
     unapplied["value_date"] = np.asarray(
         unapplied["value_date"].to_numpy(dtype=np.int64), dtype="datetime64[D]"
     ).astype("datetime64[ns]")
-    identifications = pd.DataFrame(ident_rows, columns=IDENTIFICATION_COLUMNS)
-    identifications = identifications.astype(
-        {"payment_id": "string", "customer_id": "string", "method": "string", "score": "float64"}
+    identifications = pd.DataFrame(
+        {
+            "payment_id": _strings([p.pid for p in identified]),
+            "customer_id": _strings([p.customer for p in identified]),
+            "method": _strings([p.method for p in identified]),
+            "score": np.array([p.score for p in identified], dtype=np.float64),
+        },
+        columns=IDENTIFICATION_COLUMNS,
     )
-    return applications, unapplied, identifications
+    return unapplied, identifications
 
 
 def _open_items_after(open_items: pd.DataFrame, book: _Book) -> pd.DataFrame:

@@ -17,8 +17,8 @@ def exact_amount(engine: _Engine, p: _Payment, rule: ExactAmountRule) -> None:
     items = engine.candidates(p)
     if not items:
         return
-    b = engine.book
-    hits = [i for i in items if b.open[i] == p.amount and b.kind[i] == _DEBIT]
+    open_, kind, amount = engine.book.open, engine.book.kind, p.amount
+    hits = [i for i in items if open_[i] == amount and kind[i] == _DEBIT]
     if hits:
         lines = [(hits[0], p.amount, 0, 0)]
         engine.settle_found(p, "exact_amount", lines, len(hits) == 1, rule.confidence, rule.ambiguous_confidence)

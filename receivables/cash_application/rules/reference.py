@@ -12,7 +12,7 @@ import numpy as np
 from receivables.cash_application.config import CashDiscountRule, ReferenceRule
 from receivables.cash_application.engine import Extras, Line, _Decision, _Engine, _Payment, rule_step
 from receivables.cash_application.item_book import _NONE
-from receivables.cash_application.remittances import named_codes
+from receivables.cash_application.remittances import named_items
 from receivables.money import to_cents
 
 #: what a remittance text names: the items of the payment's company, and of those the ones
@@ -23,25 +23,24 @@ Found = tuple[list[int], list[int]]
 @rule_step("reference")
 def step(engine: _Engine, pending: list[_Payment], rule: ReferenceRule, extras: Extras) -> None:
     # every text is read in one pass: the index does not change while the rule runs
-    b = engine.book
-    rows, codes = named_codes(engine.tok, [p.text for p in pending], b.key_array)
-    for p, found in zip(pending, _found(engine, pending, *b.named(rows, codes))):
+    rows, items = named_items(engine.tok, [p.text for p in pending], engine.book)
+    for p, found in zip(pending, _found(engine, pending, rows, items)):
         reference(engine, p, rule, found)
 
 
 def _found(engine: _Engine, pending: list[_Payment], row: np.ndarray, item: np.ndarray) -> list[Found]:
     """Per payment, the named items of its company, and of those the ones usable in its
     currency in (due date, position) order, from the (payment row, item) pairs named."""
-    b = engine.book
+    book = engine.book.arrays
 
     def of(values: list[Any], at: np.ndarray) -> np.ndarray:
         return np.asarray(values, dtype=object)[at]
 
-    same = of(b.company, item) == of([p.company for p in pending], row)
-    usable = same & (of(b.currency, item) == of([p.currency for p in pending], row))
-    usable &= np.asarray(b.kind, dtype=np.int64)[item] != _NONE
+    same = book["company"][item] == of([p.company for p in pending], row)
+    usable = same & (book["currency"][item] == of([p.currency for p in pending], row))
+    usable &= book["kind"][item] != _NONE
     # named in (due date, position) order, the order people allocate in
-    order = np.lexsort((item, np.asarray(b.due, dtype=np.int64)[item], row))
+    order = np.lexsort((item, book["due"][item], row))
     usable_row, usable_item = row[order][usable[order]], item[order][usable[order]]
     bounds = np.arange(len(pending) + 1)
     company_cuts = np.searchsorted(row[same], bounds).tolist()
@@ -80,15 +79,16 @@ def reference(engine: _Engine, p: _Payment, rule: ReferenceRule, found: Found | 
         return
     p.claimed = True
     factor = 1.0
-    live = [i for i in named if b.open[i] != 0]
-    if p.customer is not None and live:
-        mine = [i for i in live if b.customer[i] == p.customer]
+    open_, customer, payer = b.open, b.customer, p.customer
+    live = [i for i in named if open_[i] != 0]
+    if payer is not None and live:
+        mine = [i for i in live if customer[i] == payer]
         if mine:
             live = mine
         else:
             factor = rule.other_customer_factor
-    if p.customer is None:
-        owners = {b.customer[i] for i in (live or named)}
+    if payer is None:
+        owners = {customer[i] for i in (live or named)}
         if len(owners) == 1:
             engine.identify(p, owners.pop(), "reference", None, 1.0)
     if not live:
@@ -99,7 +99,7 @@ def reference(engine: _Engine, p: _Payment, rule: ReferenceRule, found: Found | 
     if d is None:
         p.note("NO_MATCH")
         return
-    owners = {b.customer[i] for i, *_ in d.lines}
+    owners = {customer[line[0]] for line in d.lines}
     if len(owners) > 1:
         factor = min(factor, rule.other_customer_factor)
     elif p.customer is None:
@@ -124,7 +124,7 @@ def resolve_named(engine: _Engine, p: _Payment, live: list[int], rule: Reference
     """How a payment settles the items its text names (``live``, in (due date, position)
     order), or None if the amounts do not fit."""
     open_ = engine.book.open
-    total = sum(open_[i] for i in live)
+    total = sum([open_[i] for i in live])
     amount = p.amount
     if total <= 0:
         return None

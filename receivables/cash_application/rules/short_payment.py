@@ -18,10 +18,10 @@ def short_payment(engine: _Engine, p: _Payment, rule: ShortPaymentRule) -> None:
     items = engine.candidates(p)
     if not items:
         return
-    b = engine.book
-    hits = [i for i in items if b.kind[i] == _DEBIT and 0 < b.open[i] - p.amount <= engine.tolerance(b.open[i])]
+    open_, kind, amount, tolerance = engine.book.open, engine.book.kind, p.amount, engine.tolerance
+    hits = [i for i in items if kind[i] == _DEBIT and 0 < open_[i] - amount <= tolerance(open_[i])]
     if not hits:
         return
     i = hits[0]
-    line = (i, p.amount, 0, b.open[i] - p.amount)
+    line = (i, amount, 0, open_[i] - amount)
     engine.settle_found(p, "short_payment", [line], len(hits) == 1, rule.confidence, rule.ambiguous_confidence)
