@@ -1,7 +1,7 @@
 """A night's batch of reminders, rendered and composed for the outbox, on a process pool when there are many.
 
 The pool is started with ``spawn`` and runs module-level functions (``_compose_slice`` and the
-dispute escalations' ``_compose_escalations``), which it finds by their import path; each task
+dispute escalations' ``escalation_emails``), which it finds by their import path; each task
 is frames and plain values, so nothing here depends on the parent's state.
 """
 
@@ -76,8 +76,7 @@ def compose_notices(
     letters spread over the machine's cores; only the composed (compressed) emails are kept.
     """
     if workers <= 1 or emailed_count(notices) < POOL_THRESHOLD:
-        jobs = _notice_jobs(notices, items, customers, open_items, as_of, companies, template_dir, earlier_claims)
-        return [compose(_render_job(job)) for job in jobs]
+        return _compose_slice(notices, items, customers, open_items, as_of, companies, template_dir, earlier_claims)
     tasks = notice_tasks(notices, items, customers, open_items, as_of, companies, template_dir, earlier_claims)
     return compose_tasks(tasks, workers)
 
@@ -165,8 +164,8 @@ def _compose_slice(
     customers: pd.DataFrame,
     open_items: pd.DataFrame | None,
     as_of: date | str,
-    companies: Mapping[str, Mapping[str, Any]],
-    template_dir: TemplateDirs,
+    companies: Mapping[str, Mapping[str, Any]] | None,
+    template_dir: str | Path | TemplateDirs | None,
     earlier_claims: pd.DataFrame | None,
 ) -> list[ComposedEmail]:
     jobs = _notice_jobs(notices, items, customers, open_items, as_of, companies, template_dir, earlier_claims)
