@@ -391,7 +391,7 @@ def nightly_stages(run: Run, call: CallStage = direct) -> dict:
     # from here the validated frames are the night's data: the extract set's own frames and the
     # files' bytes (~0.5 GB at size l) go before cash application, the night's peak
     del extracts
-    release_unused_memory()
+    release_unused_memory(sum(c["read"] for c in validated.counts.values()))
     cash = stage("cash_application", apply_cash, run, validated)
     run.counts["cash_application"] = cash.counts
     step = stage("dunning", propose_dunning, run, validated, cash, checked)

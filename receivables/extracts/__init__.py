@@ -93,7 +93,8 @@ def read_extract_set(
     )
     if statements is not None:
         add_statement_payments(extract_set, statements)
-    release_unused_memory()  # the decoded files and parsed tables are garbage now
+    # the decoded files and parsed tables are garbage now
+    release_unused_memory(sum(len(frame) for frame in extract_set.frames.values()))
     return extract_set
 
 
