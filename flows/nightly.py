@@ -114,12 +114,14 @@ def nightly(
         rules=rules,
     )
     try:
-        begin_task(run)
+        with run_labels.untagged_tasks():
+            begin_task(run)
     except RunInProgress as exc:
         # the run that holds the lock goes on untouched; this one ends Failed with the reason
         return _stopped(as_of, settings.effective_mail_mode, exc, run=run)
     try:
-        summary = pipeline.nightly_stages(run, _call_stage)
+        with run_labels.untagged_tasks():
+            summary = pipeline.nightly_stages(run, _call_stage)
         notify_held_companies(summary, config)
     except Rejection as exc:
         return _rejected(run, exc)

@@ -11,11 +11,12 @@ CLI set one), else the deployment's name, else ``manual`` (a flow called from Py
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from prefect.context import FlowRunContext
+from prefect.context import FlowRunContext, TagsContext
 from prefect.logging import get_run_logger
 
 from flows import run_settings
@@ -111,6 +112,15 @@ def tag_flow_run(label: RunLabel) -> None:
         context.flow_run.tags = tags
     except Exception as exc:  # noqa: BLE001 - tags help the UI; a failed PATCH must not stop a night
         get_run_logger().warning("Could not tag the flow run %s: %s", label.name, exc)
+
+
+@contextmanager
+def untagged_tasks() -> Iterator[None]:
+    """Tasks started inside do not inherit the tags the flow run was started with (the CLI's
+    ``source:cli``): the tags label the run, and on a task Prefect would ask the server for a
+    concurrency slot of every tag before it starts, one round-trip per task for no limit."""
+    with TagsContext(current_tags=set()):
+        yield
 
 
 def _deployment_name(context: FlowRunContext) -> str | None:

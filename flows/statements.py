@@ -15,7 +15,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
-from flows import run_settings
+from flows import run_labels, run_settings
 from flows.nightly import _flow_run_id, _wait_for_warehouse
 from receivables import pipeline, statements_run
 from receivables.errors import ConfigError
@@ -90,11 +90,13 @@ def statements(
         rules=loaded.rules,
     )
     try:
-        begin_task(run)
+        with run_labels.untagged_tasks():
+            begin_task(run)
     except RunInProgress as exc:
         return Failed(message=str(exc), data=exc)
     try:
-        summary = statements_run.statement_stages(run, _call_stage)
+        with run_labels.untagged_tasks():
+            summary = statements_run.statement_stages(run, _call_stage)
     except Rejection as exc:
         pipeline.fail(run, exc)
         return Failed(name="Rejected", message=str(exc), data=exc)

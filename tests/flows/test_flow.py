@@ -156,6 +156,24 @@ def test_cli_db_flag_reaches_the_flow_in_memory_and_settings_load_once(
     assert "other.db" not in json.dumps(flow_run.parameters, default=str)
     assert flow_run.name == f"ar-{VALID_AS_OF}-preview"
     assert len(loads) == 1, loads
+    # the CLI's tag labels the run, not its tasks: a tagged task asks the server for a tag
+    # concurrency slot before it starts, a round-trip per task for no limit
+    assert "source:cli" in flow_run.tags
+    tasks = _task_runs(flow_run_id)
+    assert len(tasks) >= 10, [t.name for t in tasks]  # the night's stages, each its task
+    assert [t.name for t in tasks if t.tags] == []
+
+
+def _task_runs(flow_run_id: str) -> list:
+    import anyio
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def fetch():
+        async with get_client() as client:
+            return await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+    return anyio.run(fetch)
 
 
 def test_validate_writes_nothing(workdir: Path, valid_set: Path, cli) -> None:
