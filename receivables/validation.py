@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -98,7 +99,7 @@ def validate_extract_set(
 ) -> ValidatedSet:
     """Run every extract's suite; raise ``InputRejected`` on a critical failure, else split each
     extract into accepted rows and quarantine records."""
-    runner = _SuiteRunner()
+    runner = _suite_runner()
     params = _reference_values(as_of)
     accepted: dict[str, pd.DataFrame] = {}
     quarantine: list[pd.DataFrame] = [extracts.row_errors]
@@ -228,8 +229,15 @@ def _reference_values(as_of: date) -> dict[str, object]:
     }
 
 
+@lru_cache(maxsize=1)
+def _suite_runner() -> _SuiteRunner:
+    return _SuiteRunner()
+
+
 class _SuiteRunner:
-    """One ephemeral GX context per validation, reused for every extract."""
+    """One ephemeral GX context per process, made by the first validation and reused by every
+    later one (a worker or a test session validates many nights; a context costs a fifth of
+    a second).  It holds only definitions: each extract's batch goes once it is validated."""
 
     def __init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -241,6 +249,9 @@ class _SuiteRunner:
         self._context = gx.get_context(mode="ephemeral")
         self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self._source = self._context.data_sources.add_pandas("extracts")
+        self._definitions: dict[str, Any] = {}
+        # one extract at a time: the batch cache is the context's, shared by every caller
+        self._lock = threading.Lock()
 
     def run(self, name: str, suite_dict: dict, frame: pd.DataFrame, params: dict, file: str) -> pd.DataFrame:
         from great_expectations.core.expectation_suite import ExpectationSuite
@@ -248,19 +259,23 @@ class _SuiteRunner:
 
         suite = ExpectationSuite(name=suite_dict["name"], expectations=suite_dict["expectations"])
         batch_frame = _batch_frame(name, suite_dict, frame, params["customer_ids"], params["plans"])
-        asset = self._source.add_dataframe_asset(name)
-        definition = asset.add_batch_definition_whole_dataframe(f"{name}-batch")
         gx_params = {k: v for k, v in params.items() if k not in _NOT_GX_PARAMETERS}
-        # What Batch.validate runs, minus loading the batch first: every load fingerprints the
-        # whole frame (pandas hashing, seconds at a million rows), and Batch.validate loads it
-        # again anyway.
-        validator = Validator(
-            batch_definition=definition,
-            batch_parameters={"dataframe": batch_frame},
-            result_format={"result_format": "COMPLETE"},
-        )
-        result = validator.validate_expectation_suite(suite, expectation_parameters=gx_params)
-        self._forget_batches()
+        with self._lock:
+            if name not in self._definitions:
+                asset = self._source.add_dataframe_asset(name)
+                self._definitions[name] = asset.add_batch_definition_whole_dataframe(f"{name}-batch")
+            # What Batch.validate runs, minus loading the batch first: every load fingerprints
+            # the whole frame (pandas hashing, seconds at a million rows), and Batch.validate
+            # loads it again anyway.
+            validator = Validator(
+                batch_definition=self._definitions[name],
+                batch_parameters={"dataframe": batch_frame},
+                result_format={"result_format": "COMPLETE"},
+            )
+            try:
+                result = validator.validate_expectation_suite(suite, expectation_parameters=gx_params)
+            finally:
+                self._forget_batches()
         return _failures(result, name, frame, file)
 
     def _forget_batches(self) -> None:

@@ -68,3 +68,22 @@ def test_critical_expectation_from_a_suite_file_stops_the_run(tmp_path: Path, va
     with pytest.raises(InputRejected) as err:
         validate_extract_set(read_extract_set(str(valid_set), load_mapping()), date(2026, 10, 31), suites)
     assert err.value.file == "payments.csv" and "bank statement" in str(err.value)
+
+
+def test_validations_in_one_process_share_a_context_and_nothing_else(tmp_path: Path, valid_set: Path) -> None:
+    """A worker validates night after night with one great-expectations context: a night's
+    rows, failures or a rejection never reach the next night's result."""
+    line = "3000,INV-000300,INV,C404,2026-10-01,2026-09-01,XYZ,10.00,20.00,,false,,"
+    bad = write_set(tmp_path / "bad", dict(VALID_SET, **{"open_items.csv": VALID_SET["open_items.csv"] + line + "\n"}))
+    rejected = write_set(tmp_path / "rejected", dict(VALID_SET, **{"customers.csv": VALID_SET["customers.csv"][:60]}))
+
+    def quarantine(folder: Path):
+        validated = validate_extract_set(read_extract_set(str(folder), load_mapping()), date(2026, 10, 31))
+        return validated.quarantine.to_dict("records"), validated.counts
+
+    first = quarantine(bad)
+    with pytest.raises(InputRejected):
+        quarantine(rejected)
+    assert quarantine(valid_set)[0] == []
+    assert quarantine(bad) == first
+    assert {r["row_number"] for r in first[0] if r["extract"] == "open_items"} == {8}
