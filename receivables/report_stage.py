@@ -35,6 +35,7 @@ from receivables.refund_export import write_refund_files
 from receivables.refunds import empty_refunds, propose_refunds
 from receivables.root_causes import root_causes
 from receivables.validation import ValidatedSet
+from receivables.warehouse.aging_history import aging_of
 from receivables.warehouse.case_history import handed_over
 from receivables.warehouse.database import money_sums, read_table
 from receivables.warehouse.tables import email_outbox
@@ -398,12 +399,12 @@ def delivery_of(run: Run, charts: dict[str, str]) -> Delivery:
 def _month_end_aging(run: Run) -> pd.DataFrame | None:
     """The aging the warehouse holds for the previous month end, or None without such a run."""
     day = kpis.previous_month_end(run.as_of)
-    rows = read_table(run.engine, "aging", as_of=day)
+    rows = aging_of(run.engine, day)
     if rows.empty:
         history = read_table(run.engine, "run_log")
         ran = not history[(history["as_of"] == day) & (history["status"] == "succeeded")].empty
         return rows if ran else None
-    return aging_rules.aging_from_warehouse(rows)
+    return rows
 
 
 def write_report_files(

@@ -10,11 +10,25 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from receivables.aging import TABLE_BUCKETS, aging_from_warehouse
+from receivables.aging import TABLE_BUCKETS
 from receivables.money import to_cents
-from receivables.warehouse.tables import aging, provisions
+from receivables.warehouse.tables import aging, in_cents, provisions
 
 _AGING_COLUMNS = ["company_code", "customer_id", "currency", *TABLE_BUCKETS]
+#: the aging table's money columns, read back as cents (``aging.aging_from_warehouse``'s)
+_MONEY = [*TABLE_BUCKETS, "total", "total_base"]
+
+
+def aging_of(engine: Engine, as_of: date) -> pd.DataFrame:
+    """Every row of the aging table for ``as_of`` with money in integer cents (nullable
+    ``Int64``), as ``aging_from_warehouse`` gives it, converted by the database: a month end
+    of a large ledger is a million rows."""
+    query = sa.select(*[in_cents(c) if c.name in _MONEY else c for c in aging.columns]).where(aging.c.as_of == as_of)
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).all(), columns=[c.name for c in aging.columns])
+    for name in _MONEY:
+        frame[name] = pd.array(frame[name].astype(object).where(frame[name].notna(), None), dtype="Int64")
+    return frame
 
 
 def is_month_end(day: date) -> bool:
@@ -30,15 +44,14 @@ def month_end_agings(engine: Engine, before: date, months: int) -> dict[date, pd
         days = conn.execute(sa.select(c.as_of).where(c.as_of < before).distinct()).scalars().all()
         ends = sorted(d for d in (pd.Timestamp(d).date() for d in days) if is_month_end(d))[-months:] if months else []
         query = (
-            sa.select(c.as_of, *[c[n] for n in _AGING_COLUMNS])
+            sa.select(c.as_of, *[in_cents(c[n]) if n in _MONEY else c[n] for n in _AGING_COLUMNS])
             .where(c.as_of.in_(ends))
             .order_by(c.as_of, c.company_code, c.customer_id, c.currency)
         )
-        rows = pd.DataFrame(conn.execute(query).all(), columns=["as_of", *_AGING_COLUMNS]) if ends else None
-    if rows is None:
+        cents = pd.DataFrame(conn.execute(query).all(), columns=["as_of", *_AGING_COLUMNS]) if ends else None
+    if cents is None:
         return {}
-    rows["as_of"] = [pd.Timestamp(d).date() for d in rows["as_of"]]
-    cents = aging_from_warehouse(rows)
+    cents["as_of"] = [pd.Timestamp(d).date() for d in cents["as_of"]]
     out = {}
     for day in ends:
         frame = cents.loc[cents["as_of"] == day, _AGING_COLUMNS].reset_index(drop=True)

@@ -9,8 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from receivables.money import to_cents
-from receivables.warehouse.tables import collection_cases
+from receivables.warehouse.tables import collection_cases, in_cents
 
 
 def previous_cases(engine: Engine, before: date) -> tuple[pd.DataFrame, date | None]:
@@ -22,10 +21,11 @@ def previous_cases(engine: Engine, before: date) -> tuple[pd.DataFrame, date | N
         night = conn.execute(sa.select(sa.func.max(c.as_of)).where(c.as_of < before)).scalar()
         if night is None:
             return pd.DataFrame(columns=[col.name for col in collection_cases.columns]), None
-        query = sa.select(collection_cases).where(c.as_of == night, c.closed_on.is_(None)).order_by(c.case_id)
-        rows = conn.execute(query).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=[col.name for col in collection_cases.columns])
-    frame["overdue_amount"] = [to_cents(v) for v in frame["overdue_amount"]]
+        # the cents computed by the database: tens of thousands of open cases on a large ledger
+        columns = [in_cents(col) if col.name == "overdue_amount" else col for col in collection_cases.columns]
+        query = sa.select(*columns).where(c.as_of == night, c.closed_on.is_(None)).order_by(c.case_id)
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=[col.name for col in collection_cases.columns])
     night = night if isinstance(night, date) else pd.Timestamp(night).date()
     return frame, night
 

@@ -227,3 +227,47 @@ def test_a_bare_postgresql_url_uses_psycopg_3(pg_url: str, monkeypatch: pytest.M
         assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
         migrate(engine)
         engine.dispose()
+
+
+def test_an_aging_read_back_in_cents_by_the_database_is_the_one_written(warehouse_url: str) -> None:
+    """The month end the KPIs and the provision compare against is read with the cents
+    computed by the database: every amount comes back as written, to the cent, on SQLite's
+    floating-point storage too, and a missing base total stays missing."""
+    import numpy as np
+
+    from receivables.aging import TABLE_BUCKETS, aging_from_warehouse
+    from receivables.warehouse.aging_history import aging_of, month_end_agings
+
+    engine = connect(warehouse_url)
+    migrate(engine)
+    rng = np.random.default_rng(19)
+    n = 2000
+    amounts = {
+        b: rng.choice([0, 1, 5, 10, 29, 99, -1, -15, 99_999_999_999], n) + rng.integers(-(10**9), 10**9, n)
+        for b in TABLE_BUCKETS
+    }
+    written = pd.DataFrame(
+        {
+            "company_code": "1000",
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "currency": "EUR",
+            **amounts,
+            "total": sum(amounts.values()),
+            "total_base": pd.array(
+                [None if i % 7 == 0 else int(v) for i, v in enumerate(rng.integers(-(10**12), 10**12, n))],
+                dtype="Int64",
+            ),
+        }
+    )
+    day = date(2026, 10, 31)
+    with engine.begin() as conn:
+        replace_for_as_of(conn, "aging", day, written, "run-a")
+    got = aging_of(engine, day).sort_values("customer_id", ignore_index=True)
+    expected = aging_from_warehouse(read_table(engine, "aging", as_of=day)).sort_values(
+        "customer_id", ignore_index=True
+    )
+    pd.testing.assert_frame_equal(got, expected)
+    for name in [*TABLE_BUCKETS, "total", "total_base"]:
+        assert got[name].tolist() == written[name].tolist(), name
+    ((month_end, frame),) = month_end_agings(engine, date(2026, 11, 1), 1).items()
+    assert month_end == day and frame["d121_plus"].tolist() == written["d121_plus"].tolist()
