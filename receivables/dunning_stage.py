@@ -124,7 +124,8 @@ def judge_plans(run: Run, validated: ValidatedSet, cash: cash_application.CashAp
     earlier = None
     if plans is not None and not plans.empty:
         since = pd.to_datetime(plans["agreed_on"]).min().date()
-        earlier = earlier_applications(run.engine, since, run.as_of)
+        documents = {d for docs in plans["document_nos"] for d in payment_plans.covered_documents(docs)}
+        earlier = earlier_applications(run.engine, since, run.as_of, documents)
     return payment_plans.plan_status(
         plans,
         f["plan_instalments"],

@@ -121,7 +121,7 @@ def plan_status(
     applications, earlier_applications, cleared_items, open_items = (
         _of_documents(f, keys) for f in (applications, earlier_applications, cleared_items, open_items)
     )
-    payments = _payments(applications, earlier_applications, cleared_items, day)
+    payments = _PaymentBook(_payments(applications, earlier_applications, cleared_items, day))
     open_by_doc = _open_by_document(open_items)
     by_plan = {str(k): g.sort_values("seq") for k, g in instalments.groupby(instalments["plan_id"].astype(str))}
     rows, events, covered = [], [], []
@@ -230,24 +230,40 @@ def _open_by_document(open_items: pd.DataFrame) -> dict[tuple[str, str], tuple[i
     }
 
 
+class _PaymentBook:
+    """The payments toward covered documents, looked up per plan by its documents instead of
+    filtering every payment once per plan (hundreds of plans on a large ledger)."""
+
+    def __init__(self, payments: pd.DataFrame) -> None:
+        self._dates = pd.to_datetime(payments["on_date"]).to_numpy(dtype="datetime64[ns]")
+        self._amounts = payments["amount"].to_numpy(dtype=np.int64)
+        keys = zip(payments["company_code"].astype(str), payments["document_no"].astype(str), strict=True)
+        self._rows: dict[tuple[str, str], list[int]] = {}
+        for i, key in enumerate(keys):
+            self._rows.setdefault(key, []).append(i)
+
+    def toward(self, company: str, docs: list[str], since: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        """The dates and amounts of the payments toward ``docs`` on or after ``since``, by
+        date (payments of one date in the book's order)."""
+        rows = np.array(sorted(i for d in docs for i in self._rows.get((company, d), ())), dtype=np.int64)
+        rows = rows[self._dates[rows] >= np.datetime64(since)]
+        rows = rows[np.argsort(self._dates[rows], kind="stable")]
+        return self._dates[rows], self._amounts[rows]
+
+
 def _judge(
     plan: tuple,
     docs: list[str],
     schedule: pd.DataFrame,
-    payments: pd.DataFrame,
+    payments: _PaymentBook,
     open_by_doc: dict,
     day: pd.Timestamp,
     grace_days: int,
 ) -> tuple[dict, list[tuple]]:
     """One plan's status row and its events up to as_of."""
     company, agreed_on = str(plan.company_code), pd.Timestamp(plan.agreed_on).normalize()
-    mine = payments[
-        (payments["company_code"] == company)
-        & payments["document_no"].isin(docs)
-        & (pd.to_datetime(payments["on_date"]) >= agreed_on)
-    ].sort_values("on_date", kind="stable")
-    dates = pd.to_datetime(mine["on_date"]).to_numpy()
-    running = np.cumsum(mine["amount"].to_numpy(dtype=np.int64))
+    dates, paid_amounts = payments.toward(company, docs, agreed_on)
+    running = np.cumsum(paid_amounts)
     seqs = schedule["seq"].astype("int64").to_numpy()
     amounts = pd.to_numeric(schedule["amount"]).astype("int64").to_numpy()
     due = pd.to_datetime(schedule["due_date"]).dt.normalize().to_numpy()

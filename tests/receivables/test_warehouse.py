@@ -271,3 +271,44 @@ def test_an_aging_read_back_in_cents_by_the_database_is_the_one_written(warehous
         assert got[name].tolist() == written[name].tolist(), name
     ((month_end, frame),) = month_end_agings(engine, date(2026, 11, 1), 1).items()
     assert month_end == day and frame["d121_plus"].tolist() == written["d121_plus"].tolist()
+
+
+def test_earlier_applications_narrowed_to_some_documents_are_those_rows_of_the_whole(warehouse_url: str) -> None:
+    """The payment plans read only the cash applied to their documents: the same rows, in
+    the same order of nights, as the whole history filtered afterwards, over more documents
+    than one query takes; suggestions and other dates stay out."""
+    from receivables.warehouse.cash_history import DOCUMENTS_PER_QUERY, earlier_applications
+
+    engine = connect(warehouse_url)
+    migrate(engine)
+    docs = [f"INV-{i:05d}" for i in range(2 * DOCUMENTS_PER_QUERY + 37)]
+
+    def night(as_of: date, status: str, cents: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "payment_id": [f"P-{as_of:%m%d}-{i % 97}" for i in range(len(docs))],
+                "company_code": ["1000", "2000"] * (len(docs) // 2) + ["1000"] * (len(docs) % 2),
+                "document_no": docs,
+                "customer_id": "C1",
+                "applied_amount": [cents + i for i in range(len(docs))],
+                "currency": "EUR",
+                "rule": "exact",
+                "confidence": 1.0,
+                "status": status,
+                "writeoff_amount": 0,
+                "discount_amount": 0,
+            }
+        )
+
+    with engine.begin() as conn:
+        replace_for_as_of(conn, "cash_applications", date(2026, 3, 1), night(date(2026, 3, 1), "applied", 1), "r1")
+        replace_for_as_of(conn, "cash_applications", date(2026, 3, 2), night(date(2026, 3, 2), "suggested", 5), "r2")
+        replace_for_as_of(conn, "cash_applications", date(2026, 3, 3), night(date(2026, 3, 3), "applied", 10), "r3")
+        replace_for_as_of(conn, "cash_applications", date(2026, 3, 9), night(date(2026, 3, 9), "applied", 7), "r4")
+    wanted = set(docs[::3]) | {"INV-99999"}
+    whole = earlier_applications(engine, date(2026, 3, 1), date(2026, 3, 9))
+    narrowed = earlier_applications(engine, date(2026, 3, 1), date(2026, 3, 9), wanted)
+    expected = whole[whole["document_no"].isin(wanted)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(narrowed, expected)
+    assert len(narrowed) == 2 * len(docs[::3]) and narrowed["as_of"].is_monotonic_increasing
+    assert narrowed["applied_amount"].sum() == sum(1 + i + 10 + i for i in range(0, len(docs), 3))
