@@ -70,9 +70,8 @@ def previous_levels(conn_or_engine: Connection | Engine, as_of: date | str) -> p
         .where(before)
         .subquery("ranked")
     )
-    last = (
-        sa.select(ranked.c.company_code, ranked.c.document_no, ranked.c.level).where(ranked.c.rn == 1).subquery("last")
-    )
+    # a CTE, read twice below: computed once (as a subquery SQLite ranked every item twice)
+    last = sa.select(ranked.c.company_code, ranked.c.document_no, ranked.c.level).where(ranked.c.rn == 1).cte("last")
     # the latest date the item stood at another level: its current level started after it
     changed = (
         sa.select(t.c.company_code, t.c.document_no, sa.func.max(t.c.as_of).label("changed_on"))
