@@ -8,12 +8,15 @@ its process is gone), the pipe closes, the process removes its partial file and 
 
 A plain ``multiprocessing`` process and a pipe, not a pool: the worker needs a second message
 after it started.  ``spawn``, not ``fork``: the caller may be a Prefect worker with threads
-holding locks.
+holding locks.  The inputs go down the pipe from a thread, not as the process's arguments:
+arguments are written before ``start`` returns, and the child reads them only once its
+interpreter is up (2.9 s of the run's own time at size l).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import traceback
 from pathlib import Path
 
@@ -28,19 +31,27 @@ class BackgroundWorkbook:
         self.path = path
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=_write, args=(path, inputs, child), name="receivables-workbook", daemon=True
-        )
+        self._process = context.Process(target=_write, args=(path, child), name="receivables-workbook", daemon=True)
         self._process.start()
         child.close()  # only the child holds its end: the parent sees EOF if the child dies
+        self._sending = threading.Thread(
+            target=self._send, args=(inputs,), name="receivables-workbook-inputs", daemon=True
+        )
+        self._sending.start()
+
+    def _send(self, message: object) -> None:
+        try:
+            self._conn.send(message)
+        except OSError:
+            pass  # the writer stopped early: its reason is waiting in the pipe
+        except (TypeError, ValueError):
+            pass  # the run closed its end meanwhile (it dropped the workbook): nobody waits
 
     def finish(self, delivery: Delivery) -> Path:
         """Hand over the delivery facts, wait for the file to be closed, and return its path;
         raises what the writer raised."""
-        try:
-            self._conn.send(delivery)
-        except (BrokenPipeError, OSError):
-            pass  # the writer stopped early: its reason is waiting in the pipe
+        self._sending.join()
+        self._send(delivery)
         try:
             ok, message = self._conn.recv()
         except EOFError:
@@ -53,10 +64,14 @@ class BackgroundWorkbook:
         return self.path
 
 
-def _write(path: Path, inputs: WorkbookInputs, conn) -> None:
-    """The child: the early sheets, then wait for the delivery, then the rest."""
+def _write(path: Path, conn) -> None:
+    """The child: the inputs, the early sheets, then wait for the delivery, then the rest."""
     from receivables.workbook.book import ReportWorkbook
 
+    try:
+        inputs: WorkbookInputs = conn.recv()
+    except (EOFError, OSError):
+        return  # the run is gone before it sent anything: nothing was written
     try:
         book = ReportWorkbook(path, inputs)
     except BaseException as exc:  # noqa: BLE001 - told to the parent, which raises it
