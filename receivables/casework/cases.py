@@ -113,16 +113,5 @@ def _by_account(previous: pd.DataFrame | None) -> dict[Key, dict]:
     if previous is None or previous.empty:
         return {}
     live = previous.loc[previous["closed_on"].isna()] if "closed_on" in previous else previous
-    # column by column, then one dict per case: no frame row is built per case
-    columns = {c: live[c].tolist() for c in live.columns}
-    for c in _DATES:
-        columns[c] = [_plain_day(v) for v in columns[c]] if c in columns else [None] * len(live)
-    names = list(columns)
-    rows = (dict(zip(names, values)) for values in zip(*columns.values()))
-    return {(str(row["company_code"]), str(row["customer_id"])): row for row in rows}
-
-
-def _plain_day(value: object) -> date | None:
-    if type(value) is date:
-        return value
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+    days = {c: gather.plain_days(live[c]) if c in live else [None] * len(live) for c in _DATES}
+    return {(str(row["company_code"]), str(row["customer_id"])): row for row in gather.records(live, days)}

@@ -6,6 +6,7 @@ case is a lookup, not a search through frames."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -111,8 +112,9 @@ def _day(value: object) -> date | None:
     return pd.Timestamp(value).date()
 
 
-def _days(values: pd.Series) -> list[date | None]:
-    """``_day`` of every value; a datetime column's at once."""
+def plain_days(values: pd.Series) -> list[date | None]:
+    """Each value as a plain date (None where missing), whether the column holds dates,
+    timestamps or text; a datetime column's at once."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return [None if m else d for d, m in zip(values.dt.date.tolist(), values.isna().tolist())]
     return [_day(v) for v in values.tolist()]
@@ -122,11 +124,13 @@ def _keys(frame: pd.DataFrame) -> list[Key]:
     return frame_keys(frame)
 
 
-def records(frame: pd.DataFrame) -> list[dict]:
+def records(frame: pd.DataFrame, replaced: Mapping[str, list] | None = None) -> list[dict]:
     """The rows as dicts of plain values, like ``to_dict("records")``, built column by column
-    (a frame row per record is what makes that slow)."""
-    names = list(frame.columns)
-    return [dict(zip(names, values)) for values in zip(*(frame[c].tolist() for c in names))]
+    (a frame row per record is what makes that slow); ``replaced``: columns given as lists
+    instead of the frame's (a name the frame lacks is added last)."""
+    columns = {c: frame[c].tolist() for c in frame.columns} | dict(replaced or {})
+    names = list(columns)
+    return [dict(zip(names, values)) for values in zip(*columns.values())]
 
 
 def add_signals(facts: Facts, signals: pd.DataFrame | None) -> None:
@@ -164,7 +168,7 @@ def add_disputes(facts: Facts, disputes: pd.DataFrame | None) -> None:
     if disputes is None or disputes.empty:
         return
     live = open_disputes(disputes, facts.as_of)
-    for key, day in zip(_keys(live), _days(live["opened_on"])):
+    for key, day in zip(_keys(live), plain_days(live["opened_on"])):
         day = day or facts.as_of
         facts.dispute_since[key] = min(day, facts.dispute_since.get(key, day))
 
@@ -200,15 +204,15 @@ def add_promises(
     since when the broken ones are broken (the day after the promised date)."""
     if book is not None and not book.empty:
         made = book.loc[pd.to_datetime(book["created_on"]) <= pd.Timestamp(facts.as_of)]
-        for key, day in zip(_keys(made), _days(made["created_on"])):
+        for key, day in zip(_keys(made), plain_days(made["created_on"])):
             if day is not None:
                 facts.promise_made[key] = max(day, facts.promise_made.get(key, day))
         paused = set() if skipped is None or skipped.empty else set(_keys(skipped.loc[skipped["reason"] == "PROMISE"]))
-        for key, day in zip(_keys(made), _days(made["promised_date"])):
+        for key, day in zip(_keys(made), plain_days(made["promised_date"])):
             if key in paused and day is not None:
                 facts.promise_due[key] = max(day, facts.promise_due.get(key, day))
     if broken is not None and not broken.empty:
-        for key, promised in zip(_keys(broken), _days(broken["promised_date"])):
+        for key, promised in zip(_keys(broken), plain_days(broken["promised_date"])):
             day = (promised or facts.as_of) + timedelta(days=1)
             since = facts.event_since[key]
             since["broken_promise"] = max(day, since.get("broken_promise", day))
@@ -233,7 +237,7 @@ def add_contacts(facts: Facts, activities: pd.DataFrame | None) -> None:
         _keys(log),
         log["_on"].dt.date.tolist(),
         *columns,
-        _days(log["next_contact_on"]),
+        plain_days(log["next_contact_on"]),
         collectors.tolist(),
         collectors.isna().tolist(),
     ):
