@@ -179,7 +179,7 @@ def build_worklist(
         *r.refund_reasons(refunds),
     ]
     values = _values(above_limit, broken_promises, disputes, unapplied_sums[0], currency, to_base, t)
-    collectors = _collectors(customers)
+    collectors = r.collectors_of(customers)
     labels = {config.aging.lower_edge(b.column): b.label for b in config.aging.buckets[1:]}
     rows = [
         _row(key, reasons, balances, collectors.get(key[1]), to_base.unconverted.get(key), t, config)
@@ -238,14 +238,6 @@ def _value_columns(key: Key, balances: r.Balances, values: _Values, labels: dict
         "unapplied_amount": values.unapplied.get(key, 0),
         "broken_promise_amount": values.broken.get(key, 0),
     }
-
-
-def _collectors(customers: pd.DataFrame | None) -> dict[str, str | None]:
-    """Each customer's collector from the customer master (None where it names nobody)."""
-    if customers is None or customers.empty or "collector" not in customers:
-        return {}
-    names, missing = customers["collector"].tolist(), customers["collector"].isna().tolist()
-    return {str(c): (None if m else str(v)) for c, v, m in zip(customers["customer_id"].tolist(), names, missing)}
 
 
 def _by_customer(found: list[Reason]) -> dict[Key, list[Reason]]:

@@ -212,6 +212,14 @@ def _sums(codes: np.ndarray, n: int, values: np.ndarray) -> list[int]:
     return out.tolist()
 
 
+def collectors_of(customers: pd.DataFrame | None) -> dict[str, str | None]:
+    """Each customer's collector from the customer master (None where it names nobody)."""
+    if customers is None or customers.empty or "collector" not in customers:
+        return {}
+    names, missing = customers["collector"].tolist(), customers["collector"].isna().tolist()
+    return {str(c): (None if m else str(v)) for c, v, m in zip(customers["customer_id"].tolist(), names, missing)}
+
+
 def currencies_of(customers: pd.DataFrame | None) -> dict[str, str]:
     """Each customer's currency: the one of disputes and promises, which carry none."""
     if customers is None or customers.empty or "currency" not in customers:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from receivables.kpis import promise_status
+from receivables.worklist_reasons import collectors_of
 
 UNASSIGNED = "(unassigned)"
 COLLECTOR_COLUMNS = [
@@ -79,10 +80,7 @@ def collector_view(
 
 
 def _owners(customers: pd.DataFrame | None) -> dict[str, str]:
-    if customers is None or customers.empty or "collector" not in customers:
-        return {}
-    names, missing = customers["collector"].tolist(), customers["collector"].isna().tolist()
-    return {str(c): (UNASSIGNED if m else str(v)) for c, v, m in zip(customers["customer_id"].tolist(), names, missing)}
+    return {c: UNASSIGNED if who is None else who for c, who in collectors_of(customers).items()}
 
 
 def _contacts(activities: pd.DataFrame | None, owner_of: dict[str, str], as_of: date) -> tuple[dict, dict]:

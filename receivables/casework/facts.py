@@ -14,7 +14,7 @@ import pandas as pd
 
 from receivables.casework.config import CaseRules
 from receivables.kpis import open_disputes
-from receivables.worklist_reasons import Balances, Key, frame_keys
+from receivables.worklist_reasons import Balances, Key, collectors_of, frame_keys
 
 #: worklist signal kinds that ask a collector to call; the first four are events of tonight or
 #: of a known day (a call is due when they are newer than the last contact), the rest are
@@ -262,8 +262,4 @@ def add_writeoffs(facts: Facts, approvals: pd.DataFrame | None, open_items: pd.D
 
 
 def add_collectors(facts: Facts, customers: pd.DataFrame | None) -> None:
-    if customers is None or customers.empty or "collector" not in customers:
-        return
-    names, missing = customers["collector"].tolist(), customers["collector"].isna().tolist()
-    for cust, who, nobody in zip(customers["customer_id"].astype(str).tolist(), names, missing):
-        facts.collector[cust] = None if nobody else str(who)
+    facts.collector.update(collectors_of(customers))
