@@ -235,7 +235,7 @@ def dunning_reasons(notices: pd.DataFrame | None) -> list[Reason]:
     # only these two actions give a reason: the rest of the notices is not sorted or read
     asks = notices.loc[notices["action"].astype(str).isin(["handover", "call_task"])]
     ordered = asks.sort_values(["company_code", "customer_id", "currency", "level"], kind="stable")
-    columns = (ordered[c].tolist() for c in ("action", "level", "overdue_amount", "currency"))
+    columns = _lists(ordered, "action", "level", "overdue_amount", "currency")
     for key, action, level, amount, currency in zip(frame_keys(ordered), *columns, strict=True):
         action = {"handover": "handover", "call_task": "call"}[str(action)]
         what = "handover" if action == "handover" else "call"
@@ -425,9 +425,10 @@ def over_limit(balances: Balances, customers: pd.DataFrame | None, to_base: ToBa
     if customers is None or customers.empty or "credit_limit" not in customers:
         return {}
     limits = customers.loc[pd.to_numeric(customers["credit_limit"]).fillna(0) > 0]
-    owing = [key in balances.total for key in frame_keys(limits)]
+    every = frame_keys(limits)
+    owing = [key in balances.total for key in every]
     limits = limits.loc[owing]
-    keys = frame_keys(limits)
+    keys = [key for key, owes in zip(every, owing, strict=True) if owes]
     booked = [int(v) for v in limits["credit_limit"].tolist()]
     currencies = [str(c) for c in limits["currency"].tolist()]
     in_base = to_base.many(np.array(booked, dtype=np.int64), currencies, keys).tolist()

@@ -43,10 +43,7 @@ def _arrow_text(series: pd.Series) -> pa.Array:
 
 def _string_column(series: pd.Series) -> pa.Array:
     """A column as ``astype("string")`` makes it, as one Arrow large-string array."""
-    values = pa.array(series.astype("string").array)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return values.cast(pa.large_string())
+    return _arrow_text(series.astype("string"))
 
 
 def _string_list(values: pa.Array) -> list[Any]:
@@ -243,7 +240,7 @@ class _Book:
         cuts = np.flatnonzero(np.diff(sorted_code)) + 1
         starts = np.concatenate(([0], cuts))
         firsts = order[starts]
-        names = (np.array(u + [pd.NA], dtype=object)[k[firsts]].tolist() for k, u in ((a, ua), (b, ub), (c, uc)))
+        names = (_coded_array(k[firsts], u).tolist() for k, u in ((a, ua), (b, ub), (c, uc)))
         #: the items of every group, group after group; ``groups`` holds where each one is
         self._grouped: list[int] = order.tolist()
         return dict(zip(zip(*names), zip(starts.tolist(), np.r_[cuts, self.n].tolist())))
