@@ -442,7 +442,7 @@ def compute_kpis(
     """Every KPI per company code and for ``ALL`` company codes, in the base currency.
 
     ``open_items`` are after cash application; ``previous_month_end_aging`` is the aging the
-    warehouse holds for ``previous_month_end(as_of)`` in cents (``aging_from_warehouse``), or
+    warehouse holds for ``previous_month_end(as_of)`` in cents (``aging_history.aging_of``), or
     None when that run does not exist (CEI is then None; an empty frame means a zero balance);
     ``plans`` is the payment plans' status (``receivables.payment_plans``), whose KPIs appear
     on a night with plans only; ``dispute_status`` is the night's dispute lifecycle

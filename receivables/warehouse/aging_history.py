@@ -23,12 +23,15 @@ def aging_of(engine: Engine, as_of: date) -> pd.DataFrame:
     """Every row of the aging table for ``as_of`` with money in integer cents (nullable
     ``Int64``), as ``aging_from_warehouse`` gives it, converted by the database: a month end
     of a large ledger is a million rows."""
-    query = sa.select(*[in_cents(c) if c.name in _MONEY else c for c in aging.columns]).where(aging.c.as_of == as_of)
+    names = [c.name for c in aging.columns]
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).all(), columns=[c.name for c in aging.columns])
-    for name in _MONEY:
-        frame[name] = pd.array(frame[name].astype(object).where(frame[name].notna(), None), dtype="Int64")
-    return frame
+        frame = pd.DataFrame(conn.execute(_select(names).where(aging.c.as_of == as_of)).all(), columns=names)
+    return frame.astype(dict.fromkeys(_MONEY, "Int64"))
+
+
+def _select(names: list[str]) -> sa.Select:
+    """The aging table's columns ``names``, money as whole cents computed by the database."""
+    return sa.select(*[in_cents(aging.c[n]) if n in _MONEY else aging.c[n] for n in names])
 
 
 def is_month_end(day: date) -> bool:
@@ -44,7 +47,7 @@ def month_end_agings(engine: Engine, before: date, months: int) -> dict[date, pd
         days = conn.execute(sa.select(c.as_of).where(c.as_of < before).distinct()).scalars().all()
         ends = sorted(d for d in (pd.Timestamp(d).date() for d in days) if is_month_end(d))[-months:] if months else []
         query = (
-            sa.select(c.as_of, *[in_cents(c[n]) if n in _MONEY else c[n] for n in _AGING_COLUMNS])
+            _select(["as_of", *_AGING_COLUMNS])
             .where(c.as_of.in_(ends))
             .order_by(c.as_of, c.company_code, c.customer_id, c.currency)
         )
