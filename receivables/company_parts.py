@@ -107,7 +107,7 @@ def propose_company_dunning(
     ``written_off`` the items whose write-off is approved (skipped as WRITTEN_OFF)."""
     f = validated.frames
     if "company_code" in history.columns and not f["open_items"].empty:
-        history = history[history["company_code"].astype(str).isin(set(_company_column(f["open_items"])))]
+        history = history[history["company_code"].astype(str).isin(_company_column(f["open_items"]).unique())]
     return dunning.propose_dunning(
         cash.open_items_after,
         f["customers"],

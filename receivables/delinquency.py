@@ -264,7 +264,7 @@ def delinquency_drivers(
     items = _live_items(open_items, t)
     rates = rates_on(fx_rates, base_currency, t)
     rows: list[tuple] = []
-    for company in sorted(set(items["company_code"])):
+    for company in sorted(items["company_code"].unique()):
         in_company = items["company_code"] == company
         mine = attributed.loc[attributed["company_code"] == company]
         rows += _company_rows(company, items.loc[in_company], mine, rates)

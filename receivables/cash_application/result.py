@@ -72,11 +72,13 @@ class CashApplication:
         """The run log's facts of this result: every payment is applied, left (partly)
         unapplied with a reason, or both, so the two tables together name every payment."""
         applied = self.applied
+        # the distinct ids first: a million applications are few payments
+        paid, left = set(self.applications["payment_id"].unique()), set(self.unapplied["payment_id"].unique())
         return {
-            "payments": len(set(self.applications["payment_id"]) | set(self.unapplied["payment_id"])),
+            "payments": len(paid | left),
             "applications": len(applied),
             "suggestions": int((self.applications["status"] == "suggested").sum()),
-            "payments_fully_applied": len(set(applied["payment_id"]) - set(self.unapplied["payment_id"])),
+            "payments_fully_applied": len(set(applied["payment_id"].unique()) - left),
             "unapplied": {str(k): int(v) for k, v in self.unapplied["reason"].value_counts().sort_index().items()},
         }
 

@@ -109,7 +109,8 @@ def propose_writeoffs(
     since = (t - items["level_since"]).dt.days
     aged = top.notna() & (items["dunning_level"] >= top) & (since >= rules.max_level_days)
     # a currency without a threshold: -1 cent, which no positive open amount is under
-    limit = items["currency"].astype(str).map(lambda c: rules.small_balance_cents(c) or -1).astype("int64")
+    currency = items["currency"].astype(str)
+    limit = currency.map({c: rules.small_balance_cents(c) or -1 for c in currency.unique()}).astype("int64")
     small = (items["open_amount"] <= limit) & (items["days_past_due"] >= max(rules.small_balance_days, 1))
     returned = _keys_in(items, agency_returns, "returned_on", t)
     reason = pd.Series(None, index=items.index, dtype=object)

@@ -145,6 +145,8 @@ def plan_courtesy_emails(
     if due.empty:
         return []
     tdir = _search_path(template_dir)
+    # the few customers with an instalment due, looked up in the master data once, not per plan
+    customers = customers[customers["customer_id"].astype(str).isin(set(due["customer_id"]))]
     emails = []
     for row in due.to_dict("records"):
         customer = _customer(customers, row["company_code"], row["customer_id"])
