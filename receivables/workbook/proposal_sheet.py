@@ -47,16 +47,25 @@ def columns(base: str) -> list[Column]:
     ]
 
 
-def proposal_rows(inputs: WorkbookInputs, items: OpenItems, delivery: Delivery) -> pd.DataFrame:
+def proposal_base(inputs: WorkbookInputs, items: OpenItems) -> pd.DataFrame:
+    """The notices with what the sheet shows of them before the delivery: the customer, the
+    amounts in the base currency, the credit limit, the action and the link to Open items."""
     frame = with_customer(inputs, inputs.notices, "name", "collector")
     frame["overdue_base"] = pd.array(base_currency_cents(inputs, frame, "overdue_amount"), dtype="Int64")
     frame["limit_native"], frame["limit_base"] = credit_limits(inputs, frame)
     frame["action_words"] = [word(DUNNING_ACTIONS, a) for a in frame["action"]]
     keys = zip(frame["company_code"].astype(str), frame["customer_id"].astype(str))
     frame["_link"] = [items.by_customer.get(k) for k in keys]
+    return frame
+
+
+def with_delivery(frame: pd.DataFrame, inputs: WorkbookInputs, delivery: Delivery) -> pd.DataFrame:
+    """``proposal_base`` with each notice's email as the outbox has it after the delivery."""
     outbox = latest_per_notice(delivery.outbox)
     frame = frame.merge(outbox, on="notice_id", how="left") if not frame.empty else frame
-    frame["delivery"] = [_status(r, inputs) for r in frame.to_dict("records")]
+    # only the fields _status reads, not a dict of every column per notice
+    fields = [c for c in _STATUS_FIELDS if c in frame.columns]
+    frame["delivery"] = [_status(dict(zip(fields, values)), inputs) for values in zip(*(frame[c] for c in fields))]
     return frame
 
 
@@ -69,6 +78,10 @@ def latest_per_notice(outbox: pd.DataFrame) -> pd.DataFrame:
     rows = rows.sort_values(order, ascending=[True, False][: len(order)], kind="stable")
     keep = ["notice_id", "recipients", "status", "error", "eml_path", "delivered_to", "redirected_at"]
     return rows.drop_duplicates("notice_id")[[c for c in keep if c in rows]]
+
+
+#: what a notice's delivery status is made of
+_STATUS_FIELDS = ("status", "action", "eml_path", "redirected_at", "delivered_to")
 
 
 def _status(row: dict, inputs: WorkbookInputs) -> str | None:
@@ -91,5 +104,6 @@ def _given(v: object) -> bool:
     return v is not None and not pd.isna(v)
 
 
-def write_proposal(ws, inputs: WorkbookInputs, items: OpenItems, delivery: Delivery, fm: Formats) -> None:
-    write_table(ws, proposal_rows(inputs, items, delivery), columns(inputs.facts.base_currency), fm, title=SHEET)
+def write_proposal(ws, inputs: WorkbookInputs, base: pd.DataFrame, delivery: Delivery, fm: Formats) -> None:
+    """The sheet from ``proposal_base`` (made before the delivery) and the delivery's outbox."""
+    write_table(ws, with_delivery(base, inputs, delivery), columns(inputs.facts.base_currency), fm, title=SHEET)

@@ -82,6 +82,14 @@ def cells(series: pd.Series, kind: str) -> list:
             for i in np.flatnonzero(blank):
                 out[i] = None
             return out
+    if kind == "date" and pd.api.types.is_datetime64_any_dtype(series.dtype):
+        naive = series.dt.tz_localize(None) if series.dt.tz is not None else series
+        out = naive.dt.to_pydatetime().tolist()
+        for i in np.flatnonzero(series.isna().to_numpy(dtype=bool)):
+            out[i] = None
+        return out
+    if kind in ("text", "wrap") and isinstance(series.dtype, pd.StringDtype):
+        return _texts(series)
     values = series.astype(object).tolist()
     if kind == "money":
         return [
@@ -92,6 +100,18 @@ def cells(series: pd.Series, kind: str) -> list:
     if kind in ("text", "wrap"):
         return [None if missing(v) or v == "" else neutralise(str(v))[:EXCEL_MAX_TEXT] for v in values]
     return [None if missing(v) else float(v) for v in values]
+
+
+def _texts(series: pd.Series) -> list:
+    """The cells of a string column as ``cells`` gives any text: blanks are None, the rest
+    ``neutralise``d and cut at Excel's limit.  A text that starts with a letter or a digit is
+    inert as it is, so only the others (a few in a million) are looked at one by one."""
+    filled = series.fillna("")
+    out = filled.tolist()
+    plain = filled.str.match(r"[0-9A-Za-z]").to_numpy(dtype=bool) & (filled.str.len().to_numpy() <= EXCEL_MAX_TEXT)
+    for i in np.flatnonzero(~plain):
+        out[i] = neutralise(out[i])[:EXCEL_MAX_TEXT] if out[i] else None
+    return out
 
 
 def write_table(
