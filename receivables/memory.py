@@ -21,12 +21,26 @@ import pyarrow as pa
 LARGE_NIGHT_ROWS = 100_000
 
 
-def release_unused_memory(rows: int) -> bool:
+def release_unused_memory(rows: int, *, freeze: bool = False) -> bool:
     """Free what only reference cycles still hold, then return the pages pyarrow's pool keeps
     for freed buffers; live data is not touched (well under a second at size l).  Only for a
-    night of at least ``LARGE_NIGHT_ROWS`` extract rows; returns whether it ran."""
+    night of at least ``LARGE_NIGHT_ROWS`` extract rows; returns whether it ran.
+
+    ``freeze``: what survived this collection (the imported libraries, the validated frames)
+    lives on to the end of the night, so it is set aside (``gc.freeze``) and the later full
+    collections stop walking it every time: 16 of them took 3.9 s of a size-l go-live night.
+    Objects set aside are still freed when nothing refers to them; only a reference cycle
+    among them waits for ``thaw``."""
     if rows < LARGE_NIGHT_ROWS:
         return False
     gc.collect()
+    if freeze:
+        gc.freeze()
     pa.default_memory_pool().release_unused()
     return True
+
+
+def thaw() -> None:
+    """The end of a night: what ``release_unused_memory(freeze=True)`` set aside goes back to
+    the collector, which frees its cycles the next time it runs."""
+    gc.unfreeze()

@@ -46,7 +46,7 @@ from receivables.dunning_stage import DunningStep, propose_dunning
 from receivables.errors import ConfigError, InputRejected
 from receivables.extracts import ExtractSet, read_extract_set
 from receivables.extracts.statements import bank_accounts_of
-from receivables.memory import release_unused_memory
+from receivables.memory import release_unused_memory, thaw
 from receivables.outbox import DeliveryReport, deliver, enqueue
 from receivables.preflight import Preflight, preflight
 from receivables.report_stage import Reports, build_reports, write_report_files
@@ -374,6 +374,13 @@ def nightly_stages(run: Run, call: CallStage = direct) -> dict:
     which this runner records with each stage's time for the run log (so a stage that ran in
     another process, on a Dask worker, loses nothing)."""
 
+    try:
+        return _night(run, call)
+    finally:
+        thaw()  # what the night set aside after validation (release_unused_memory)
+
+
+def _night(run: Run, call: CallStage) -> dict:
     def stage(name: str, fn: Callable[..., Any], *args: Any) -> Any:
         with run.timed(name):
             return call(name, fn, *args)
@@ -391,7 +398,7 @@ def nightly_stages(run: Run, call: CallStage = direct) -> dict:
     # from here the validated frames are the night's data: the extract set's own frames and the
     # files' bytes (~0.5 GB at size l) go before cash application, the night's peak
     del extracts
-    release_unused_memory(sum(c["read"] for c in validated.counts.values()))
+    release_unused_memory(sum(c["read"] for c in validated.counts.values()), freeze=True)
     cash = stage("cash_application", apply_cash, run, validated)
     run.counts["cash_application"] = cash.counts
     step = stage("dunning", propose_dunning, run, validated, cash, checked)

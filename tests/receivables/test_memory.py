@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gc
+from contextlib import nullcontext
+from types import SimpleNamespace
 
 import pyarrow as pa
+import pytest
 
-from receivables.memory import LARGE_NIGHT_ROWS, release_unused_memory
+from receivables.memory import LARGE_NIGHT_ROWS, release_unused_memory, thaw
 
 
 def _full_collections() -> int:
@@ -27,3 +30,36 @@ def test_a_small_night_skips_the_full_collection_a_large_one_runs() -> None:
     assert release_unused_memory(LARGE_NIGHT_ROWS) is True
     assert _full_collections() > before
     assert pa.default_memory_pool().bytes_allocated() < allocated
+
+
+def test_what_a_large_night_sets_aside_is_freed_after_the_night() -> None:
+    """Survivors of the collection after validation are set aside (later collections skip
+    them); a cycle among them that becomes garbage is freed once the night thaws them."""
+    try:
+        survivor: list = [pa.array(range(200_000))]
+        survivor.append(survivor)
+        assert release_unused_memory(LARGE_NIGHT_ROWS, freeze=True) is True
+        assert gc.get_freeze_count() > 0
+        del survivor
+        allocated = pa.default_memory_pool().bytes_allocated()
+        gc.collect()
+        assert pa.default_memory_pool().bytes_allocated() == allocated  # set aside: not walked
+    finally:
+        thaw()
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert pa.default_memory_pool().bytes_allocated() < allocated
+
+
+def test_a_night_thaws_what_it_set_aside_also_when_it_fails(monkeypatch) -> None:
+    from receivables import pipeline
+
+    def fails(*args):
+        gc.freeze()  # as release_unused_memory(freeze=True) after validation
+        raise RuntimeError("the cash application broke")
+
+    monkeypatch.setattr(pipeline, "ingest", fails)
+    run = SimpleNamespace(timed=lambda stage: nullcontext())  # all a failing first stage reads
+    with pytest.raises(RuntimeError, match="cash application broke"):
+        pipeline.nightly_stages(run)  # type: ignore[arg-type]
+    assert gc.get_freeze_count() == 0
