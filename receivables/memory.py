@@ -12,6 +12,7 @@ cycle collector happens to run.
 from __future__ import annotations
 
 import gc
+import threading
 
 import pyarrow as pa
 
@@ -31,16 +32,30 @@ def release_unused_memory(rows: int, *, freeze: bool = False) -> bool:
     collections stop walking it every time: 16 of them took 3.9 s of a size-l go-live night.
     Objects set aside are still freed when nothing refers to them; only a reference cycle
     among them waits for ``thaw``."""
+    global _nights_frozen
     if rows < LARGE_NIGHT_ROWS:
         return False
     gc.collect()
     if freeze:
-        gc.freeze()
+        with _lock:
+            _nights_frozen += 1
+            gc.freeze()
     pa.default_memory_pool().release_unused()
     return True
 
 
 def thaw() -> None:
-    """The end of a night: what ``release_unused_memory(freeze=True)`` set aside goes back to
-    the collector, which frees its cycles the next time it runs."""
-    gc.unfreeze()
+    """The end of a night that set objects aside (``release_unused_memory(freeze=True)``
+    returned True): once no other night of the process still runs on them, they go back to
+    the collector, which frees their cycles the next time it runs."""
+    global _nights_frozen
+    with _lock:
+        _nights_frozen = max(_nights_frozen - 1, 0)
+        if not _nights_frozen:
+            gc.unfreeze()
+
+
+#: nights of this process (a worker may run several at once) that set objects aside and have
+#: not ended: the last one to end gives them back
+_nights_frozen = 0
+_lock = threading.Lock()

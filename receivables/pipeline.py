@@ -374,13 +374,15 @@ def nightly_stages(run: Run, call: CallStage = direct) -> dict:
     which this runner records with each stage's time for the run log (so a stage that ran in
     another process, on a Dask worker, loses nothing)."""
 
+    froze: list[bool] = []  # whether the night set objects aside after validation
     try:
-        return _night(run, call)
+        return _night(run, call, froze)
     finally:
-        thaw()  # what the night set aside after validation (release_unused_memory)
+        if froze:
+            thaw()
 
 
-def _night(run: Run, call: CallStage) -> dict:
+def _night(run: Run, call: CallStage, froze: list[bool]) -> dict:
     def stage(name: str, fn: Callable[..., Any], *args: Any) -> Any:
         with run.timed(name):
             return call(name, fn, *args)
@@ -398,7 +400,8 @@ def _night(run: Run, call: CallStage) -> dict:
     # from here the validated frames are the night's data: the extract set's own frames and the
     # files' bytes (~0.5 GB at size l) go before cash application, the night's peak
     del extracts
-    release_unused_memory(sum(c["read"] for c in validated.counts.values()), freeze=True)
+    if release_unused_memory(sum(c["read"] for c in validated.counts.values()), freeze=True):
+        froze.append(True)
     cash = stage("cash_application", apply_cash, run, validated)
     run.counts["cash_application"] = cash.counts
     step = stage("dunning", propose_dunning, run, validated, cash, checked)

@@ -82,7 +82,9 @@ def cells(series: pd.Series, kind: str) -> list:
             for i in np.flatnonzero(blank):
                 out[i] = None
             return out
-    if kind == "date" and pd.api.types.is_datetime64_any_dtype(series.dtype):
+    # numpy's datetime64, with or without a time zone (an Arrow date32 is not one of them)
+    numpy_dates = isinstance(series.dtype, np.dtype) and series.dtype.kind == "M"
+    if kind == "date" and (numpy_dates or isinstance(series.dtype, pd.DatetimeTZDtype)):
         naive = series.dt.tz_localize(None) if series.dt.tz is not None else series
         out = naive.dt.to_pydatetime().tolist()
         for i in np.flatnonzero(series.isna().to_numpy(dtype=bool)):

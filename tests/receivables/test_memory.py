@@ -51,15 +51,38 @@ def test_what_a_large_night_sets_aside_is_freed_after_the_night() -> None:
     assert pa.default_memory_pool().bytes_allocated() < allocated
 
 
-def test_a_night_thaws_what_it_set_aside_also_when_it_fails(monkeypatch) -> None:
+def _night_failing_after_validation(monkeypatch, rows: int) -> None:
+    """A night whose stages up to validation are stand-ins reading ``rows`` extract rows, and
+    whose cash application fails."""
     from receivables import pipeline
 
-    def fails(*args):
-        gc.freeze()  # as release_unused_memory(freeze=True) after validation
+    def cash_fails(*args):
         raise RuntimeError("the cash application broke")
 
-    monkeypatch.setattr(pipeline, "ingest", fails)
-    run = SimpleNamespace(timed=lambda stage: nullcontext())  # all a failing first stage reads
+    extracts = SimpleNamespace(statement_counts=None, statement_accounts=None, input_hashes=dict)
+    validated = SimpleNamespace(counts={"open_items": {"read": rows}}, quarantined_rows=0)
+    monkeypatch.setattr(pipeline, "ingest", lambda run: extracts)
+    monkeypatch.setattr(pipeline, "validate", lambda run, extracts: validated)
+    monkeypatch.setattr(pipeline, "check_configuration", lambda *args: SimpleNamespace(counts=dict))
+    monkeypatch.setattr(pipeline, "archive", lambda *args: None)
+    monkeypatch.setattr(pipeline, "apply_cash", cash_fails)
+    run = SimpleNamespace(timed=lambda stage: nullcontext(), counts={})
     with pytest.raises(RuntimeError, match="cash application broke"):
         pipeline.nightly_stages(run)  # type: ignore[arg-type]
+
+
+def test_a_large_night_thaws_what_it_set_aside_also_when_it_fails(monkeypatch) -> None:
+    _night_failing_after_validation(monkeypatch, LARGE_NIGHT_ROWS)
     assert gc.get_freeze_count() == 0
+
+
+def test_a_small_night_leaves_what_its_process_froze_itself(monkeypatch) -> None:
+    """A host (a worker that forks, say) may have frozen objects of its own: a night that set
+    nothing aside gives nothing back."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        _night_failing_after_validation(monkeypatch, LARGE_NIGHT_ROWS - 1)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

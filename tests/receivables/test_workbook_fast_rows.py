@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 import xlsxwriter
 import xlsxwriter.workbook
@@ -134,6 +135,8 @@ def test_a_date_column_gives_naive_datetimes_and_blanks_whatever_its_time_zone()
     assert cells(days, "date") == expected
     assert cells(days.dt.tz_localize("Europe/Berlin"), "date") == expected  # wall time kept
     assert cells(days.astype(object), "date") == expected
+    arrow_days = pd.Series([d.date() if d else None for d in expected], dtype=pd.ArrowDtype(pa.date32()))
+    assert cells(arrow_days, "date") == [dt.datetime(2026, 10, 1), None, dt.datetime(1999, 12, 31)]
     assert all(type(v) is dt.datetime for v in cells(days, "date") if v is not None)
 
 
