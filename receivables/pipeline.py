@@ -34,6 +34,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy.engine import Engine
 
 from receivables import cash_application, disputes_escalation, dunning, reminders
@@ -47,7 +48,7 @@ from receivables.errors import ConfigError, InputRejected
 from receivables.extracts import ExtractSet, read_extract_set
 from receivables.extracts.statements import bank_accounts_of
 from receivables.memory import release_unused_memory, thaw
-from receivables.outbox import DeliveryReport, deliver, enqueue
+from receivables.outbox import DeliveryReport, decided_keys, deliver, enqueue
 from receivables.preflight import Preflight, preflight
 from receivables.report_stage import Reports, build_reports, write_report_files
 from receivables.report_stage import report_links as report_links  # the flow's tasks link the report files
@@ -224,7 +225,7 @@ def render_reminders(
     creditors = {code: c for code, c in run.rules.companies.items() if code not in held}
     # the internal emails escalating disputes past their target date (disputes.yaml)
     lifecycle = dispute_status(validated.frames["disputes"], run.as_of, run.rules.disputes)
-    due = escalations_due(lifecycle, run.rules.disputes)
+    due = _undecided(run, escalations_due(lifecycle, run.rules.disputes))
     templates = run.rules.templates
     if split_codes(validated, map_parts):
         emails = _render_in_parts(run, validated, cash, step, map_parts)
@@ -255,6 +256,23 @@ def render_reminders(
         run.rules.dunning.plan_courtesy_days,
     )
     return [*emails, *courtesy, *escalations]
+
+
+def _undecided(run: Run, due: pd.DataFrame) -> pd.DataFrame:
+    """The escalations the outbox can still take.  A tier stays due every night its dispute
+    stays open; once its email is sent (or held, failed, cancelled by an operator) the outbox
+    keeps that row whatever a night proposes (``outbox.decided_keys``), so it is not rendered
+    again: in send mode most of a steady night's ~17,000 escalations at size l.  In preview
+    mode they stay pending and each night renders them anew."""
+    if due.empty:
+        return due
+    keys = [
+        disputes_escalation.escalation_key(code, dispute, tier)
+        for code, dispute, tier in zip(due["company_code"], due["dispute_id"], due["tier"])
+    ]
+    with run.engine.connect() as conn:
+        decided = decided_keys(conn, keys)
+    return due.loc[[key not in decided for key in keys]]
 
 
 def _render_in_parts(

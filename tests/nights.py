@@ -64,11 +64,11 @@ def nights_on_a_fixed_set(folder, files: dict[str, str], start: date, nights: in
     extracts = pipeline.ingest(first)
     validated = pipeline.validate(first, extracts)
     assert validated.quarantine.empty, validated.quarantine
-    sent = {}
+    sent, summaries = {}, {}
     for n in range(nights):
         day = start + timedelta(days=n)
         before = len(server.received)
-        night_after_the_gate(source, day, settings, extracts, validated)
+        summaries[day] = night_after_the_gate(source, day, settings, extracts, validated)
         sent[day] = server.received[before:]
     return {
         "source": source,
@@ -77,5 +77,6 @@ def nights_on_a_fixed_set(folder, files: dict[str, str], start: date, nights: in
         "validated": validated,
         "server": server,
         "sent": sent,
+        "summaries": summaries,
         "engine": pipeline.warehouse_engine(settings.db_url),
     }

@@ -12,7 +12,7 @@ and ``report`` is what a ``deliver`` call returns.  Everything public is importa
 """
 
 from receivables.outbox.delivery import MODES, deliver
-from receivables.outbox.enqueueing import Enqueued, enqueue
+from receivables.outbox.enqueueing import Enqueued, decided_keys, enqueue
 from receivables.outbox.held import hold_interrupted, mark_held_sent, release_held, release_held_on
 from receivables.outbox.preview import PREVIEW_BATCH
 from receivables.outbox.report import DeliveryReport, EmailProblem
@@ -55,6 +55,7 @@ __all__ = [
     "_mark_sent",
     "cancel",
     "deliver",
+    "decided_keys",
     "enqueue",
     "find_email",
     "hold_interrupted",

@@ -139,6 +139,23 @@ def enqueue(conn: Connection, as_of: date, run_id: str, emails: Iterable[Compose
     return result
 
 
+def decided_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
+    """Of ``keys``, those the outbox holds where no proposal changes them: sent, being sent,
+    held, failed, or cancelled by an operator (not withdrawn by a rerun: a rerun may restore
+    those).  Proposed again, such a key is left as it is (see the module docstring), so a run
+    need not render it: a dispute's tier, proposed every night it stays reached."""
+    c = email_outbox.c
+    settled = sa.or_(
+        c.status.in_((SENT, SENDING, HELD, FAILED)), sa.and_(c.status == CANCELLED, c.withdrawn_by.is_(None))
+    )
+    decided: set[str] = set()
+    for batch in _chunks(list(keys), 500):
+        decided.update(
+            conn.execute(sa.select(c.idempotency_key).where(c.idempotency_key.in_(batch), settled)).scalars()
+        )
+    return decided
+
+
 def _queue(conn: Connection, new: list[dict], restore: list[dict], result: Enqueued) -> None:
     # one statement per batch; ON CONFLICT DO NOTHING keeps a concurrent rerun from failing
     # and, above all, from changing a row that exists (its status is the truth about sending)

@@ -116,3 +116,17 @@ def test_the_escalated_dispute_is_on_the_worklist(nights) -> None:
     rows = _query(nights["engine"], "SELECT as_of, reason FROM collector_worklist WHERE as_of = '2026-09-18'")
     text = " ".join(str(r[1]) for r in rows)
     assert "dispute D100 (PRICING)" in text and "escalation tier 1" in text and "breached by 1 days" in text
+
+
+def test_a_sent_escalation_is_not_rendered_again_on_the_nights_after(nights) -> None:
+    """Each night the dispute stays past its target proposes its tiers again; once a tier's
+    email is sent, the outbox keeps it and the night does not render it for nothing: the run
+    summary shows no email proposed again (``already_present``) on any night, escalations included."""
+    again = {day: summary["outbox"]["already_present"] for day, summary in nights["summaries"].items()}
+    assert len(again) == NIGHTS
+    assert set(again.values()) == {0}
+    # the tiers stayed due on those nights: 1 from 09-18, 2 from 09-25, until the resolution
+    levels = {
+        str(day): level for day, level in _query(nights["engine"], "SELECT as_of, escalation_level FROM dispute_status")
+    }
+    assert levels["2026-09-24"] == 1 and levels["2026-10-04"] == 2

@@ -502,3 +502,30 @@ def test_exactly_once_on_postgresql(workdir, pg_url, smtp_server, monkeypatch) -
     assert len(server.received) == 2
     assert sorted(row["status"] for row in rows(engine).values()) == ["held", "sent"]
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("status", "withdrawn_by", "decided"),
+    [
+        ("pending", None, False),  # tonight's rendering still replaces it
+        ("cancelled", "run-2", False),  # withdrawn by a rerun: a later proposal restores it
+        ("cancelled", None, True),  # cancelled by an operator: stays cancelled
+        ("sent", None, True),
+        ("sending", None, True),
+        ("held", None, True),
+        ("failed", None, True),
+    ],
+)
+def test_decided_keys_are_those_a_proposal_leaves_as_they_are(engine, status, withdrawn_by, decided) -> None:
+    """What a night need not render again (a dispute's tier proposed every night): the keys a
+    proposal cannot change.  The outbox then proposes it nothing new on a rerun either."""
+    email = rendered("C001")[0]
+    enqueue_run(engine, [email])
+    with engine.begin() as conn:
+        conn.execute(email_outbox.update().values(status=status, withdrawn_by=withdrawn_by))
+        assert outbox.decided_keys(conn, [email.key, "no-such-key"]) == ({email.key} if decided else set())
+    if decided:
+        before = rows(engine)["C001"]
+        enqueue_run(engine, [email], run_id="run-3")
+        after = rows(engine)["C001"]
+        assert (after["status"], after["run_id"], after["mime_zlib"]) == (status, before["run_id"], before["mime_zlib"])
