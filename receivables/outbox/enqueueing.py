@@ -145,9 +145,8 @@ def decided_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
     those).  Proposed again, such a key is left as it is (see the module docstring), so a run
     need not render it: a dispute's tier, proposed every night it stays reached."""
     c = email_outbox.c
-    settled = sa.or_(
-        c.status.in_((SENT, SENDING, HELD, FAILED)), sa.and_(c.status == CANCELLED, c.withdrawn_by.is_(None))
-    )
+    # enqueue's own rule, negated: a pending key takes the rendering, a withdrawn one is restored
+    settled = sa.and_(c.status != PENDING, sa.not_(sa.and_(c.status == CANCELLED, c.withdrawn_by.is_not(None))))
     decided: set[str] = set()
     for batch in _chunks(list(keys), 500):
         decided.update(
