@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from receivables.errors import ConfigError, ReceivablesError
+from receivables.reminders.cells import frame_records
 from receivables.reminders.companies import load_companies
 from receivables.reminders.mime import ComposedEmail, compose
 from receivables.reminders.render import RenderedEmail, render_reminder
@@ -194,7 +195,7 @@ def _notice_jobs(
     if emailed.empty:
         return
     wanted = set(emailed["customer_id"])
-    by_customer = {r["customer_id"]: r for r in customers[customers["customer_id"].isin(wanted)].to_dict("records")}
+    by_customer = {r["customer_id"]: r for r in frame_records(customers[customers["customer_id"].isin(wanted)])}
     mine = items[items["notice_id"].isin(set(emailed["notice_id"]))]
     open_mine = None
     if open_items is not None and not open_items.empty:
@@ -208,15 +209,15 @@ def _notice_jobs(
                 open_mine[["company_code", "document_no", *missing]], on=["company_code", "document_no"], how="left"
             )
     items_by_notice: dict[Any, list[dict]] = {}
-    for row in mine.to_dict("records"):
+    for row in frame_records(mine):
         items_by_notice.setdefault(row["notice_id"], []).append(row)
     statements: dict[tuple, list[dict]] = {}
     if open_mine is not None:
-        for row in open_mine.to_dict("records"):
+        for row in frame_records(open_mine):
             statements.setdefault((row["company_code"], row["customer_id"], row["currency"]), []).append(row)
     owed = _owed_by_account(earlier_claims)
     tdir = _search_path(template_dir)
-    for notice in emailed.to_dict("records"):
+    for notice in frame_records(emailed):
         # the job carries them on its notice (plain values): earlier_fees, earlier_interest
         notice.update(owed.get((str(notice["company_code"]), str(notice["customer_id"]), str(notice["currency"])), {}))
         code = str(notice["company_code"])

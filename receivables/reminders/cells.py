@@ -13,19 +13,45 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+from pandas.api.extensions import ExtensionDtype
+from pandas.api.types import is_object_dtype
+
+# to_dict's own boxing of object cells, so frame_records gives what it gives
+from pandas.core.dtypes.cast import maybe_box_native
 
 
 def _records(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | None) -> list[dict]:
     if rows is None:
         return []
     if isinstance(rows, pd.DataFrame):
-        return rows.to_dict("records")
+        return frame_records(rows)
     return [dict(r) for r in rows]
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict]:
+    """``frame.to_dict("records")``: the same dicts and values (a blank of a nullable column
+    as None, an object column's numpy scalars as Python's), built a column at a time.
+    pandas walks the Arrow-backed text columns cell by cell: that was a fifth of a
+    reminder's CPU."""
+    names = frame.columns.tolist()
+    columns = []
+    for i, dtype in enumerate(frame.dtypes.tolist()):
+        values = frame.iloc[:, i].tolist()
+        if isinstance(dtype, ExtensionDtype):
+            # tolist gives Python scalars already; to_dict's boxing only turns pd.NA into None
+            values = [None if v is pd.NA else v for v in values]
+        elif is_object_dtype(dtype):
+            values = [maybe_box_native(v) for v in values]
+        columns.append(values)
+    return [dict(zip(names, row)) for row in zip(*columns)]
 
 
 def _missing(value: Any) -> bool:
     if value is None:
         return True
+    kind = type(value)
+    if kind is str or kind is int or kind is date:
+        return False  # what pd.isna says of them, without its dispatch (a million calls a night)
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
@@ -40,6 +66,8 @@ def _first(*values: Any) -> Any:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:
+        return value.strip()
     return "" if _missing(value) else str(value).strip()
 
 

@@ -8,7 +8,6 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import date
-from email import encoders
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
@@ -60,8 +59,8 @@ def message_bytes(rendered: RenderedEmail) -> bytes:
         maintype, subtype = mimetype.split("/", 1)
         # our text attachments (the CSV statement) are UTF-8; saying so spares readers a guess
         part = MIMEBase(maintype, subtype, **({"charset": "utf-8"} if maintype == "text" else {}))
-        part.set_payload(content)
-        encoders.encode_base64(part)
+        part.set_payload(_base64_lines(content))
+        part["Content-Transfer-Encoding"] = "base64"
         # RFC 2231 for a non-ASCII file name (a customer id with umlauts), plain otherwise
         name = filename if filename.isascii() else ("utf-8", "", filename)
         part.add_header("Content-Disposition", "attachment", filename=name)
@@ -102,10 +101,20 @@ def _emit(msg: Any, out: list[str]) -> None:
             _emit(part, out)
         out.append(f"\r\n--{boundary}--\r\n")
     else:
-        out.append("\r\n".join(_LINE_END.split(msg.get_payload())))
+        out.append(_crlf(msg.get_payload()))
 
 
-_LINE_END = re.compile(r"\r\n|\r|\n")
+def _base64_lines(content: bytes) -> str:
+    """``email.encoders.encode_base64``'s body: lines of 76 characters (57 bytes), each
+    ending in a line break, encoded in one call instead of one per line."""
+    text = base64.b64encode(content).decode("ascii")
+    return "".join(text[i : i + 76] + "\n" for i in range(0, len(text), 76))
+
+
+def _crlf(text: str) -> str:
+    """Every line end (CRLF, CR or LF) as CRLF, as the generator writes a body."""
+    # str.replace in C: a regex split and join was a tenth of a message's CPU on base64 bodies
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
 
 
 def _encoded(text: str) -> str:

@@ -78,12 +78,18 @@ class RenderedEmail:
     @property
     def reply_to(self) -> str:
         """The Reply-To header value: the customer's collector, else the collections team."""
-        return str(Address(self.reply_to_name, addr_spec=self.reply_to_address))
+        return _reply_to(self.reply_to_name, self.reply_to_address)
 
     @property
     def recipients_text(self) -> str:
         """What the outbox's ``recipients`` column holds."""
         return "; ".join(self.recipients) if self.recipients else self.raw_recipients
+
+
+@lru_cache(maxsize=1 << 12)
+def _reply_to(name: str, address: str) -> str:
+    # a night's letters reply to a few collectors; the header registry parses each one anew
+    return str(Address(name, addr_spec=address))
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ Files are byte-identical for the same content: zip members carry a fixed timesta
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from xml.sax.saxutils import escape, quoteattr
+
+from receivables.reminders import zip_package
 
 #: cell styles (indices into cellXfs of ``_STYLES``)
 STYLE_NONE, STYLE_TITLE, STYLE_BOLD, STYLE_DAY, STYLE_HEAD, STYLE_CODE, STYLE_MONEY, STYLE_MONEY_BOLD = range(8)
@@ -106,7 +106,17 @@ _STYLES = (
 )
 
 #: a fixed member timestamp (the zip epoch): the same statement is the same bytes
-_EPOCH = (1980, 1, 1, 0, 0, 0)
+_STAMP = zip_package.dos_stamp((1980, 1, 1, 0, 0, 0))
+#: the members every statement has as they are, deflated once
+_FIXED_MEMBERS = tuple(
+    zip_package.member(name, content)
+    for name, content in (
+        ("[Content_Types].xml", _CONTENT_TYPES),
+        ("_rels/.rels", _ROOT_RELS),
+        ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS),
+        ("xl/styles.xml", _STYLES),
+    )
+)
 #: the serial day 0 of the 1900 date system as spreadsheets count it (with the 1900 leap bug)
 _DAY_ZERO = date(1899, 12, 30)
 # XML 1.0 forbids these; Excel writes them as _xHHHH_, and a literal _xHHHH_ is escaped first
@@ -194,23 +204,17 @@ class StatementSheet:
 
     def package(self, layout: SheetLayout) -> bytes:
         """The XLSX file: the fixed parts, this sheet, its strings, names and properties."""
-        buffer = io.BytesIO()
         members = (
-            ("[Content_Types].xml", _CONTENT_TYPES),
-            ("_rels/.rels", _ROOT_RELS),
-            ("docProps/core.xml", _core(layout.title, layout.author, layout.created)),
-            ("xl/workbook.xml", _workbook(layout, self.last_col)),
-            ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS),
-            ("xl/styles.xml", _STYLES),
-            ("xl/sharedStrings.xml", self._shared_strings()),
-            ("xl/worksheets/sheet1.xml", _worksheet(layout, self)),
+            _FIXED_MEMBERS[0],
+            _FIXED_MEMBERS[1],
+            _fixed_member("docProps/core.xml", _core(layout.title, layout.author, layout.created)),
+            _fixed_member("xl/workbook.xml", _workbook(layout, self.last_col)),
+            _FIXED_MEMBERS[2],
+            _FIXED_MEMBERS[3],
+            zip_package.member("xl/sharedStrings.xml", self._shared_strings()),
+            zip_package.member("xl/worksheets/sheet1.xml", _worksheet(layout, self)),
         )
-        with zipfile.ZipFile(buffer, "w") as package:
-            for name, content in members:
-                # level 1: the members are small and mostly markup; 6 (the default) costs
-                # more CPU for a few bytes
-                package.writestr(zipfile.ZipInfo(name, _EPOCH), content, zipfile.ZIP_DEFLATED, 1)
-        return buffer.getvalue()
+        return zip_package.archive(members, _STAMP)
 
 
 class SheetLayout:
@@ -284,6 +288,12 @@ def _workbook(layout: SheetLayout, last_col: int) -> bytes:
         "</workbook>"
     )
     return _XML + xml.encode()
+
+
+@lru_cache(maxsize=1024)
+def _fixed_member(name: str, content: bytes) -> zip_package.Member:
+    # a night's statements share a few core properties and, per row count, workbook parts
+    return zip_package.member(name, content)
 
 
 @lru_cache(maxsize=64)
