@@ -99,7 +99,7 @@ def propose_dunning(
         proposal = dunning.hold_companies(proposal, checked.held_companies)
     step = decide_dunning(run, proposal, plans)
     step.history, step.previous_cases, step.previous_night = history, before, night
-    step.claims_history = read_claims_history(run, step.write_state)
+    step.claims_history = read_claims_history(run, step.write_state, step.proposal)
     step.earlier_claims = _earlier_claims(run, validated, cash, step)
     return step
 

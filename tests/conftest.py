@@ -166,6 +166,14 @@ def pg_url() -> str:
     admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def warehouse_url(request, tmp_path: Path) -> str:
+    """A fresh warehouse on SQLite, then on PostgreSQL (``pg_url``): a test taking it runs on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'w.db'}"
+    return request.getfixturevalue("pg_url")
+
+
 #: the services a test night needs (scheduler, run and event recording) stay on; the
 #: housekeeping loops only compete with the tests for the two cores
 QUIET_SERVICES = {

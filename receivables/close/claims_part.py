@@ -9,26 +9,29 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from receivables.close.claims import CLAIM_COLUMNS, ClaimsResult, build_claims
+from receivables.close.claims import CLAIM_COLUMNS, ClaimsResult, build_claims, charged_documents
 from receivables.close.writeoffs import written_off_items
 from receivables.warehouse import claims_history
 from receivables.warehouse.claims_history import ClaimsHistory
 
 if TYPE_CHECKING:
     from receivables.cash_application import CashApplication
+    from receivables.dunning import DunningProposal
     from receivables.dunning_stage import DunningStep
     from receivables.pipeline import Run
     from receivables.validation import ValidatedSet
 
 
-def read_claims_history(run: Run, write_state: bool) -> ClaimsHistory:
+def read_claims_history(run: Run, write_state: bool, proposal: DunningProposal | None = None) -> ClaimsHistory:
     """The warehouse history the night's claims stand on, read once a run: the dunning stage
     reads it (its reminders name what earlier notices still claim) and hands it to the close
     on its ``DunningStep``.  Tonight's notices are the proposal when this run writes them
-    (``write_state``), else what the warehouse holds."""
+    (``write_state``: the history of the documents it charges is read too), else what the
+    warehouse holds."""
     until = run.as_of if write_state else run.as_of + timedelta(days=1)
+    tonight = charged_documents(proposal.notices, proposal.items) if write_state and proposal is not None else set()
     with run.engine.connect() as conn:
-        return claims_history.read_history(conn, until, run.as_of)
+        return claims_history.read_history(conn, until, run.as_of, tonight)
 
 
 def claims_result(
@@ -37,7 +40,9 @@ def claims_result(
     """Every claim up to tonight with what is settled of it (and the items' principal shortfall)."""
     # tonight's notices are the proposal when this run writes them, else what the warehouse holds
     tonight = step.write_state
-    history = step.claims_history if step.claims_history is not None else read_claims_history(run, tonight)
+    history = step.claims_history
+    if history is None:
+        history = read_claims_history(run, tonight, step.proposal)
     notices, items = history.notices_before(run.as_of if tonight else run.as_of + timedelta(days=1))
     paid = history.applied_before(run.as_of)
     if tonight:

@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -189,13 +188,6 @@ def test_a_run_stores_the_log_and_its_broken_promise_and_a_rerun_replaces_them(w
     assert warehouse_rows(workdir, "SELECT promise_id FROM broken_promises") == []
     skips = warehouse_rows(workdir, "SELECT document_no, reason FROM dunning_skips WHERE customer_id = 'C001'")
     assert skips == [("9000012346", "PROMISE")]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def warehouse_url(request, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'w.db'}"
-    return request.getfixturevalue("pg_url")
 
 
 def _alembic(engine: sa.Engine, action: str, revision: str) -> None:

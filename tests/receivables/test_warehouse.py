@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -29,13 +28,6 @@ SPEC_TABLES = {
     "kpis",
     "collector_worklist",
 }
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def warehouse_url(request, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'w.db'}"
-    return request.getfixturevalue("pg_url")
 
 
 def test_migrations_build_exactly_the_models(warehouse_url: str) -> None:
