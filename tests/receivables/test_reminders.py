@@ -14,6 +14,8 @@ from email.header import decode_header, make_header
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from receivables.errors import ConfigError
 from receivables.reminders import (
@@ -566,11 +568,47 @@ def test_renders_the_dunning_engines_proposal(tmp_path) -> None:
     ],
 )
 def test_the_message_is_the_email_librarys_own_bytes(change: dict, monkeypatch) -> None:
-    """The message is flattened without ``email.generator`` (receivables.reminders.mime):
-    byte for byte what ``as_bytes`` writes for the same parts."""
+    """The message is written without ``email.mime`` and ``email.generator``
+    (receivables.reminders.mime): byte for byte what ``as_bytes`` writes for the same parts."""
     from receivables.reminders import mime
 
     email = render("C001", customer={**CUSTOMERS["C001"], **change})
     fast = message_bytes(email)
+    monkeypatch.setattr(mime, "_written", lambda *args: None)
     monkeypatch.setattr(mime, "_flatten", lambda msg: msg.as_bytes(policy=mime._WIRE))
     assert fast == message_bytes(email)
+
+
+header_text = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=120)
+body_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=400)
+attachments = st.lists(
+    st.tuples(
+        st.one_of(st.from_regex(r"[A-Za-z0-9_.-]{1,40}", fullmatch=True), st.text(min_size=1, max_size=20)),
+        st.binary(max_size=600),
+        st.sampled_from([CSV_MIMETYPE, "application/pdf", XLSX_MIMETYPE]),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    subject=header_text, to_name=header_text, from_name=header_text, text=body_text, html=body_text, files=attachments
+)
+def test_any_message_is_written_as_the_email_library_writes_it(
+    subject: str, to_name: str, from_name: str, text: str, html: str, files: list, monkeypatch
+) -> None:
+    """Whatever the names, subject, parts and files, the message written as text is the
+    message ``email.mime`` builds and ``as_bytes`` writes."""
+    from receivables.reminders import mime
+
+    email = dataclasses.replace(
+        render("C001"), subject=subject, to_name=to_name, from_name=from_name, reply_to_name=to_name,
+        text=text, html=html, attachments=tuple(files),
+    )  # fmt: skip
+    if email.problem is None and not any(mime._CONTROL.search(v) for v in (subject, to_name, from_name)):
+        fast = message_bytes(email)
+        with monkeypatch.context() as m:
+            m.setattr(mime, "_written", lambda *args: None)
+            m.setattr(mime, "_flatten", lambda msg: msg.as_bytes(policy=mime._WIRE))
+            assert fast == message_bytes(email)
