@@ -163,11 +163,18 @@ class StatementSheet:
         self._rows: dict[int, dict[int, str]] = {}
         self._strings: dict[str, int] = {}
         self._string_refs = 0
-        self.last_row = self.last_col = 0
+
+    @property
+    def last_row(self) -> int:
+        return max(self._rows, default=0)
+
+    @property
+    def last_col(self) -> int:
+        # asked for twice a file, not kept up to date per cell (a night writes millions)
+        return max((max(cells) for cells in self._rows.values()), default=0)
 
     def _put(self, row: int, col: int, xml: str) -> None:
         self._rows.setdefault(row, {})[col] = xml  # a cell written again is replaced
-        self.last_row, self.last_col = max(self.last_row, row), max(self.last_col, col)
 
     def text(self, row: int, col: int, value: str, style: int = STYLE_NONE) -> None:
         """A text cell (a shared string): shown as it is, never evaluated."""
