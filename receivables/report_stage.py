@@ -37,7 +37,7 @@ from receivables.root_causes import root_causes
 from receivables.validation import ValidatedSet
 from receivables.warehouse.aging_history import aging_of
 from receivables.warehouse.case_history import handed_over
-from receivables.warehouse.database import money_sums, read_table
+from receivables.warehouse.database import money_sums, read_table, row_tuples
 from receivables.warehouse.tables import email_outbox
 from receivables.worklist_reasons import Balances, at_rates
 from receivables.worklist_reasons import balances as balances_of
@@ -392,7 +392,7 @@ def delivery_of(run: Run, charts: dict[str, str]) -> Delivery:
 
     query = sa.select(*[email_outbox.c[c] for c in _OUTBOX_COLUMNS]).where(email_outbox.c.as_of == run.as_of)
     with run.engine.connect() as conn:
-        rows = pd.DataFrame(conn.execute(query).all(), columns=_OUTBOX_COLUMNS)
+        rows = pd.DataFrame(row_tuples(conn.execute(query)), columns=_OUTBOX_COLUMNS)
     return Delivery(outbox=rows, charts=charts)
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from receivables.delinquency import DRIVERS
+from receivables.warehouse.database import row_tuples
 from receivables.warehouse.tables import metadata
 
 
@@ -114,4 +115,4 @@ def _before(engine: Engine, table_name: str, as_of, columns: list[str]) -> pd.Da
     if as_of is not None:
         query = query.where(table.c.as_of < as_of)
     with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(query).all(), columns=columns)
+        return pd.DataFrame(row_tuples(conn.execute(query)), columns=columns)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from receivables.aging import rates_on
 from receivables.close import handovers, writeoffs
 from receivables.money import to_cents
+from receivables.warehouse.database import row_tuples
 from receivables.warehouse.tables import dunning_items, dunning_notices
 from receivables.warehouse.tables import handovers as handovers_table
 
@@ -92,7 +93,7 @@ def _stored_levels(conn: sa.Connection, run: Run, step: DunningStep, due: pd.Dat
     query = sa.select(i.company_code, i.document_no, i.level).where(
         i.as_of == run.as_of, i.customer_id.in_(sorted(due["customer_id"].astype(str).unique()))
     )
-    return pd.DataFrame(conn.execute(query).all(), columns=["company_code", "document_no", "level"])
+    return pd.DataFrame(row_tuples(conn.execute(query)), columns=["company_code", "document_no", "level"])
 
 
 def _notices(conn: sa.Connection, run: Run, step: DunningStep, due: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +109,7 @@ def _notices(conn: sa.Connection, run: Run, step: DunningStep, due: pd.DataFrame
     query = sa.select(*[n[c] for c in columns]).where(
         through, n.customer_id.in_(sorted(due["customer_id"].astype(str).unique()))
     )
-    earlier = pd.DataFrame(conn.execute(query).all(), columns=columns)
+    earlier = pd.DataFrame(row_tuples(conn.execute(query)), columns=columns)
     for c in ("overdue_amount", "fees", "interest"):
         earlier[c] = [to_cents(v) for v in earlier[c]]
     tonight = step.proposal.notices.assign(as_of=pd.Timestamp(run.as_of)) if step.write_state else None

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from receivables.aging import TABLE_BUCKETS
 from receivables.money import to_cents
+from receivables.warehouse.database import row_tuples
 from receivables.warehouse.tables import aging, in_cents, provisions
 
 _AGING_COLUMNS = ["company_code", "customer_id", "currency", *TABLE_BUCKETS]
@@ -25,7 +26,7 @@ def aging_of(engine: Engine, as_of: date) -> pd.DataFrame:
     of a large ledger is a million rows."""
     names = [c.name for c in aging.columns]
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(_select(names).where(aging.c.as_of == as_of)).all(), columns=names)
+        frame = pd.DataFrame(row_tuples(conn.execute(_select(names).where(aging.c.as_of == as_of))), columns=names)
     return frame.astype(dict.fromkeys(_MONEY, "Int64"))
 
 
@@ -51,7 +52,7 @@ def month_end_agings(engine: Engine, before: date, months: int) -> dict[date, pd
             .where(c.as_of.in_(ends))
             .order_by(c.as_of, c.company_code, c.customer_id, c.currency)
         )
-        cents = pd.DataFrame(conn.execute(query).all(), columns=["as_of", *_AGING_COLUMNS]) if ends else None
+        cents = pd.DataFrame(row_tuples(conn.execute(query)), columns=["as_of", *_AGING_COLUMNS]) if ends else None
     if cents is None:
         return {}
     cents["as_of"] = [pd.Timestamp(d).date() for d in cents["as_of"]]
@@ -67,7 +68,7 @@ def provisions_of(engine: Engine, as_of: date) -> pd.DataFrame:
     names = ["company_code", "segment", "bucket", "provision"]
     c = provisions.c
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(*[c[n] for n in names]).where(c.as_of == as_of)).all()
+        rows = row_tuples(conn.execute(sa.select(*[c[n] for n in names]).where(c.as_of == as_of)))
     frame = pd.DataFrame(rows, columns=names)
     frame["provision"] = pd.array([to_cents(v) for v in frame["provision"]], dtype="int64")
     return frame

@@ -9,6 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from receivables.warehouse.database import row_tuples
 from receivables.warehouse.tables import collection_cases, in_cents
 
 
@@ -24,7 +25,7 @@ def previous_cases(engine: Engine, before: date) -> tuple[pd.DataFrame, date | N
         # the cents computed by the database: tens of thousands of open cases on a large ledger
         columns = [in_cents(col) if col.name == "overdue_amount" else col for col in collection_cases.columns]
         query = sa.select(*columns).where(c.as_of == night, c.closed_on.is_(None)).order_by(c.case_id)
-        rows = conn.execute(query).all()
+        rows = row_tuples(conn.execute(query))
     frame = pd.DataFrame(rows, columns=[col.name for col in collection_cases.columns])
     night = night if isinstance(night, date) else pd.Timestamp(night).date()
     return frame, night

@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from receivables.warehouse.database import row_tuples
 from receivables.warehouse.tables import cash_applications, in_cents
 
 #: document numbers per query when the read is narrowed to some documents (well under every
@@ -41,7 +42,7 @@ def earlier_applications(
             for i in range(0, len(wanted), DOCUMENTS_PER_QUERY)
         ]
     with engine.connect() as conn:
-        rows = [row for batch in batches for row in conn.execute(batch).all()]
+        rows = [row for batch in batches for row in row_tuples(conn.execute(batch))]
     frame = pd.DataFrame(rows, columns=["payment_id", "company_code", "document_no", "applied_amount", "as_of"])
     frame["applied_amount"] = frame["applied_amount"].fillna(0).astype("int64")
     return frame.sort_values(["as_of", "payment_id", "document_no"], kind="stable", ignore_index=True)

@@ -247,8 +247,16 @@ def money_sums(engine: Engine, table_name: str, by: list[str], money: list[str])
         .order_by(*[table.c[c] for c in by])
     )
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).all(), columns=[*by, *money])
+        frame = pd.DataFrame(row_tuples(conn.execute(query)), columns=[*by, *money])
     return frame.astype({c: "int64" for c in money})
+
+
+def row_tuples(result: Iterable) -> list[tuple]:
+    """The rows of a query result as plain tuples, for ``pd.DataFrame``: SQLAlchemy's rows are
+    not tuples, so pandas asks each row for a ``dtype`` first (an attribute lookup that fails
+    through SQLAlchemy's key fallback) and then makes the same tuples itself: 0.8 against
+    0.2 s for a size-l night's 95,612 aging rows."""
+    return [tuple(row) for row in result]
 
 
 def read_table(engine: Engine, table_name: str, as_of=None) -> pd.DataFrame:

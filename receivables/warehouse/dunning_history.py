@@ -31,7 +31,7 @@ from receivables.dunning import (
 )
 from receivables.errors import ReceivablesError
 from receivables.money import to_cents
-from receivables.warehouse.database import replace_for_as_of
+from receivables.warehouse.database import replace_for_as_of, row_tuples
 from receivables.warehouse.tables import (
     broken_promises,
     dunning_items,
@@ -169,8 +169,8 @@ def read_dunning(conn_or_engine: Connection | Engine, as_of: date | str) -> Dunn
 def _fetch(conn_or_engine: Connection | Engine, query: sa.Executable) -> list[tuple]:
     if isinstance(conn_or_engine, Engine):
         with conn_or_engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(query).all()]
-    return [tuple(r) for r in conn_or_engine.execute(query).all()]
+            return row_tuples(conn.execute(query))
+    return row_tuples(conn_or_engine.execute(query))
 
 
 def _day(value: date | str | pd.Timestamp) -> date:
