@@ -146,10 +146,12 @@ def _charged_items(items: pd.DataFrame, fees: list[_Claim], by_notice_docs: dict
 
 def charged_documents(notices: pd.DataFrame, items: pd.DataFrame) -> set[tuple[str, str]]:
     """(company_code, document_no) of the items something is charged on: interest or a fee
-    of their own, or a notice with fees (its level fee spans its items).  Only these
-    documents' history can hold or settle a claim (``_charged_items`` walks a subset)."""
-    with_fees = set(notices.loc[notices["fees"] > 0, "notice_id"].astype(str))
-    charged = (items["interest"] > 0) | (items["fee"] > 0) | items["notice_id"].astype(str).isin(with_fees)
+    of their own, or a notice with fees or with an item's fee (its level fee, the fees less
+    the items', spans its items).  Only these documents' history can hold or settle a claim
+    (``_charged_items`` walks a subset)."""
+    with_fees = set(notices.loc[notices["fees"] != 0, "notice_id"].astype(str))
+    with_fees |= set(items.loc[items["fee"] != 0, "notice_id"].astype(str))
+    charged = (items["interest"] > 0) | (items["fee"] != 0) | items["notice_id"].astype(str).isin(with_fees)
     rows = items.loc[charged]
     return set(zip(rows["company_code"].astype(str), rows["document_no"].astype(str)))
 

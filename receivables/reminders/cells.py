@@ -34,14 +34,16 @@ def frame_records(frame: pd.DataFrame) -> list[dict]:
     pandas walks the Arrow-backed text columns cell by cell: that was a fifth of a
     reminder's CPU."""
     names = frame.columns.tolist()
+    if not names:
+        return [{} for _ in range(len(frame))]
     columns = []
     for i, dtype in enumerate(frame.dtypes.tolist()):
         values = frame.iloc[:, i].tolist()
-        if isinstance(dtype, ExtensionDtype):
+        if is_object_dtype(dtype) or isinstance(dtype, pd.SparseDtype):
+            values = [maybe_box_native(v) for v in values]
+        elif isinstance(dtype, ExtensionDtype):
             # tolist gives Python scalars already; to_dict's boxing only turns pd.NA into None
             values = [None if v is pd.NA else v for v in values]
-        elif is_object_dtype(dtype):
-            values = [maybe_box_native(v) for v in values]
         columns.append(values)
     return [dict(zip(names, row)) for row in zip(*columns)]
 

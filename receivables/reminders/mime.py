@@ -92,8 +92,9 @@ def _built(rendered: RenderedEmail, boundary: str, headers: list[tuple[str, str]
 def _written(rendered: RenderedEmail, boundary: str, headers: list[tuple[str, str]]) -> bytes | None:
     """``_flatten(_built(...))``, byte for byte, written as text: building the ``email.mime``
     objects was half of a message's CPU.  None for what only the library writes right: a
-    non-ASCII file name (RFC 2231) or a non-ASCII body."""
-    if not all(filename.isascii() for filename, _, _ in rendered.attachments):
+    non-ASCII file name (RFC 2231), an empty one (written without its value) or a non-ASCII
+    body."""
+    if not all(filename and filename.isascii() for filename, _, _ in rendered.attachments):
         return None
     outer, inner = boundary + "0", boundary + "1"
     out = [_header("Content-Type", f'multipart/mixed; boundary="{outer}"'), _header("MIME-Version", "1.0")]

@@ -56,10 +56,10 @@ class ClaimsHistory:
 def read_history(
     conn: Connection, notices_until: date, paid_until: date, tonight: Iterable[tuple[str, str]] = ()
 ) -> ClaimsHistory:
-    """The notices before ``notices_until``; and of the documents charged before it (an item
-    with interest or a fee, or on a notice with fees) or charged tonight (``tonight``:
-    company_code, document_no), every dunning item before ``notices_until`` and the cash
-    applied before ``paid_until``.
+    """The notices before ``notices_until``; and of the documents charged before it
+    (``_charged_documents``: an item with interest or a fee, or on a notice with fees) or
+    charged tonight (``tonight``: company_code, document_no), every dunning item before
+    ``notices_until`` and the cash applied before ``paid_until``.
 
     A claim only arises on a charged document and only that document's history and cash
     decide it, so the rest (most of a large ledger's dunning: first reminders charge
@@ -77,19 +77,23 @@ def read_history(
     # by document number (no index pairs the company with it; build_claims matches the pair),
     # so a number the history's read already covers in another company is not read twice
     numbers = sorted({d for _, d in newly} - {d for _, d in earlier})
-    paid = _read_documents(
-        conn, a, PAYMENT_COLUMNS, applied, a.c.document_no, sa.select(charged.c.document_no), numbers
-    )
+    earlier_numbers = charged.with_only_columns(dunning_items.c.document_no)
+    paid = _read_documents(conn, a, PAYMENT_COLUMNS, applied, a.c.document_no, earlier_numbers, numbers)
     return ClaimsHistory(notices, items, paid, notices_until, paid_until)
 
 
 def _charged_documents(before: date) -> sa.Select:
     """(company_code, document_no) of every dunning item before ``before`` that carries
-    interest or a fee, or whose notice charged fees: what ``build_claims`` walks."""
+    interest or a fee, or whose notice charged fees or has an item with a fee (a notice's
+    level fee is its fees less its items' and spans its items): what ``build_claims`` walks
+    (``claims.charged_documents`` is the same rule for tonight's proposal)."""
     n, i = dunning_notices, dunning_items
-    with_fees = sa.select(n.c.notice_id).where(n.c.as_of < before, n.c.fees > 0)
+    with_fees = sa.union(
+        sa.select(n.c.notice_id).where(n.c.as_of < before, n.c.fees != 0),
+        sa.select(i.c.notice_id).where(i.c.as_of < before, i.c.fee != 0),
+    )
     return sa.select(i.c.company_code, i.c.document_no).where(
-        i.c.as_of < before, sa.or_(i.c.interest > 0, i.c.fee > 0, i.c.notice_id.in_(with_fees))
+        i.c.as_of < before, sa.or_(i.c.interest > 0, i.c.fee != 0, i.c.notice_id.in_(with_fees))
     )
 
 
@@ -107,6 +111,8 @@ def _read_documents(
     parts = [_read(conn, table, columns, sa.and_(where, document.in_(earlier)))]
     for k in range(0, len(newly), DOCUMENTS_PER_QUERY):
         parts.append(_read(conn, table, columns, sa.and_(where, document.in_(newly[k : k + DOCUMENTS_PER_QUERY]))))
+    # an empty part would turn the text columns of the others into objects
+    parts = [p for p in parts if not p.empty] or parts[:1]
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 

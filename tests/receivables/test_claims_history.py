@@ -22,7 +22,8 @@ DOCUMENTS = [(company, f"90{n:05d}", f"C{n % 17:03d}") for company in ("1000", "
 
 def dunning_night(rng: random.Random, day: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One night's notices, items and applied cash: a third of the documents dunned, a few
-    charged (a notice's fee, an item's fee or interest), cash on charged and other documents."""
+    charged (a notice's fee, an item's fee or interest; a negative item fee leaves its notice
+    a level fee of its own), cash on charged and other documents."""
     dunned = rng.sample(DOCUMENTS, 55)
     notices, items, paid = {}, [], []
     for company, doc, customer in dunned:
@@ -38,7 +39,7 @@ def dunning_night(rng: random.Random, day: date) -> tuple[pd.DataFrame, pd.DataF
             {"notice_id": notice_id, "company_code": company, "document_no": doc, "customer_id": customer,
              "currency": "EUR", "previous_level": level - 1, "level": level, "days_past_due": 30,
              "open_amount": rng.randint(1_000, 90_000), "due_date": date(2026, 8, 1),
-             "interest": rng.choice([0] * 8 + [rng.randint(1, 900)]), "fee": rng.choice([0] * 9 + [250]),
+             "interest": rng.choice([0] * 8 + [rng.randint(1, 900)]), "fee": rng.choice([0] * 12 + [250, -500]),
              "disputed_amount": rng.choice([0] * 9 + [500])},
         )  # fmt: skip
     for company, doc, customer in rng.sample(DOCUMENTS, 30):

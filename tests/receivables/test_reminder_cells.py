@@ -43,13 +43,15 @@ def every_dtype() -> pd.DataFrame:
             "nullable_flag": pd.array([True, None, False], dtype="boolean"),
             "share": [1.0, np.nan, 2.5],
             "code": pd.Categorical(["p", None, "p"]),
+            "sparse": pd.arrays.SparseArray([1, 0, 3]),
+            "sparse_share": pd.arrays.SparseArray([1.5, np.nan, 0.0]),
         }
     )
 
 
 def test_frame_records_are_to_dicts_records_value_for_value() -> None:
     frame = every_dtype()
-    for part in (frame, frame.iloc[:0], frame.iloc[[2, 0]], frame[["cents", "text"]]):
+    for part in (frame, frame.iloc[:0], frame.iloc[[2, 0]], frame[["cents", "text"]], frame[[]]):
         expected, got = part.to_dict("records"), frame_records(part)
         assert [list(r) for r in got] == [list(r) for r in expected]
         for want, have in zip(expected, got):
