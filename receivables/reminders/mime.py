@@ -268,5 +268,11 @@ def compose(rendered: RenderedEmail) -> ComposedEmail:
         recipients=rendered.recipients_text,
         reply_to=rendered.reply_to,
         problem=rendered.problem,
-        mime_zlib=None if rendered.problem else zlib.compress(message_bytes(rendered), 6),
+        mime_zlib=None if rendered.problem else zlib.compress(message_bytes(rendered), _LEVEL),
     )
+
+
+#: zlib level of the stored message: 2 costs a third less CPU than the default 6 (0.23 against
+#: 0.34 ms for a size-l letter of 19.6 KB, most of it base64 that no level shrinks much) and
+#: stores 3.6 % more (8,811 against 8,502 bytes)
+_LEVEL = 2
