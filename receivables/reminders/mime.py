@@ -161,7 +161,7 @@ def _base64_lines(content: bytes) -> str:
 
 def _crlf(text: str) -> str:
     """Every line end (CRLF, CR or LF) as CRLF, as the generator writes a body."""
-    # str.replace in C: a regex split and join was a tenth of a message's CPU on base64 bodies
+    # str.replace in C: a regex split and join was a sixth of building a message (base64 bodies)
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
 
 
