@@ -11,6 +11,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from receivables.warehouse.cash_history import DOCUMENTS_PER_QUERY
+from receivables.warehouse.database import row_tuples
 from receivables.warehouse.tables import cash_applications, dunning_items, dunning_notices, in_cents
 
 NOTICE_COLUMNS = ["notice_id", "as_of", "company_code", "customer_id", "currency", "level", "fees", "policy"]
@@ -19,11 +21,6 @@ ITEM_COLUMNS = [
     "open_amount", "disputed_amount", "interest", "fee",
 ]  # fmt: skip
 PAYMENT_COLUMNS = ["as_of", "company_code", "customer_id", "document_no", "applied_amount"]
-
-
-#: documents per query when tonight's newly charged documents are read (well under every
-#: database's limit of bound parameters)
-DOCUMENTS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -66,19 +63,22 @@ def read_history(
     nothing) is left in the database: at size l +47,000 items and +250,000 applications a
     night that every night read whole before."""
     charged = _charged_documents(notices_until)
-    earlier = {(str(c), str(d)) for c, d in conn.execute(charged.distinct())}
-    newly = sorted({(str(c), str(d)) for c, d in tonight} - earlier)
     i, a = dunning_items, cash_applications
     notices = _read(conn, dunning_notices, NOTICE_COLUMNS, dunning_notices.c.as_of < notices_until)
-    items = _read_documents(
-        conn, i, ITEM_COLUMNS, i.c.as_of < notices_until, sa.tuple_(i.c.company_code, i.c.document_no), charged, newly
-    )
+    before, pair = i.c.as_of < notices_until, sa.tuple_(i.c.company_code, i.c.document_no)
+    items = _read(conn, i, ITEM_COLUMNS, sa.and_(before, pair.in_(charged)))
+    # every document charged before has rows among these: they name it without a query of its own
+    earlier = set(zip(items["company_code"].astype(str), items["document_no"].astype(str)))
+    newly = sorted({(str(c), str(d)) for c, d in tonight} - earlier)
+    items = _and_documents(conn, i, ITEM_COLUMNS, before, pair, items, newly)
     applied = sa.and_(a.c.as_of < paid_until, a.c.status == "applied")
     # by document number (no index pairs the company with it; build_claims matches the pair),
     # so a number the history's read already covers in another company is not read twice
+    paid = _read(
+        conn, a, PAYMENT_COLUMNS, sa.and_(applied, a.c.document_no.in_(charged.with_only_columns(i.c.document_no)))
+    )
     numbers = sorted({d for _, d in newly} - {d for _, d in earlier})
-    earlier_numbers = charged.with_only_columns(dunning_items.c.document_no)
-    paid = _read_documents(conn, a, PAYMENT_COLUMNS, applied, a.c.document_no, earlier_numbers, numbers)
+    paid = _and_documents(conn, a, PAYMENT_COLUMNS, applied, a.c.document_no, paid, numbers)
     return ClaimsHistory(notices, items, paid, notices_until, paid_until)
 
 
@@ -97,18 +97,18 @@ def _charged_documents(before: date) -> sa.Select:
     )
 
 
-def _read_documents(
+def _and_documents(
     conn: Connection,
     table: sa.Table,
     columns: list[str],
     where,
     document: sa.ColumnElement,
-    earlier: sa.Select,
+    read: pd.DataFrame,
     newly: list,
 ) -> pd.DataFrame:
-    """``table``'s rows ``where`` whose ``document`` is one of ``earlier`` (a query), then
-    those of ``newly`` (values), a few hundred per query."""
-    parts = [_read(conn, table, columns, sa.and_(where, document.in_(earlier)))]
+    """``read`` and ``table``'s rows ``where`` whose ``document`` is one of ``newly``, a few
+    hundred documents per query."""
+    parts = [read]
     for k in range(0, len(newly), DOCUMENTS_PER_QUERY):
         parts.append(_read(conn, table, columns, sa.and_(where, document.in_(newly[k : k + DOCUMENTS_PER_QUERY]))))
     # an empty part would turn the text columns of the others into objects
@@ -119,7 +119,7 @@ def _read_documents(
 def _read(conn: Connection, table: sa.Table, columns: list[str], where) -> pd.DataFrame:
     money = [c for c in columns if _is_money(table.c[c])]
     query = sa.select(*[in_cents(table.c[c]) if c in money else table.c[c] for c in columns]).where(where)
-    frame = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=columns)
+    frame = pd.DataFrame(row_tuples(conn.execute(query)), columns=columns)
     # a blank amount is no money (NULL comes back as NaN or None; every other value is whole cents)
     return frame.fillna(dict.fromkeys(money, 0)).astype(dict.fromkeys(money, "int64"))
 
