@@ -107,16 +107,6 @@ _STYLES = (
 
 #: a fixed member timestamp (the zip epoch): the same statement is the same bytes
 _STAMP = zip_package.dos_stamp((1980, 1, 1, 0, 0, 0))
-#: the members every statement has as they are, deflated once
-_FIXED_MEMBERS = tuple(
-    zip_package.member(name, content)
-    for name, content in (
-        ("[Content_Types].xml", _CONTENT_TYPES),
-        ("_rels/.rels", _ROOT_RELS),
-        ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS),
-        ("xl/styles.xml", _STYLES),
-    )
-)
 #: the serial day 0 of the 1900 date system as spreadsheets count it (with the 1900 leap bug)
 _DAY_ZERO = date(1899, 12, 30)
 # XML 1.0 forbids these; Excel writes them as _xHHHH_, and a literal _xHHHH_ is escaped first
@@ -212,12 +202,12 @@ class StatementSheet:
     def package(self, layout: SheetLayout) -> bytes:
         """The XLSX file: the fixed parts, this sheet, its strings, names and properties."""
         members = (
-            _FIXED_MEMBERS[0],
-            _FIXED_MEMBERS[1],
+            _fixed_member("[Content_Types].xml", _CONTENT_TYPES),
+            _fixed_member("_rels/.rels", _ROOT_RELS),
             _fixed_member("docProps/core.xml", _core(layout.title, layout.author, layout.created)),
             _fixed_member("xl/workbook.xml", _workbook(layout, self.last_col)),
-            _FIXED_MEMBERS[2],
-            _FIXED_MEMBERS[3],
+            _fixed_member("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS),
+            _fixed_member("xl/styles.xml", _STYLES),
             zip_package.member("xl/sharedStrings.xml", self._shared_strings()),
             zip_package.member("xl/worksheets/sheet1.xml", _worksheet(layout, self)),
         )
@@ -299,7 +289,8 @@ def _workbook(layout: SheetLayout, last_col: int) -> bytes:
 
 @lru_cache(maxsize=1024)
 def _fixed_member(name: str, content: bytes) -> zip_package.Member:
-    # a night's statements share a few core properties and, per row count, workbook parts
+    # deflated once: the package's fixed parts, and the few core properties and (per row
+    # count) workbook parts a night's statements share
     return zip_package.member(name, content)
 
 

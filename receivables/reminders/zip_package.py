@@ -3,7 +3,7 @@
 Every reminder carries a statement, and ``zipfile`` costs ~25 µs of Python per member (a
 file object, a header written and rewritten, a compressor set up per member) for members of
 a few hundred bytes: a quarter of a statement's CPU.  Here a member is deflated once into a
-``Member`` (the five parts every statement shares are made once and reused) and the archive
+``Member`` (the parts statements share are made once and reused) and the archive
 is the headers packed around them: the same bytes ``zipfile.ZipFile.writestr`` writes for a
 ``ZipInfo`` with a fixed timestamp, deflated at level 1 (a test compares the two).
 """
