@@ -123,7 +123,7 @@ def plan_status(
     )
     payments = _PaymentBook(_payments(applications, earlier_applications, cleared_items, day))
     open_by_doc = _open_by_document(open_items)
-    by_plan = {str(k): g.sort_values("seq") for k, g in instalments.groupby(instalments["plan_id"].astype(str))}
+    by_plan = _schedules(instalments)
     rows, events, covered = [], [], []
     for plan in agreed.sort_values("plan_id").itertuples(index=False):
         schedule = by_plan.get(str(plan.plan_id))
@@ -251,10 +251,30 @@ class _PaymentBook:
         return self._dates[rows], self._amounts[rows]
 
 
+#: one plan's instalments in ``seq`` order: sequence numbers, amounts (cents), due days
+Schedule = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _schedules(instalments: pd.DataFrame) -> dict[str, Schedule]:
+    """Every plan's instalments by plan id, typed once for all plans rather than plan by plan
+    (hundreds of plans on a large ledger)."""
+    plan = instalments["plan_id"].astype(str)
+    seq = instalments["seq"].astype("int64").to_numpy()
+    amount = pd.to_numeric(instalments["amount"]).astype("int64").to_numpy()
+    due = pd.to_datetime(instalments["due_date"]).dt.normalize().to_numpy()
+    code, names = pd.factorize(plan)
+    # (plan, seq) is the extract's key, so the order within a plan is the seq's alone
+    order = np.lexsort((seq, code))
+    cuts = np.flatnonzero(np.diff(code[order])) + 1
+    return {
+        str(names[code[rows[0]]]): (seq[rows], amount[rows], due[rows]) for rows in np.split(order, cuts) if len(rows)
+    }
+
+
 def _judge(
     plan: tuple,
     docs: list[str],
-    schedule: pd.DataFrame,
+    schedule: Schedule,
     payments: _PaymentBook,
     open_by_doc: dict,
     day: pd.Timestamp,
@@ -264,9 +284,7 @@ def _judge(
     company, agreed_on = str(plan.company_code), pd.Timestamp(plan.agreed_on).normalize()
     dates, paid_amounts = payments.toward(company, docs, agreed_on)
     running = np.cumsum(paid_amounts)
-    seqs = schedule["seq"].astype("int64").to_numpy()
-    amounts = pd.to_numeric(schedule["amount"]).astype("int64").to_numpy()
-    due = pd.to_datetime(schedule["due_date"]).dt.normalize().to_numpy()
+    seqs, amounts, due = schedule
     cumulative = np.cumsum(amounts)
     events = [(plan.plan_id, "PLAN_AGREED", None, int(cumulative[-1]), agreed_on.date())]
     met, pending, missed = _walk(dates, running, due, cumulative, day, grace_days)

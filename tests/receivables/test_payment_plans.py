@@ -192,6 +192,27 @@ def test_an_invoice_paid_in_parts_on_earlier_nights_keeps_meeting_its_plan() -> 
     assert with_parts.plans.iloc[0]["paid_to_date"] == 30_000  # 10,000 applied + the other 20,000, not 40,000
 
 
+def test_instalments_in_any_row_order_are_judged_by_their_plan_and_sequence() -> None:
+    # an export may interleave the plans' rows and list a plan's instalments out of order
+    plans = _plans(("PL1", "A", "2026-02-15"), ("PL2", "B", "2026-02-20"))
+    rows = [
+        ("PL1", 1, "2026-03-01", 10_000),
+        ("PL1", 2, "2026-04-01", 10_000),
+        ("PL1", 3, "2026-05-01", 10_000),
+        ("PL2", 1, "2026-03-10", 5_000),
+        ("PL2", 2, "2026-03-20", 15_000),
+    ]
+    cleared = _cleared(("A", 10_000, "2026-02-28"), ("B", 5_000, "2026-03-09"))
+    in_order = _status(plans, _instalments(*rows), cleared=cleared)
+    shuffled = _status(plans, _instalments(*[rows[i] for i in (4, 2, 0, 3, 1)]), cleared=cleared)
+    pd.testing.assert_frame_equal(in_order.plans, shuffled.plans)
+    pd.testing.assert_frame_equal(in_order.events, shuffled.events)
+    by_plan = in_order.plans.set_index("plan_id")
+    assert by_plan["status"].to_dict() == {"PL1": "CURRENT", "PL2": "BROKEN"}
+    assert (by_plan.loc["PL1", "next_due_date"], by_plan.loc["PL1", "next_amount"]) == (date(2026, 4, 1), 10_000)
+    assert (by_plan.loc["PL2", "missed_seq"], by_plan.loc["PL2", "amount_at_risk"]) == (2, 20_000)
+
+
 def test_a_plan_without_instalments_or_agreed_after_as_of_is_left_out() -> None:
     plans = _plans(("PL1", "A", "2026-02-15"), ("PL2", "B", "2026-04-15"))
     inst = _instalments(("PL2", 1, "2026-05-01", 100))
