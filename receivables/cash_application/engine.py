@@ -116,7 +116,7 @@ class _Engine:
                 after = before - applied - disc - wo
                 # the rules never produce this; if one ever did, posting it would corrupt the books
                 if (before > 0 and not 0 <= after <= before) or (before < 0 and not before <= after <= 0):
-                    raise AssertionError(f"payment {p.pid} would take item {self.book.document[i]} across zero")
+                    raise AssertionError(f"payment {p.pid} would take item {self.book.document(i)} across zero")
                 open_[i] = after
             p.done = True
             p.suggestion = None

@@ -46,14 +46,6 @@ def _string_column(series: pd.Series) -> pa.Array:
     return _arrow_text(series.astype("string"))
 
 
-def _string_list(values: pa.Array) -> list[Any]:
-    """What ``.tolist()`` of a "string" column gives: str, and pd.NA for a blank."""
-    out = values.to_numpy(zero_copy_only=False).tolist()
-    if values.null_count:
-        out = [pd.NA if v is None else v for v in out]
-    return out
-
-
 def _factorize(values: pa.Array) -> tuple[np.ndarray, list[Any]]:
     """``pd.factorize`` of a text column: codes by first appearance (-1 for a blank), uniques."""
     encoded = pc.dictionary_encode(values)
@@ -61,8 +53,8 @@ def _factorize(values: pa.Array) -> tuple[np.ndarray, list[Any]]:
 
 
 def _coded_array(codes: np.ndarray, uniques: list[Any]) -> np.ndarray:
-    """A factorized column as objects, ``_string_list`` as an array: its few distinct strings
-    shared, pd.NA for a blank."""
+    """A factorized column as objects, what ``.to_numpy()`` of a "string" column gives (str, and
+    pd.NA for a blank), its few distinct strings shared."""
     return np.array(uniques + [pd.NA], dtype=object)[codes]
 
 
@@ -135,7 +127,6 @@ class _Book:
         self.company: list[str] = self.arrays["company"].tolist()
         self.customer: list[str] = _coded_array(*coded["customer_id"]).tolist()
         self.currency: list[str] = self.arrays["currency"].tolist()
-        self.document: list[str] = _string_list(self.texts["document_no"])
         open_ = cents_array(items["open_amount"], what="open_items.open_amount")[order]
         self.start = open_.copy()
         self.open: list[int] = open_.tolist()
@@ -244,6 +235,10 @@ class _Book:
         #: the items of every group, group after group; ``groups`` holds where each one is
         self._grouped: list[int] = order.tolist()
         return dict(zip(zip(*names), zip(starts.tolist(), np.r_[cuts, self.n].tolist())))
+
+    def document(self, i: int) -> str:
+        """Item ``i``'s document number (for messages: a million of them are not made a list)."""
+        return self.texts["document_no"][i].as_py()
 
     def lookup(self, key: str) -> tuple[int, ...]:
         hit = self.keys.get(key)

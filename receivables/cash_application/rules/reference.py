@@ -81,10 +81,12 @@ def reference(engine: _Engine, p: _Payment, rule: ReferenceRule, found: Found | 
     factor = 1.0
     open_, customer, payer = b.open, b.customer, p.customer
     live = [i for i in named if open_[i] != 0]
+    # only the payer's own items: every line settles one of them, so the owners need no check
+    own = False
     if payer is not None and live:
         mine = [i for i in live if customer[i] == payer]
         if mine:
-            live = mine
+            live, own = mine, True
         else:
             factor = rule.other_customer_factor
     if payer is None:
@@ -99,11 +101,12 @@ def reference(engine: _Engine, p: _Payment, rule: ReferenceRule, found: Found | 
     if d is None:
         p.note("NO_MATCH")
         return
-    owners = {customer[line[0]] for line in d.lines}
-    if len(owners) > 1:
-        factor = min(factor, rule.other_customer_factor)
-    elif p.customer is None:
-        engine.identify(p, owners.pop(), "reference", None, 1.0)
+    if not own:
+        owners = {customer[line[0]] for line in d.lines}
+        if len(owners) > 1:
+            factor = min(factor, rule.other_customer_factor)
+        elif p.customer is None:
+            engine.identify(p, owners.pop(), "reference", None, 1.0)
     d.confidence *= factor
     if d.confidence < engine.rules.auto_threshold and d.reason == "NO_MATCH":
         d.reason = "AMBIGUOUS"
