@@ -83,6 +83,21 @@ def _percent_of(cents: int, ppm: int) -> int:
     return (abs(cents) * ppm + 500_000) // 1_000_000
 
 
+def _by_group_then_due(code: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """The positions ordered by group code, then due day (a missing one first), then position:
+    ``np.lexsort((positions, due, code))``, as one stable sort of a combined integer key (a
+    third of the time for a million items)."""
+    known = due != _NAT_DAY
+    if not known.any():
+        return np.argsort(code, kind="stable")
+    low = int(due[known].min())
+    days = np.where(known, due - low + 1, 0)
+    span = int(days.max()) + 1
+    if (int(np.abs(code).max()) + 1) * span >= 1 << 62:  # a key that would not fit in int64
+        return np.lexsort((days, code))
+    return np.argsort(code * span + days, kind="stable")
+
+
 @dataclass(frozen=True, eq=False)
 class _KeyIndex:
     """Some keys of the token index and the items each names, as offsets into ``items``."""
@@ -224,9 +239,8 @@ class _Book:
             return {}
         (a, ua), (b, ub), (c, uc) = (coded[k] for k in _GROUP_BY)
         code = (a.astype(np.int64) * len(ub) + b) * len(uc) + c
-        due = self.arrays["due"]
         # oldest due date first, then document number (the position): the order people allocate in
-        order = np.lexsort((np.arange(self.n), due, code))
+        order = _by_group_then_due(code, self.arrays["due"])
         sorted_code = code[order]
         cuts = np.flatnonzero(np.diff(sorted_code)) + 1
         starts = np.concatenate(([0], cuts))

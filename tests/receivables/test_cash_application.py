@@ -333,6 +333,20 @@ def test_the_column_normalisation_agrees_with_the_token_one_on_any_text(samples:
     assert column == [tok.norm("".join(t.split())) for t in samples]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 5), st.one_of(st.none(), st.integers(-40_000, 40_000))), max_size=60))
+def test_a_customers_items_are_offered_oldest_due_first_then_by_position(rows: list) -> None:
+    # the group index's order: group, then due day (a missing one first), then book position
+    import numpy as np
+
+    from receivables.cash_application.item_book import _NAT_DAY, _by_group_then_due
+
+    code = np.array([g for g, _ in rows], dtype=np.int64)
+    due = np.array([_NAT_DAY if d is None else d for _, d in rows], dtype=np.int64)
+    expected = np.lexsort((np.arange(len(rows)), due, code))
+    assert _by_group_then_due(code, due).tolist() == expected.tolist()
+
+
 def test_us_style_document_numbers_as_customers_quote_them() -> None:
     items = [
         item("INV-000123", 5000, currency="USD", company="3000"),
