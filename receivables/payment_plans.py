@@ -263,8 +263,10 @@ def _schedules(instalments: pd.DataFrame) -> dict[str, Schedule]:
     amount = pd.to_numeric(instalments["amount"]).astype("int64").to_numpy()
     due = pd.to_datetime(instalments["due_date"]).dt.normalize().to_numpy()
     code, names = pd.factorize(plan)
-    # (plan, seq) is the extract's key, so the order within a plan is the seq's alone
-    order = np.lexsort((seq, code))
+    # a blank plan id names no plan (as grouping by it leaves it out); (plan, seq) is the
+    # extract's key, so the order within a plan is the seq's alone
+    named = np.flatnonzero(code >= 0)
+    order = named[np.lexsort((seq[named], code[named]))]
     cuts = np.flatnonzero(np.diff(code[order])) + 1
     return {
         str(names[code[rows[0]]]): (seq[rows], amount[rows], due[rows]) for rows in np.split(order, cuts) if len(rows)

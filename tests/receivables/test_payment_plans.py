@@ -213,6 +213,15 @@ def test_instalments_in_any_row_order_are_judged_by_their_plan_and_sequence() ->
     assert (by_plan.loc["PL2", "missed_seq"], by_plan.loc["PL2", "amount_at_risk"]) == (2, 20_000)
 
 
+def test_an_instalment_without_a_plan_id_belongs_to_no_plan() -> None:
+    # what a caller hands in unvalidated: the blank id is nobody's schedule, not the last plan's
+    blank = _instalments(("PL1", 1, "2026-03-01", 10_000), (None, 1, "2026-03-01", 99_000))
+    s = _status(PLAN, blank, cleared=_cleared(("A", 10_000, "2026-02-28")), open_items=_open(("A", 20_000)))
+    assert s.plans.iloc[0][["status", "due_to_date"]].tolist() == ["COMPLETED", 10_000]
+    only_blank = _instalments((None, 1, "2026-03-01", 10_000))
+    assert _status(PLAN, only_blank).plans.empty
+
+
 def test_a_plan_without_instalments_or_agreed_after_as_of_is_left_out() -> None:
     plans = _plans(("PL1", "A", "2026-02-15"), ("PL2", "B", "2026-04-15"))
     inst = _instalments(("PL2", 1, "2026-05-01", 100))
