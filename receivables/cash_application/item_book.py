@@ -85,8 +85,8 @@ def _percent_of(cents: int, ppm: int) -> int:
 
 def _by_group_then_due(code: np.ndarray, due: np.ndarray) -> np.ndarray:
     """The positions ordered by group code, then due day (a missing one first), then position:
-    ``np.lexsort((positions, due, code))``, as one stable sort of a combined integer key (a
-    third of the time for a million items)."""
+    ``np.lexsort((positions, due, code))``, as one stable sort of a combined integer key (0.11
+    against 0.26 s of CPU for a million items)."""
     known = due != _NAT_DAY
     if not known.any():
         return np.argsort(code, kind="stable")
