@@ -280,12 +280,20 @@ class _SuiteRunner:
         return _failures(result, name, frame, file)
 
     def _forget_batches(self) -> None:
-        """Drop the batches GX keeps in its execution engine: each is the extract's batch frame
-        with its text as Python objects (several hundred MB at size l in all), and GX's module
-        state keeps the context, and so every batch, alive after the validation."""
-        batches = self._source.get_execution_engine().batch_manager
+        """Drop the batches GX keeps in its execution engine, and the metrics it computed on
+        them: each batch is the extract's batch frame with its text as Python objects (several
+        hundred MB at size l in all), and GX's module state keeps the context, and so every
+        batch, alive after the validation."""
+        engine = self._source.get_execution_engine()
+        batches = engine.batch_manager
         batches.batch_data_cache.clear()
         batches.reset_batch_cache()
+        # the metrics GX computed on the batch (each expectation's row mask, its unexpected
+        # rows): keyed by the batch's id, so never read again, and without this they pile up
+        # night after night in a worker (~80 MB a size-l night)
+        metrics = getattr(engine, "_metric_cache", None)
+        if isinstance(metrics, dict):
+            metrics.clear()
 
 
 def _no_batch_fingerprints() -> None:

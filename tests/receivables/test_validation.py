@@ -87,3 +87,25 @@ def test_validations_in_one_process_share_a_context_and_nothing_else(tmp_path: P
     assert quarantine(valid_set)[0] == []
     assert quarantine(bad) == first
     assert {r["row_number"] for r in first[0] if r["extract"] == "open_items"} == {8}
+
+
+def test_a_validation_keeps_nothing_computed_on_the_rows_it_checked(tmp_path: Path) -> None:
+    """great-expectations caches each expectation's row masks and unexpected rows by batch: a
+    worker kept the last night's (~80 MB at size l) through the rest of that night and into
+    the next.  Once the result is returned, no frame or series of the extract's length lives
+    on."""
+    import gc
+
+    import pandas as pd
+
+    rows = 1237  # a length nothing else in the process has
+    lines = "".join(
+        f"1000,77{n:08d},INV,C001,2026-08-01,2026-08-31,EUR,10.00,10.00,,false,,\n" for n in range(rows - 6)
+    )
+    folder = write_set(tmp_path / "x", dict(VALID_SET, **{"open_items.csv": VALID_SET["open_items.csv"] + lines}))
+    validated = validate_extract_set(read_extract_set(str(folder), load_mapping()), date(2026, 10, 31))
+    assert validated.counts["open_items"] == {"read": rows, "accepted": rows, "quarantined": 0}
+    del validated
+    gc.collect()
+    left = [o for o in gc.get_objects() if isinstance(o, (pd.Series, pd.DataFrame)) and len(o) == rows]
+    assert left == []
