@@ -10,14 +10,19 @@ A plain ``multiprocessing`` process and a pipe, not a pool: the worker needs a s
 after it started.  ``spawn``, not ``fork``: the caller may be a Prefect worker with threads
 holding locks.  The inputs go down the pipe from a thread, not as the process's arguments:
 arguments are written before ``start`` returns, and the child reads them only once its
-interpreter is up (2.9 s of the run's own time at size l).
+interpreter is up (2.9 s of the run's own time at size l).  They are pickled straight into the
+pipe, a frame at a time: ``Connection.send`` pickles the whole message into one bytes object
+first, which at size l added ~0.6 GB to the run's process at the moment the reminders start
+rendering, the night's peak.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import threading
 import traceback
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 from receivables.errors import ReceivablesError
@@ -34,10 +39,23 @@ class BackgroundWorkbook:
         self._process = context.Process(target=_write, args=(path, child), name="receivables-workbook", daemon=True)
         self._process.start()
         child.close()  # only the child holds its end: the parent sees EOF if the child dies
+        #: why the inputs could not be sent whole, if so
+        self._unsent: BaseException | None = None
         self._sending = threading.Thread(
-            target=self._send, args=(inputs,), name="receivables-workbook-inputs", daemon=True
+            target=self._send_inputs, args=(inputs,), name="receivables-workbook-inputs", daemon=True
         )
         self._sending.start()
+
+    def _send_inputs(self, inputs: WorkbookInputs) -> None:
+        try:
+            send_streamed(self._conn, inputs)
+        except OSError:
+            pass  # the writer stopped early (its reason is waiting in the pipe), or the run dropped it
+        except Exception as exc:  # noqa: BLE001 - finish raises it
+            # part of the pickle may be down the pipe already, and the writer would wait for the
+            # rest: closing our end tells it the run is gone
+            self._unsent = exc
+            self._conn.close()
 
     def _send(self, message: object) -> None:
         try:
@@ -51,6 +69,9 @@ class BackgroundWorkbook:
         """Hand over the delivery facts, wait for the file to be closed, and return its path;
         raises what the writer raised."""
         self._sending.join()
+        if self._unsent is not None:
+            self._process.join()
+            raise ReceivablesError(f"The workbook's data could not be handed to its process: {self._unsent}")
         self._send(delivery)
         try:
             ok, message = self._conn.recv()
@@ -69,9 +90,9 @@ def _write(path: Path, conn) -> None:
     from receivables.workbook.book import ReportWorkbook
 
     try:
-        inputs: WorkbookInputs = conn.recv()
-    except (EOFError, OSError):
-        return  # the run is gone before it sent anything: nothing was written
+        inputs: WorkbookInputs = receive_streamed(conn)
+    except (EOFError, OSError, pickle.UnpicklingError):
+        return  # the run is gone before it sent everything: nothing was written
     try:
         book = ReportWorkbook(path, inputs)
     except BaseException as exc:  # noqa: BLE001 - told to the parent, which raises it
@@ -87,6 +108,59 @@ def _write(path: Path, conn) -> None:
         conn.send((True, str(path)))
     except BaseException as exc:  # noqa: BLE001
         conn.send((False, _reason(exc)))
+
+
+def send_streamed(conn, message: object) -> None:
+    """``conn.send(message)`` without the whole pickle in memory at once; the other end reads
+    it with ``receive_streamed``."""
+    ForkingPickler(_PipeWriter(conn), pickle.HIGHEST_PROTOCOL).dump(message)
+
+
+def receive_streamed(conn) -> object:
+    """What ``send_streamed`` sent; the next message on ``conn`` stays unread."""
+    return pickle.load(_PipeReader(conn))
+
+
+class _PipeWriter:
+    """A file a pickler writes to: each piece (a frame of ~64 KB, or a large array's buffer
+    as it is) goes down the pipe as one message."""
+
+    def __init__(self, conn) -> None:
+        self._conn = conn
+
+    def write(self, data) -> int:
+        # an array's own buffer may be Fortran-ordered (a pandas block): sent as its raw bytes
+        view = data.raw() if isinstance(data, pickle.PickleBuffer) else memoryview(data)
+        self._conn.send_bytes(view)
+        return view.nbytes
+
+
+class _PipeReader:
+    """The file ``pickle.load`` reads what ``_PipeWriter`` sent from: the pickle ends at the end
+    of a message, so nothing of the next message (the delivery facts) is read ahead."""
+
+    def __init__(self, conn) -> None:
+        self._conn = conn
+        self._buffer = memoryview(b"")
+
+    def read(self, size: int) -> bytes:
+        data = bytearray(size)
+        return bytes(data[: self.readinto(data)])
+
+    def readinto(self, target) -> int:
+        view = memoryview(target).cast("B")
+        filled = 0
+        while filled < len(view):
+            if not self._buffer:
+                self._buffer = memoryview(self._conn.recv_bytes())
+            n = min(len(view) - filled, len(self._buffer))
+            view[filled : filled + n] = self._buffer[:n]
+            self._buffer = self._buffer[n:]
+            filled += n
+        return filled
+
+    def readline(self) -> bytes:
+        raise NotImplementedError("the inputs are pickled with protocol 5, which needs no readline")
 
 
 def _reason(exc: BaseException) -> str:

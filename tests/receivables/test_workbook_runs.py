@@ -4,11 +4,15 @@ larger than a sheet; configured buckets; and the PNG charts it embeds."""
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 import time
+import tracemalloc
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -19,6 +23,7 @@ from receivables.charts import aging_chart, aging_trend, date_limits, trend_char
 from receivables.errors import ReceivablesError
 from receivables.reporting_config import ReportingConfig
 from receivables.workbook import BackgroundWorkbook, write_report_workbook
+from receivables.workbook.background import receive_streamed, send_streamed
 from tests.receivables import workbook_data as data
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -207,3 +212,90 @@ def test_background_process_is_quick_to_start_and_finish(tmp_path: Path) -> None
     book = BackgroundWorkbook(tmp_path / "q.xlsx.partial", data.inputs())
     path = book.finish(data.delivery())
     assert path.exists() and time.perf_counter() - started < 60
+
+
+def _frame_of_every_kind(rows: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "cents": np.arange(rows, dtype="int64"),
+            "text": pd.array([f"DOC-{n}" for n in range(rows)], dtype="string[pyarrow]"),
+            "code": pd.Categorical(["1000", "2000"] * (rows // 2)),
+            "when": pd.date_range("2026-01-01", periods=rows, freq="min"),
+            "note": [None if n % 3 else f"n{n}" for n in range(rows)],
+        }
+    )
+
+
+def test_inputs_streamed_down_the_pipe_arrive_whole_and_leave_the_next_message() -> None:
+    # the flags of an item: three bool columns are one 2-D block of bytes, whose buffer
+    # ``send_bytes`` took for 3 bytes long (its first dimension)
+    flags = np.arange(120_000).reshape(40_000, 3) % 3 == 0
+    block = pd.DataFrame(flags, columns=["disputed", "blocked", "promised"])._consolidate()
+    sent = {"frame": _frame_of_every_kind(40_000), "block": block, "label": "Forderungen €", "none": None}
+    ours, theirs = multiprocessing.Pipe()
+
+    def write() -> None:
+        try:
+            send_streamed(ours, sent)
+            ours.send("delivery")
+        finally:
+            ours.close()  # what is in the pipe stays readable; a failed write ends the read
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    received = receive_streamed(theirs)
+    assert theirs.recv() == "delivery"
+    writer.join()
+    assert received["label"] == sent["label"] and received["none"] is None
+    pd.testing.assert_frame_equal(received["frame"], sent["frame"])
+    pd.testing.assert_frame_equal(received["block"], block)
+
+
+def test_inputs_that_fail_to_pickle_part_way_end_the_workbook_with_the_reason(tmp_path: Path) -> None:
+    """Half of the inputs down the pipe and then a value that cannot be pickled: the writer
+    must not wait for the rest, and the run learns why there is no workbook."""
+    unpicklable = {"rows": np.arange(1_000_000), "then": threading.Lock()}
+    book = BackgroundWorkbook(tmp_path / "half.xlsx.partial", unpicklable)  # type: ignore[arg-type]
+    outcome: list = []
+
+    def finish() -> None:
+        try:
+            book.finish(data.delivery())
+        except ReceivablesError as exc:
+            outcome.append(str(exc))
+
+    finishing = threading.Thread(target=finish, daemon=True)
+    finishing.start()
+    finishing.join(timeout=60)
+    assert not finishing.is_alive(), "the workbook process waits for inputs that never come"
+    assert outcome and "could not be handed" in outcome[0] and "lock" in outcome[0]
+    assert not (tmp_path / "half.xlsx.partial").exists()
+
+
+def test_the_inputs_go_down_the_pipe_without_a_whole_copy_in_the_runs_process() -> None:
+    """``Connection.send`` would pickle the inputs into one bytes object first: at size l
+    ~0.6 GB more in the run's process just as the reminders start, the night's peak."""
+    # ~36 MB pickled in 20 columns; sent whole, the run's process held ~2.7 times that at once
+    frame = pd.concat([_frame_of_every_kind(200_000).add_suffix(str(n)) for n in range(4)], axis=1)
+    ours, theirs = multiprocessing.Pipe()
+    drained = []
+    reader = threading.Thread(target=lambda: drained.append(_drain(theirs)))
+    reader.start()
+    tracemalloc.start()
+    try:
+        send_streamed(ours, frame)
+        ours.send_bytes(b"")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    reader.join()
+    assert drained[0] > 30_000_000
+    # a column's copy at most (pandas copies some while pickling them), never the whole
+    assert peak < drained[0] / 4
+
+
+def _drain(conn) -> int:
+    total = 0
+    while chunk := conn.recv_bytes():
+        total += len(chunk)
+    return total
