@@ -15,7 +15,9 @@ server started once (its start-up is not counted).  Orchestration overhead = flo
 library seconds - 1, per night.
 
 Prints a table per mode and night (stage seconds, rows/s, peak RSS after the stage) and
-writes everything as JSON (default ``benchmarks/results/nightly-<size>.json``).
+writes everything as JSON (default ``benchmarks/results/nightly-<size>.json``), with the
+seconds of a fixed reference workload taken before and after each mode: this machine's speed
+drifts by up to half within a day, so two results compare only next to their reference times.
 """
 
 from __future__ import annotations
@@ -54,6 +56,27 @@ def extract_set(size: str) -> tuple[Path, dict]:
         generate_extract_set(folder, customers=SIZES[size], seed=SEED, as_of=AS_OF)
         print(f"generated {folder} in {time.perf_counter() - started:.1f} s", flush=True)
     return folder, json.loads(manifest.read_text())
+
+
+def reference_seconds() -> float:
+    """CPU seconds of a fixed workload of the kinds a night is made of (a Python loop, zlib,
+    a numpy sort), best of three: the machine's speed at the moment, to read the night's
+    times against."""
+    import zlib
+
+    import numpy as np
+
+    data = np.random.default_rng(0).integers(0, 1 << 40, 2_000_000)
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(2_000_000):
+            total += i % 7
+        zlib.compress(data.tobytes(), 6)
+        np.sort(data)
+        best = min(best, time.process_time() - started)
+    return round(best, 3)
 
 
 def _stage_rows(summary: dict) -> dict[str, int]:
@@ -181,7 +204,9 @@ def main() -> None:
         "render_workers": _settings(work).render_workers,
         "runs": [],
     }
+    report["reference_seconds"] = {"start": reference_seconds()}
     report["runs"] += run_mode("library", source, work / "library", args.nights)
+    report["reference_seconds"]["after library"] = reference_seconds()
     if not args.no_flow:
         with ExitStack() as stack:
             if not os.environ.get("PREFECT_API_URL"):
@@ -189,6 +214,7 @@ def main() -> None:
 
                 stack.enter_context(prefect_test_harness(server_startup_timeout=120))
             report["runs"] += run_mode("flow", source, work / "flow", args.nights)
+        report["reference_seconds"]["after flow"] = reference_seconds()
         lib = {r["night"]: r["seconds"] for r in report["runs"] if r["mode"] == "library"}
         report["orchestration_overhead"] = {
             f"night {r['night']}": round(r["seconds"] / lib[r["night"]] - 1, 3)
@@ -196,6 +222,7 @@ def main() -> None:
             if r["mode"] == "flow"
         }
         print("orchestration overhead (flow / library - 1):", report["orchestration_overhead"])
+    print("reference workload (CPU s, best of three; lower is a faster machine):", report["reference_seconds"])
     out = args.out or ROOT / "benchmarks" / "results" / f"nightly-{args.size}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
