@@ -49,9 +49,9 @@ class BackgroundWorkbook:
     def _send_inputs(self, inputs: WorkbookInputs) -> None:
         try:
             send_streamed(self._conn, inputs)
-        except OSError:
+        except _PipeClosed:
             pass  # the writer stopped early (its reason is waiting in the pipe), or the run dropped it
-        except Exception as exc:  # noqa: BLE001 - finish raises it
+        except Exception as exc:  # noqa: BLE001 - finish raises it (an OSError of the pickling too)
             # part of the pickle may be down the pipe already, and the writer would wait for the
             # rest: closing our end tells it the run is gone
             self._unsent = exc
@@ -76,6 +76,7 @@ class BackgroundWorkbook:
         try:
             ok, message = self._conn.recv()
         except EOFError:
+            self._process.join()
             ok, message = False, f"the workbook process ended without a word (exit code {self._process.exitcode})"
         finally:
             self._conn.close()
@@ -129,10 +130,18 @@ class _PipeWriter:
         self._conn = conn
 
     def write(self, data) -> int:
-        # an array's own buffer may be Fortran-ordered (a pandas block): sent as its raw bytes
+        # an array's own buffer may be 2-D (a pandas block), whose len() send_bytes would take
+        # for its size: sent as its raw bytes
         view = data.raw() if isinstance(data, pickle.PickleBuffer) else memoryview(data)
-        self._conn.send_bytes(view)
+        try:
+            self._conn.send_bytes(view)
+        except OSError as exc:
+            raise _PipeClosed from exc  # told apart from an OSError of the pickling itself
         return view.nbytes
+
+
+class _PipeClosed(Exception):
+    """The pipe to the workbook process broke or was closed while the inputs were sent."""
 
 
 class _PipeReader:

@@ -251,10 +251,17 @@ def test_inputs_streamed_down_the_pipe_arrive_whole_and_leave_the_next_message()
     pd.testing.assert_frame_equal(received["block"], block)
 
 
-def test_inputs_that_fail_to_pickle_part_way_end_the_workbook_with_the_reason(tmp_path: Path) -> None:
-    """Half of the inputs down the pipe and then a value that cannot be pickled: the writer
-    must not wait for the rest, and the run learns why there is no workbook."""
-    unpicklable = {"rows": np.arange(1_000_000), "then": threading.Lock()}
+class _GoneFile:
+    def __reduce__(self):
+        raise FileNotFoundError(2, "No such file or directory", "/gone/chart.png")
+
+
+@pytest.mark.parametrize("bad", [threading.Lock(), _GoneFile()], ids=["unpicklable", "oserror"])
+def test_inputs_that_fail_to_pickle_part_way_end_the_workbook_with_the_reason(tmp_path: Path, bad) -> None:
+    """Half of the inputs down the pipe and then a value that cannot be pickled (or whose
+    pickling raises an OSError, which is not the pipe breaking): the writer must not wait for
+    the rest or read the delivery as inputs, and the run learns why there is no workbook."""
+    unpicklable = {"rows": np.arange(1_000_000), "then": bad}
     book = BackgroundWorkbook(tmp_path / "half.xlsx.partial", unpicklable)  # type: ignore[arg-type]
     outcome: list = []
 
@@ -268,7 +275,8 @@ def test_inputs_that_fail_to_pickle_part_way_end_the_workbook_with_the_reason(tm
     finishing.start()
     finishing.join(timeout=60)
     assert not finishing.is_alive(), "the workbook process waits for inputs that never come"
-    assert outcome and "could not be handed" in outcome[0] and "lock" in outcome[0]
+    assert outcome and "could not be handed" in outcome[0]
+    assert ("lock" if isinstance(bad, type(threading.Lock())) else "/gone/chart.png") in outcome[0]
     assert not (tmp_path / "half.xlsx.partial").exists()
 
 
