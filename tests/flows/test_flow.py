@@ -220,6 +220,8 @@ def test_send_mode_through_the_flow_once_per_notice_in_the_customers_language(
     monkeypatch.setenv("RECEIVABLES_SMTP_PORT", str(server.port))
     monkeypatch.setenv("RECEIVABLES_SMTP_STARTTLS", "false")
     monkeypatch.setenv("RECEIVABLES_MAIL_FROM", "ar@nordwerk.example")
+    # every collection goes to its task quoted, as a large night's emails do: they arrive whole
+    monkeypatch.setattr("flows.nightly.QUOTED_ITEMS", 0)
     # C002 also owes an old invoice nobody paid: a Spanish reminder besides C001's German one
     extra = "2000,F-2026-000124,INV,C002,2026-08-01,2026-09-15,EUR,300.00,300.00,,false,,\n"
     write_set(valid_set, dict(VALID_SET, **{"open_items.csv": VALID_SET["open_items.csv"] + extra}))
@@ -245,6 +247,17 @@ def test_send_mode_through_the_flow_once_per_notice_in_the_customers_language(
     assert state.is_completed(), state.message
     assert len(server.received) == 2
     assert _report_rows(workdir) == first_rows
+
+
+def test_a_large_collection_goes_to_its_task_quoted_and_the_rest_as_it_is() -> None:
+    from prefect.utilities.annotations import quote
+
+    from flows.nightly import QUOTED_ITEMS, task_arguments
+
+    run, emails, few = object(), [object()] * (QUOTED_ITEMS + 1), [object()]
+    arguments = task_arguments((run, emails, few))
+    assert arguments[0] is run and arguments[2] is few
+    assert isinstance(arguments[1], quote) and arguments[1].unquote() is emails
 
 
 def test_a_night_paid_only_by_bank_statements_through_the_flow(workdir: Path, prefect_server) -> None:
