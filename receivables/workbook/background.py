@@ -57,14 +57,6 @@ class BackgroundWorkbook:
             self._unsent = exc
             self._conn.close()
 
-    def _send(self, message: object) -> None:
-        try:
-            self._conn.send(message)
-        except OSError:
-            pass  # the writer stopped early: its reason is waiting in the pipe
-        except (TypeError, ValueError):
-            pass  # the run closed its end meanwhile (it dropped the workbook): nobody waits
-
     def finish(self, delivery: Delivery) -> Path:
         """Hand over the delivery facts, wait for the file to be closed, and return its path;
         raises what the writer raised."""
@@ -72,8 +64,12 @@ class BackgroundWorkbook:
         if self._unsent is not None:
             self._process.join()
             raise ReceivablesError(f"The workbook's data could not be handed to its process: {self._unsent}")
-        self._send(delivery)
         try:
+            try:
+                self._conn.send(delivery)
+            except OSError:
+                pass  # the writer stopped early: its reason is waiting in the pipe
+            # a delivery that cannot be pickled raises here; the writer sees the pipe close
             ok, message = self._conn.recv()
         except EOFError:
             self._process.join()
@@ -154,7 +150,8 @@ class _PipeReader:
 
     def read(self, size: int) -> bytes:
         data = bytearray(size)
-        return bytes(data[: self.readinto(data)])
+        self.readinto(data)  # fills it whole, or raises EOFError
+        return bytes(data)
 
     def readinto(self, target) -> int:
         view = memoryview(target).cast("B")

@@ -280,6 +280,25 @@ def test_inputs_that_fail_to_pickle_part_way_end_the_workbook_with_the_reason(tm
     assert not (tmp_path / "half.xlsx.partial").exists()
 
 
+def test_a_delivery_that_cannot_be_handed_over_raises_and_leaves_no_workbook(tmp_path: Path) -> None:
+    """The run's own mistake must not leave it and the writer waiting for each other."""
+    book = BackgroundWorkbook(tmp_path / "d.xlsx.partial", data.inputs())
+    outcome: list = []
+
+    def finish() -> None:
+        try:
+            book.finish(threading.Lock())  # type: ignore[arg-type]
+        except TypeError as exc:
+            outcome.append(str(exc))
+
+    finishing = threading.Thread(target=finish, daemon=True)
+    finishing.start()
+    finishing.join(timeout=60)
+    assert not finishing.is_alive(), "the run and the workbook process wait for each other"
+    assert outcome and "lock" in outcome[0]
+    assert not (tmp_path / "d.xlsx.partial").exists()
+
+
 def test_the_inputs_go_down_the_pipe_without_a_whole_copy_in_the_runs_process() -> None:
     """``Connection.send`` would pickle the inputs into one bytes object first: at size l
     ~0.6 GB more in the run's process just as the reminders start, the night's peak."""
