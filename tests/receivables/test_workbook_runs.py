@@ -263,40 +263,36 @@ def test_inputs_that_fail_to_pickle_part_way_end_the_workbook_with_the_reason(tm
     the rest or read the delivery as inputs, and the run learns why there is no workbook."""
     unpicklable = {"rows": np.arange(1_000_000), "then": bad}
     book = BackgroundWorkbook(tmp_path / "half.xlsx.partial", unpicklable)  # type: ignore[arg-type]
-    outcome: list = []
-
-    def finish() -> None:
-        try:
-            book.finish(data.delivery())
-        except ReceivablesError as exc:
-            outcome.append(str(exc))
-
-    finishing = threading.Thread(target=finish, daemon=True)
-    finishing.start()
-    finishing.join(timeout=60)
-    assert not finishing.is_alive(), "the workbook process waits for inputs that never come"
-    assert outcome and "could not be handed" in outcome[0]
-    assert ("lock" if isinstance(bad, type(threading.Lock())) else "/gone/chart.png") in outcome[0]
+    reason = _failure_of_finish(book, data.delivery(), ReceivablesError)
+    assert "could not be handed" in reason
+    assert ("lock" if isinstance(bad, type(threading.Lock())) else "/gone/chart.png") in reason
     assert not (tmp_path / "half.xlsx.partial").exists()
 
 
 def test_a_delivery_that_cannot_be_handed_over_raises_and_leaves_no_workbook(tmp_path: Path) -> None:
     """The run's own mistake must not leave it and the writer waiting for each other."""
     book = BackgroundWorkbook(tmp_path / "d.xlsx.partial", data.inputs())
-    outcome: list = []
+    assert "lock" in _failure_of_finish(book, threading.Lock(), TypeError)
+    assert not (tmp_path / "d.xlsx.partial").exists()
+
+
+def _failure_of_finish(book: BackgroundWorkbook, delivery, error: type[Exception]) -> str:
+    """What ``book.finish(delivery)`` raised (of type ``error``), asserting it did not hang:
+    in a thread, so a run and a writer waiting for each other fail the test instead of it."""
+    outcome: list[str] = []
 
     def finish() -> None:
         try:
-            book.finish(threading.Lock())  # type: ignore[arg-type]
-        except TypeError as exc:
+            book.finish(delivery)
+        except error as exc:
             outcome.append(str(exc))
 
     finishing = threading.Thread(target=finish, daemon=True)
     finishing.start()
     finishing.join(timeout=60)
     assert not finishing.is_alive(), "the run and the workbook process wait for each other"
-    assert outcome and "lock" in outcome[0]
-    assert not (tmp_path / "d.xlsx.partial").exists()
+    assert outcome, f"finish raised no {error.__name__}"
+    return outcome[0]
 
 
 def test_the_inputs_go_down_the_pipe_without_a_whole_copy_in_the_runs_process() -> None:
